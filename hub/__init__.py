@@ -1,0 +1,1 @@
+"""kiosk-hub: the city's sync endpoint and fleet view."""

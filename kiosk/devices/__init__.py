@@ -1,0 +1,1 @@
+"""Drivers (scanner, lockers, slot controllers) and the simulated cabinet."""

@@ -1,0 +1,1 @@
+"""kiosk-ui, the Kivy touchscreen app: a client of kiosk-core's local API only."""
