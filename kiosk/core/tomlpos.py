@@ -79,7 +79,8 @@ def key_lines(text: str) -> dict[KeyPath, int]:
             index = counters.get(array, -1) + 1
             counters[array] = index
             table = (*array, index)
-            lines.setdefault(array, number)
+            for end in range(1, len(array) + 1):  # [[a.b]] also defines the table a
+                lines.setdefault(array[:end], number)
             lines[table] = number
             continue
         if match := _TABLE_RE.match(raw):
@@ -91,7 +92,8 @@ def key_lines(text: str) -> dict[KeyPath, int]:
                     name = (*prefix, counters[prefix], *name[prefix_len:])
                     break
             table = name
-            lines.setdefault(table, number)
+            for end in range(1, len(table) + 1):
+                lines.setdefault(table[:end], number)
             continue
         if match := _KEYVAL_RE.match(raw):
             path = (*table, *_split_key(match.group(1)))
@@ -151,7 +153,7 @@ def describe_error(err: Mapping[str, Any], lines: Mapping[KeyPath, int], known_k
     if kind == "missing":
         key = str(loc[-1]) if loc else "?"
         where = _table_name(loc[:-1])
-        if found_at != tuple(loc[:-1]):
+        if line is None or found_at != tuple(loc[:-1]):
             # Even the table is absent: point at the file itself.
             return f"missing required key '{key}' in {where} (add it to the file)"
         return f"{prefix}missing required key '{key}' in {where}"

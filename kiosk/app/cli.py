@@ -1,0 +1,213 @@
+"""The ``kiosk`` command: run the station, run a simulated one, check config, look into the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.core.clock import SystemClock
+from kiosk.core.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config
+from kiosk.core.config_example import example_toml
+from kiosk.core.errors import KioskError
+from kiosk.core.ids import boot_id
+from kiosk.store import Store
+
+log = logging.getLogger("kiosk")
+
+
+def _setup_logging(level: str) -> None:
+    # Under systemd, journald stamps the time itself.
+    fmt = (
+        "%(levelname)s %(name)s: %(message)s"
+        if os.environ.get("INVOCATION_ID")
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.basicConfig(level=getattr(logging, level.upper()), format=fmt, stream=sys.stderr, force=True)
+
+
+def _sim_config(args: argparse.Namespace) -> Config:
+    if args.config:
+        base = load_config(Path(args.config))
+    else:
+        text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+        base = parse_config(text, source="built-in sim.toml")
+    data_dir = Path(args.data_dir).expanduser().resolve()
+    station = base.station.model_copy(update={"data_dir": data_dir})
+    api_updates: dict[str, object] = {"ui_token_file": data_dir / "ui-token"}
+    if args.port is not None:
+        api_updates["port"] = args.port
+    if args.host is not None:
+        api_updates["host"] = args.host
+    api = base.api.model_copy(update=api_updates)
+    return base.model_copy(update={"station": station, "api": api})
+
+
+def _run(config: Config, *, show_token: bool) -> int:
+    from kiosk.app.station import Station, run_station  # the server stack is only needed here
+
+    _setup_logging(config.log_level)
+    station = Station(config, SystemClock())
+    if show_token:
+        print(f"UI token (simulation only shown here): {config.api.ui_token_file.read_text().strip()}", flush=True)
+    return asyncio.run(run_station(station))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``kiosk run``: the production station."""
+    return _run(load_config(Path(args.config)), show_token=False)
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    """``kiosk sim``: a simulated station on this machine."""
+    config = _sim_config(args)
+    config.station.data_dir.mkdir(parents=True, exist_ok=True)
+    from kiosk.core.secrets import ensure_secret_file
+
+    ensure_secret_file(config.api.ui_token_file)
+    return _run(config, show_token=True)
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    """``kiosk config check [FILE]``."""
+    path = Path(args.file)
+    config = load_config(path)
+    bays = len(config.hardware.bays)
+    print(f"{path}: OK — station {config.station.id}, cabinet {config.hardware.cabinet} with {bays} bays")
+    return 0
+
+
+def cmd_config_example(args: argparse.Namespace) -> int:
+    """``kiosk config example``."""
+    sys.stdout.write(example_toml())
+    return 0
+
+
+def _open_store(args: argparse.Namespace) -> Store:
+    config = load_config(Path(args.config))
+    path = config.database_path()
+    if not path.exists():
+        raise KioskError(f"there is no database at {path} yet (the station has not run with this config)")
+    return Store.open(path, station_id=config.station.id, clock=SystemClock(), boot_id=boot_id())
+
+
+def cmd_db_info(args: argparse.Namespace) -> int:
+    """``kiosk db info``."""
+    store = _open_store(args)
+    try:
+        print(json.dumps(store.stats().as_dict(), indent=2, ensure_ascii=False, default=str))
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_db_check(args: argparse.Namespace) -> int:
+    """``kiosk db check``: full integrity check."""
+    store = _open_store(args)
+    try:
+        result = store.integrity_check()
+    finally:
+        store.close()
+    print(f"integrity check: {result}")
+    return 0 if result == "ok" else 1
+
+
+def cmd_db_export(args: argparse.Namespace) -> int:
+    """``kiosk db export``: events as JSON lines."""
+    store = _open_store(args)
+    try:
+        if args.out == "-":
+            count = store.export_jsonl(sys.stdout, since_seq=args.since)
+        else:
+            with open(args.out, "w", encoding="utf-8") as fp:
+                count = store.export_jsonl(fp, since_seq=args.since)
+    finally:
+        store.close()
+    print(f"exported {count} events", file=sys.stderr)
+    return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    """``kiosk version``."""
+    print(f"kiosk {__version__}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and for ``--help`` documentation)."""
+    parser = argparse.ArgumentParser(prog="kiosk", description="Controller of an unattended rider rest station.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def config_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--config", default=str(DEFAULT_CONFIG_PATH), help=f"config file (default {DEFAULT_CONFIG_PATH})"
+        )
+
+    p = sub.add_parser("run", help="run the station (production)")
+    config_arg(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sim", help="run a simulated station on this machine")
+    p.add_argument("--config", default=None, help="config file (default: the built-in simulator config)")
+    p.add_argument(
+        "--data-dir",
+        default=os.environ.get("KIOSK_SIM_DIR", "~/.local/state/kiosk-sim"),
+        help="where the simulated station keeps its database and token (default ~/.local/state/kiosk-sim)",
+    )
+    p.add_argument("--host", default=None, help="address to listen on (default from config: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port to listen on (default from config: 8080)")
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("config", help="check a config file or print an example")
+    csub = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    c = csub.add_parser("check", help="explain every mistake in a config file")
+    c.add_argument("file", nargs="?", default=str(DEFAULT_CONFIG_PATH))
+    c.set_defaults(func=cmd_config_check)
+    c = csub.add_parser("example", help="print a complete commented example config")
+    c.set_defaults(func=cmd_config_example)
+
+    p = sub.add_parser("db", help="look into the station database")
+    dsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    d = dsub.add_parser("info", help="figures: events, backlog, schema version, size")
+    config_arg(d)
+    d.set_defaults(func=cmd_db_info)
+    d = dsub.add_parser("check", help="full integrity check")
+    config_arg(d)
+    d.set_defaults(func=cmd_db_check)
+    d = dsub.add_parser("export", help="export events as JSON lines")
+    config_arg(d)
+    d.add_argument("--since", type=int, default=0, help="only events with seq greater than this")
+    d.add_argument("--out", default="-", help="file to write (default: standard output)")
+    d.set_defaults(func=cmd_db_export)
+
+    p = sub.add_parser("version", help="print the version")
+    p.set_defaults(func=cmd_version)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kiosk`` command; errors are printed in plain words, exit code 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KioskError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            sys.stdout.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""kiosk-core itself: build the components from config, run until told to stop, shut down safely."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from kiosk import __version__
+from kiosk.api.app import ApiContext
+from kiosk.api.server import ApiServer
+from kiosk.api.stream import EventBus
+from kiosk.app import systemd
+from kiosk.app.components import EmptyCabinet, StoreComponent
+from kiosk.app.runtime import Runtime
+from kiosk.core.clock import Clock
+from kiosk.core.config import Config
+from kiosk.core.events import StationStarted, StationStopped
+from kiosk.core.ids import boot_id as read_boot_id
+from kiosk.core.secrets import ensure_secret_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StationInfo:
+    """What the station printed at start: where to look."""
+
+    url: str
+    token_file: str
+    database: str
+
+
+class Station:
+    """One kiosk-core process: its components, runtime and shared event bus."""
+
+    def __init__(self, config: Config, clock: Clock, *, boot_id: str | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.boot_id = boot_id or read_boot_id()
+        self.bus = EventBus()
+        self.store = StoreComponent(
+            config.database_path(),
+            station_id=config.station.id,
+            clock=clock,
+            boot_id=self.boot_id,
+            retention=timedelta(days=config.policy.event_retention_days),
+            on_commit=self.bus.publish,
+        )
+        self.cabinet = EmptyCabinet(config.hardware.cabinet)
+        token = ensure_secret_file(config.api.ui_token_file)
+        self.api = ApiServer(
+            ApiContext(
+                station_id=config.station.id,
+                version=__version__,
+                token=token,
+                bus=self.bus,
+                status=self.status,
+                events_since=self.store.events_since,
+            ),
+            config.api.host,
+            config.api.port,
+        )
+        self.runtime = Runtime([self.store, self.cabinet, self.api])
+        self._watchdog: asyncio.Task[None] | None = None
+
+    def info(self) -> StationInfo:
+        """Where the API is and where the token and database live."""
+        return StationInfo(
+            url=self.api.url, token_file=str(self.config.api.ui_token_file), database=str(self.config.database_path())
+        )
+
+    def status(self) -> dict[str, Any]:
+        """The full status served at ``/api/status``."""
+        overall = self.runtime.get_status()
+        store = overall["components"].get("store", {})
+        store_figures = {k: v for k, v in store.items() if k not in ("state", "optional", "warnings")}
+        return {
+            "station_id": self.config.station.id,
+            "station_name": self.config.station.name,
+            "station_name_en": self.config.station.name_en,
+            "version": __version__,
+            "uptime_s": round(self.runtime.uptime_s(), 3),
+            "wall_synced": self.clock.wall_synced(),
+            "boot_id": self.boot_id,
+            "components": overall["components"],
+            "warnings": overall["warnings"],
+            "store": store_figures,
+            "sync": {
+                "enabled": self.config.sync.enabled,
+                "hub_url": self.config.sync.hub_url,
+                "backlog": store_figures.get("unsynced_count"),
+                "oldest_unsynced": store_figures.get("oldest_unsynced_wall"),
+            },
+        }
+
+    async def start(self) -> None:
+        """Start every component, record the start, and tell systemd we are ready."""
+        await self.runtime.start()
+        self.store.append(StationStarted(version=__version__, warnings=self.runtime.warnings()))
+        systemd.notify("READY=1")
+        interval = systemd.watchdog_interval()
+        if interval:
+            self._watchdog = asyncio.create_task(self._ping_watchdog(interval), name="watchdog")
+
+    async def _ping_watchdog(self, interval: float) -> None:
+        # Pinged from the loop itself: if the loop is stuck, the pings stop and systemd restarts us.
+        while True:
+            systemd.notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+    async def stop(self, reason: str) -> None:
+        """Record the stop, then close every component in reverse order (outputs to safe state)."""
+        systemd.notify("STOPPING=1")
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        try:
+            self.store.append(StationStopped(reason=reason))
+        except Exception as exc:  # still close everything
+            log.error("could not record the stop: %s", exc)
+        await self.runtime.close()
+
+
+async def run_station(station: Station, stop: asyncio.Event | None = None, announce: bool = True) -> int:
+    """Run ``station`` until SIGTERM/SIGINT (or ``stop`` is set); return the process exit code."""
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    received: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig.name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        await station.start()
+        if announce:
+            _announce(station)
+        await stop.wait()
+        await station.stop(received[0] if received else "requested")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def _announce(station: Station) -> None:
+    info = station.info()
+    lines = [
+        f"Station {station.config.station.id} ({station.config.station.name_en}) is running.",
+        f"  Status page : {info.url}/   (sign in with the UI token)",
+        f"  Local API   : {info.url}/api/status   (header 'Authorization: Bearer <UI token>')",
+        f"  Health      : {info.url}/api/health",
+        f"  UI token    : in {info.token_file}",
+        f"  Database    : {info.database}",
+    ]
+    warnings = station.runtime.warnings()
+    if warnings:
+        lines.append("  Warnings    :")
+        lines.extend(f"    - {w}" for w in warnings)
+    lines.append("Press Ctrl+C to stop.")
+    print("\n".join(lines), flush=True)
