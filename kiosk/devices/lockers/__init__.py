@@ -1,0 +1,1 @@
+"""Locker backends: GPIO pins, RS-485 lock boards."""
