@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from kiosk.api import pages
@@ -77,7 +77,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
-    Auth = Annotated[None, Depends(require_auth)]
+    protected = APIRouter(dependencies=[Depends(require_auth)])
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
@@ -93,22 +93,20 @@ def create_app(ctx: ApiContext) -> FastAPI:
     def health() -> Health:
         return Health(ok=True, station_id=ctx.station_id, version=ctx.version)
 
-    @app.get("/api/status", response_model=Status)
-    def get_status(_: Auth) -> dict[str, Any]:
+    @protected.get("/api/status", response_model=Status)
+    def get_status() -> dict[str, Any]:
         return ctx.status()
 
-    @app.get("/api/events")
+    @protected.get("/api/events")
     def get_events(
-        _: Auth,
         since: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=REPLAY_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
         return [r.model_dump(mode="json") for r in ctx.events_since(since, limit)]
 
-    @app.get("/api/events/stream")
+    @protected.get("/api/events/stream")
     async def stream(
         request: Request,
-        _: Auth,
         since: Annotated[int | None, Query(ge=0)] = None,
     ) -> StreamingResponse:
         last_id = request.headers.get("last-event-id")
@@ -120,6 +118,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
             media_type="text/event-stream",
             headers={"X-Accel-Buffering": "no"},
         )
+
+    app.include_router(protected)
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form() -> str:

@@ -57,8 +57,8 @@ class ApiConfig(Section):
 
     host: str = "127.0.0.1"
     """Address to listen on; '0.0.0.0' to let maintenance staff reach the status page over the LAN."""
-    port: Annotated[int, Field(ge=1, le=65535)] = 8080
-    """TCP port."""
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    """TCP port (0 picks a free one, for tests)."""
     ui_token_file: Path = Path("/etc/kiosk/ui-token")
     """File (mode 0600) holding the token the touchscreen app presents; created at first start."""
 
