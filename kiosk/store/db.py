@@ -414,9 +414,18 @@ def _size(path: Path) -> int:
 
 
 def _open_checked(path: Path) -> tuple[sqlite3.Connection | None, str]:
-    """Connect and quick_check: ``(conn, "ok")``, or ``(None, problem)`` when the file is damaged."""
+    """Check, then connect: ``(conn, "ok")``, or ``(None, problem)`` when the file is damaged.
+
+    Two checks: first read-only, which finds structural damage without letting SQLite checkpoint a
+    ``-wal`` into a damaged file and delete it; then on the writer connection, because a read-only
+    connection's quick_check skips CHECK constraints. A file that passed the first is sound enough
+    that closing the writer (which checkpoints the ``-wal`` into it) moves data, never loses it.
+    """
     conn: sqlite3.Connection | None = None
     try:
+        problem = files.check_file(path) if path.exists() else "ok"
+        if problem != "ok":
+            return None, problem
         conn = files.connect(path)
         problem = files.run_check(conn, "quick_check")
     except sqlite3.Error as exc:

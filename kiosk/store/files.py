@@ -66,6 +66,28 @@ def run_check(conn: sqlite3.Connection, pragma: str) -> str:
     return "ok" if lines == ["ok"] else "; ".join(lines)
 
 
+def check_file(path: Path) -> str:
+    """``quick_check`` an existing file through a read-only connection: "ok", or the problem.
+
+    Read-only on purpose: when the last read-write connection to a file closes, SQLite checkpoints
+    the ``-wal`` into the main file and deletes it — on a damaged file that would change the very
+    bytes we mean to keep. A read-only connection still reads committed frames from the ``-wal``
+    (so a crash-recovered file checks as it really is) but cannot write or delete anything.
+    Raises ``sqlite3.Error`` for failures that are not damage (see :func:`is_corruption`).
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return run_check(conn, "quick_check")
+    except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            return str(exc)
+        raise
+    finally:
+        conn.close()
+
+
 def _fsync_dir(folder: Path) -> None:
     """Make renames in ``folder`` survive a power cut."""
     try:
