@@ -54,7 +54,11 @@ ensure_venv() {
     want="$extras $(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "==> installing the station software and its dependencies ($extras)"
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$extras]"
+        if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$extras]" >"$VENV/pip.log" 2>&1; then
+            cat "$VENV/pip.log"
+            echo "pip could not install the dependencies (log above, and in $VENV/pip.log)" >&2
+            exit 1
+        fi
         echo "$want" > "$stamp"
     fi
 }
