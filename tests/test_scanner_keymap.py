@@ -1,11 +1,25 @@
-"""Keyboard-mode scanner keys → bytes: shift handling, the QR alphanumeric set, Enter, unknown keys."""
+"""Keyboard-mode scanners: keys → bytes (shift, the QR alphanumeric set, Enter, unknown keys) and the driver."""
 
 from __future__ import annotations
 
+import errno
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import evdev
 import pytest
 from evdev import ecodes
 
+from kiosk.core.clock import SystemClock
 from kiosk.devices.base import Scan
+from kiosk.devices.scanner import ScannerState
+from kiosk.devices.scanner.evdev_scanner import EvdevScanner, EvdevScannerSettings
 from kiosk.devices.scanner.framing import CodeFramer
 from kiosk.devices.scanner.keymap import (
     EV_KEY,
@@ -20,6 +34,7 @@ from kiosk.devices.scanner.keymap import (
     KeyDecoder,
     decode_keys,
 )
+from tests.support import wait_until
 
 E = ecodes.ecodes
 SHIFT = E["KEY_LEFTSHIFT"]
@@ -131,3 +146,181 @@ def test_code_with_an_unknown_key_reaches_the_framer_as_a_bad_scan() -> None:
     framer = CodeFramer()
     (scan,) = framer.feed(decode_keys(typed("AB") + press("KEY_F5") + press("KEY_ENTER")), 1.0)
     assert scan.error is not None
+
+
+# --- the keyboard-mode driver (no /dev/uinput here: a stand-in for evdev.InputDevice) ------------
+
+
+@dataclass(frozen=True)
+class FakeEvent:
+    type: int
+    code: int
+    value: int
+
+
+class FakeInputDevice:
+    """Enough of ``evdev.InputDevice`` for the driver: an fd to select on, read(), grab(), close()."""
+
+    opened: ClassVar[list[FakeInputDevice]] = []
+    busy: ClassVar[bool] = False
+
+    def __init__(self, path: str) -> None:
+        if not Path(path).exists():
+            raise FileNotFoundError(2, "No such file or directory", path)
+        self.path = path
+        self.name = "Fake QR wedge"
+        self._r, self._w = os.pipe()
+        self.fd = self._r
+        self.grabbed = False
+        self.closed = False
+        self.gone = False
+        self._lock = threading.Lock()
+        self._events: list[FakeEvent] = []
+        FakeInputDevice.opened.append(self)
+
+    def grab(self) -> None:
+        if FakeInputDevice.busy:
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        self.grabbed = True
+
+    def ungrab(self) -> None:
+        self.grabbed = False
+
+    def read(self) -> Iterator[FakeEvent]:
+        os.read(self._r, 4096)
+        if self.gone:
+            raise OSError(errno.ENODEV, "No such device")
+        with self._lock:
+            events, self._events = self._events, []
+        yield from events
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self._r)
+            os.close(self._w)
+
+    # what the test does with the device
+    def send(self, events: list[tuple[int, int]]) -> None:
+        with self._lock:
+            self._events += [FakeEvent(EV_KEY, code, value) for code, value in events]
+            self._events.append(FakeEvent(0, 0, 0))  # EV_SYN, which the driver must skip
+        os.write(self._w, b"!")
+
+    def vanish(self) -> None:
+        self.gone = True
+        os.write(self._w, b"!")
+
+
+FAST = EvdevScannerSettings(read_timeout_s=0.02, reconnect_initial_s=0.01, reconnect_max_s=0.05)
+
+
+@pytest.fixture
+def fake_evdev(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeInputDevice]]:
+    monkeypatch.setattr(evdev, "InputDevice", FakeInputDevice)
+    FakeInputDevice.opened = []
+    FakeInputDevice.busy = False
+    yield FakeInputDevice
+    for device in FakeInputDevice.opened:
+        device.close()
+
+
+@pytest.fixture
+def device_path(tmp_path: Path) -> Path:
+    path = tmp_path / "usb-QR_Wedge-event-kbd"
+    path.touch()
+    return path
+
+
+def collecting() -> tuple[list[Scan], Callable[[Scan], None]]:
+    got: list[Scan] = []
+    lock = threading.Lock()
+
+    def listener(scan: Scan) -> None:
+        with lock:
+            got.append(scan)
+
+    return got, listener
+
+
+def test_evdev_scanner_grabs_the_device_and_reads_a_typed_code(
+    fake_evdev: type[FakeInputDevice], device_path: Path
+) -> None:
+    got, listener = collecting()
+    with EvdevScanner(str(device_path), FAST, SystemClock(), listener) as scanner:
+        scanner.start()
+        wait_until(lambda: scanner.connected, what="connected")
+        device = fake_evdev.opened[-1]
+        assert device.grabbed
+        device.send(typed("KS1:AB-12") + press("KEY_ENTER"))
+        wait_until(lambda: got, what="a scan")
+        assert [s.text for s in got] == ["KS1:AB-12"]
+    assert device.closed
+    assert not device.grabbed
+
+
+def test_evdev_scanner_ends_a_code_without_enter_after_the_idle_gap(
+    fake_evdev: type[FakeInputDevice], device_path: Path
+) -> None:
+    got, listener = collecting()
+    settings = EvdevScannerSettings(idle_gap_s=0.05, read_timeout_s=0.02)
+    with EvdevScanner(str(device_path), settings, SystemClock(), listener) as scanner:
+        scanner.start()
+        wait_until(lambda: scanner.connected, what="connected")
+        fake_evdev.opened[-1].send(typed("NOENTER"))
+        wait_until(lambda: got, what="a scan ended by the gap")
+        assert [s.text for s in got] == ["NOENTER"]
+
+
+def test_evdev_scanner_survives_unplug_and_replug(fake_evdev: type[FakeInputDevice], device_path: Path) -> None:
+    got, listener = collecting()
+    with EvdevScanner(str(device_path), FAST, SystemClock(), listener) as scanner:
+        scanner.start()
+        wait_until(lambda: scanner.connected, what="connected")
+        device_path.unlink()
+        fake_evdev.opened[-1].vanish()
+        wait_until(lambda: scanner.state is ScannerState.DISCONNECTED, what="disconnected")
+        wait_until(lambda: scanner.get_status()["open_failures"] >= 2, what="reopen attempts")
+        device_path.touch()
+        wait_until(lambda: scanner.connected, what="reconnected")
+        fake_evdev.opened[-1].send(typed("AGAIN") + press("KEY_ENTER"))
+        wait_until(lambda: got, what="a scan after replug")
+        assert [s.text for s in got] == ["AGAIN"]
+        assert scanner.get_status()["reconnects"] == 1
+
+
+def test_evdev_scanner_held_by_another_program_stays_disconnected(
+    fake_evdev: type[FakeInputDevice], device_path: Path
+) -> None:
+    fake_evdev.busy = True
+    _, listener = collecting()
+    with EvdevScanner(str(device_path), FAST, SystemClock(), listener) as scanner:
+        scanner.start()
+        wait_until(lambda: scanner.get_status()["open_failures"] >= 1, what="a refused grab")
+        status = scanner.get_status()
+        assert status["state"] == "disconnected"
+        assert "grab" in status["last_error"]
+    assert all(device.closed for device in fake_evdev.opened)
+
+
+def test_evdev_scanner_module_imports_without_evdev() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['evdev'] = None\n"  # makes 'import evdev' fail
+        "import kiosk.devices.scanner.evdev_scanner\n"
+        "import kiosk.devices.scanner.keymap\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_evdev_scanner_without_evdev_reports_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, device_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "evdev", None)
+    _, listener = collecting()
+    with EvdevScanner(str(device_path), FAST, SystemClock(), listener) as scanner:
+        scanner.start()
+        wait_until(lambda: scanner.get_status()["open_failures"] >= 1, what="a failed open")
+        assert "evdev" in scanner.get_status()["last_error"]
