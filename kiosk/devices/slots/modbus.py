@@ -1,0 +1,237 @@
+"""The bays' slot controllers over Modbus RTU (pymodbus's synchronous serial client).
+
+One slave address per bay; all battery registers are read in one request and decoded by the pure
+:mod:`kiosk.devices.slots.registers`. A controller that does not answer (or answers nonsense) gives a
+:class:`~kiosk.devices.base.BatteryReading` with ``error`` set and a faulted bay in :meth:`get_status`;
+the next good read clears it. While a controller stays silent, :meth:`SlotControllers.read_all` asks
+it again only every ``silent_retry_s`` so one dead controller does not slow the whole bus.
+
+Verified against pymodbus 3.16.1. The keyword naming the slave changed within 3.x (``slave=`` up to
+3.9, ``device_id=`` from 3.10); the one this pymodbus takes is found from its signature.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pymodbus import FramerType, ModbusException
+from pymodbus.client import ModbusSerialClient
+from pymodbus.exceptions import ConnectionException
+
+from kiosk.core.clock import Clock
+from kiosk.core.errors import DeviceError, ProtocolError
+from kiosk.devices.base import BatteryReading, Closeable
+from kiosk.devices.slots.registers import RegisterMap, decode_block
+
+log = logging.getLogger(__name__)
+
+_DEVICE_KW = (
+    "device_id" if "device_id" in inspect.signature(ModbusSerialClient.read_holding_registers).parameters else "slave"
+)
+
+
+def _addressed(slave: int) -> dict[str, Any]:
+    """The keyword argument naming the slave, spelled as the installed pymodbus wants it."""
+    return {_DEVICE_KW: slave}
+
+
+@dataclass(frozen=True)
+class SlotSettings:
+    """The slot controllers' bus and how patiently to ask them."""
+
+    baudrate: int = 9600
+    """Bus speed (bits/s)."""
+    parity: Literal["N", "E", "O"] = "N"
+    """Parity: 'N' none, 'E' even (the Modbus standard's default), 'O' odd."""
+    stopbits: Literal[1, 2] = 1
+    """Stop bits."""
+    timeout_s: float = 0.3
+    """How long to wait for one reply (s); a controller answers in a few tens of ms."""
+    retries: int = 1
+    """Extra attempts after a request got no (valid) reply."""
+    silent_retry_s: float = 5.0
+    """While a controller is silent, read_all asks it again at most this often (s)."""
+    registers: RegisterMap = field(default_factory=RegisterMap)
+    """The controllers' register map."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.timeout_s <= 5:
+            raise ValueError(f"timeout_s must be in (0, 5] seconds, got {self.timeout_s}")
+        if not 0 <= self.retries <= 5:
+            raise ValueError(f"retries must be in 0..5, got {self.retries}")
+        if self.silent_retry_s < 0:
+            raise ValueError(f"silent_retry_s must not be negative, got {self.silent_retry_s}")
+
+
+@dataclass
+class _BayHealth:
+    slave: int
+    fault: str | None = None
+    failures: int = 0
+    next_try: float = 0.0
+    last: BatteryReading | None = None
+
+
+class SlotControllers(Closeable):
+    """The slot controllers of a cabinet, one Modbus slave per bay, on one serial port.
+
+    Calls block for at most about ``timeout_s * (retries + 1)`` per bay; run them in a worker thread.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        slaves: Mapping[int, int],
+        settings: SlotSettings,
+        clock: Clock,
+        *,
+        name: str = "slots",
+    ) -> None:
+        addresses = list(slaves.values())
+        if len(set(addresses)) != len(addresses):
+            raise ValueError(f"two bays share a slave address: {dict(slaves)}")
+        for bay, slave in slaves.items():
+            if not 1 <= slave <= 247:
+                raise ValueError(f"bay {bay}: slave address {slave} is outside 1..247")
+        self.name = name
+        self.port = port
+        self.settings = settings
+        self._clock = clock
+        self._mutex = threading.Lock()
+        self._closed = False
+        self._bays = {bay: _BayHealth(slave=slave) for bay, slave in sorted(slaves.items())}
+        self._client = ModbusSerialClient(
+            port,
+            framer=FramerType.RTU,
+            baudrate=settings.baudrate,
+            parity=settings.parity,
+            stopbits=settings.stopbits,
+            timeout=settings.timeout_s,
+            retries=settings.retries,
+            name=name,
+        )
+
+    def bays(self) -> list[int]:
+        """The bay numbers served."""
+        return list(self._bays)
+
+    def _health(self, bay: int) -> _BayHealth:
+        health = self._bays.get(bay)
+        if health is None:
+            raise DeviceError(f"there is no slot controller for bay {bay} (bays: {list(self._bays)})")
+        return health
+
+    def read(self, bay: int) -> BatteryReading:
+        """Ask the bay's controller now. A failure is reported in ``error``, never raised."""
+        health = self._health(bay)
+        with self._mutex:
+            if self._closed:
+                return BatteryReading(bay=bay, present=False, error=f"{self.name} is closed")
+            start, count = self.settings.registers.read_span()
+            error: str | None = None
+            reading: BatteryReading | None = None
+            try:
+                response = self._client.read_holding_registers(start, count=count, **_addressed(health.slave))
+                if response.isError():
+                    error = f"slot controller {health.slave} refused the read (exception {response.exception_code})"
+                else:
+                    reading = decode_block(list(response.registers), bay, self.settings.registers)
+            except ConnectionException:
+                error = f"cannot open {self.port}"
+            except ModbusException:
+                error = f"no answer from slot controller {health.slave}"
+            except ProtocolError as exc:
+                error = f"slot controller {health.slave} sent impossible values: {exc}"
+            except OSError as exc:
+                error = f"{self.port}: {exc}"
+            if reading is None:
+                reading = BatteryReading(bay=bay, present=False, error=error)
+            self._record(bay, health, reading)
+            return reading
+
+    def _record(self, bay: int, health: _BayHealth, reading: BatteryReading) -> None:
+        health.last = reading
+        if reading.error is None:
+            if health.fault is not None:
+                log.info("bay %d: slot controller %d answers again", bay, health.slave)
+            health.fault = None
+            health.failures = 0
+            return
+        health.failures += 1
+        health.next_try = self._clock.monotonic() + self.settings.silent_retry_s
+        if health.fault != reading.error:
+            log.warning("bay %d: %s", bay, reading.error)
+        health.fault = reading.error
+
+    def read_all(self) -> dict[int, BatteryReading]:
+        """Every bay; a controller that is silent is asked again only every ``silent_retry_s``. Never raises."""
+        out: dict[int, BatteryReading] = {}
+        for bay, health in self._bays.items():
+            if health.fault is not None and health.last is not None and self._clock.monotonic() < health.next_try:
+                out[bay] = health.last
+                continue
+            try:
+                out[bay] = self.read(bay)
+            except Exception as exc:  # a bug must not stop the other bays being read
+                log.exception("bay %d: reading the slot controller failed", bay)
+                out[bay] = BatteryReading(bay=bay, present=False, error=f"internal error: {exc}")
+        return out
+
+    def set_charger(self, bay: int, on: bool) -> None:
+        """Switch the bay's charger on or off; DeviceError if the controller does not confirm."""
+        health = self._health(bay)
+        value = 1 if on else 0
+        with self._mutex:
+            if self._closed:
+                raise DeviceError(f"{self.name} is closed")
+            try:
+                response = self._client.write_register(
+                    self.settings.registers.charger_enable, value, **_addressed(health.slave)
+                )
+            except ModbusException as exc:
+                raise DeviceError(f"bay {bay}: no answer from slot controller {health.slave}") from exc
+            except OSError as exc:
+                raise DeviceError(f"bay {bay}: {self.port}: {exc}") from exc
+            if response.isError():
+                raise DeviceError(
+                    f"bay {bay}: slot controller {health.slave} refused to switch the charger "
+                    f"(exception {response.exception_code})"
+                )
+        log.info("bay %d: charger %s", bay, "on" if on else "off")
+
+    def close(self) -> None:
+        """Release the port. Safe twice."""
+        with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
+            client: Any = self._client  # close() is untyped in pymodbus
+            client.close()
+
+    def get_status(self) -> dict[str, Any]:
+        """Fresh JSON-safe status: per-bay controller health and last reading, warnings for faulted bays."""
+        with self._mutex:
+            bays = [
+                {
+                    "bay": bay,
+                    "slave": h.slave,
+                    "ok": h.fault is None and h.last is not None,
+                    "fault": h.fault,
+                    "failures": h.failures,
+                    "reading": h.last.as_dict() if h.last is not None else None,
+                }
+                for bay, h in self._bays.items()
+            ]
+            return {
+                "name": self.name,
+                "kind": "modbus",
+                "port": self.port,
+                "connected": not self._closed and bool(self._client.connected),
+                "bays": bays,
+                "warnings": [f"bay {b['bay']}: {b['fault']}" for b in bays if b["fault"]],
+            }
