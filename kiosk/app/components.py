@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from kiosk.core.clock import Clock
 from kiosk.core.errors import StoreError
 from kiosk.core.events import Event, EventRecord
-from kiosk.store import Store
+from kiosk.store import Store, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,14 @@ class StoreComponent:
         """Append events in one transaction and tell listeners."""
         return self._published(self.store.append_many(list(events)))
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A write transaction (state change + its events); listeners hear of the events after commit."""
+        with self.store.transaction() as tx:
+            recorder = _RecordingTransaction(tx)
+            yield recorder
+        self._published(recorder.records)
+
     def events_since(self, since: int, limit: int) -> list[EventRecord]:
         """Stored events after ``since`` in seq order."""
         return list(self.store.events(since_seq=since, limit=limit))
@@ -127,6 +135,31 @@ class StoreComponent:
                 f"({corruption.problem}); a new one was started — keep the old file for recovery"
             )
         return {"open": True, **stats, "pruned_total": self.pruned_total, "warnings": warnings}
+
+
+class _RecordingTransaction(Transaction):
+    """A transaction that remembers the records it appended, to publish them once committed."""
+
+    def __init__(self, inner: Transaction) -> None:
+        self._inner = inner
+        self.records: list[EventRecord] = []
+
+    @property
+    def db(self) -> Any:
+        """The sqlite-utils database inside the transaction."""
+        return self._inner.db
+
+    def append(self, event: Event) -> EventRecord:
+        """Append and remember."""
+        record = self._inner.append(event)
+        self.records.append(record)
+        return record
+
+    def append_many(self, events: Iterable[Event]) -> list[EventRecord]:
+        """Append several and remember them."""
+        records = self._inner.append_many(events)
+        self.records.extend(records)
+        return records
 
 
 class EmptyCabinet:
