@@ -1,0 +1,183 @@
+"""Kerong KR-CU16 / KR-CU12 lock boards on one RS-485 bus, as a :class:`kiosk.devices.base.LockerBank`.
+
+Each board reports, per lock, the latch switch (closed and locked, or released) and an infrared
+"something is in the bay" sensor. One status request per board reads all of its bays.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.core.clock import Clock, SystemClock
+from kiosk.core.errors import DeviceError
+from kiosk.devices.base import BayState
+from kiosk.devices.lockers.rs485 import NoAnswer, PortDown, RS485Bank, door_lock
+from kiosk.devices.protocols import Split
+from kiosk.devices.protocols import kerong as proto
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KerongSettings:
+    """How to talk to a Kerong bus."""
+
+    baudrate: int = 19200
+    """Line speed (8N1); the boards ship at 19200."""
+    locked_bit_value: int = 1
+    """The lock-bit value that means closed and locked (sources disagree: 1 on most boards)."""
+    timeout_s: float = 0.2
+    """How long to wait for a status reply."""
+    unlock_timeout_s: float = 1.0
+    """How long to wait for an unlock reply (it can come late while the lock moves)."""
+    retries: int = 3
+    """Extra attempts after the first when no good reply arrives."""
+    retry_delay_s: float = 0.05
+    """Pause before the first retry; doubles for each further one."""
+    pulse_ms: int | None = 500
+    """Unlock pulse length sent to each board before its first unlock (10-2550 ms); None leaves the board's."""
+    reopen_min_s: float = 0.5
+    """First wait before reopening the adapter after it vanished."""
+    reopen_max_s: float = 30.0
+    """Longest wait between attempts to reopen the adapter."""
+
+    def __post_init__(self) -> None:
+        if self.locked_bit_value not in (0, 1):
+            raise ValueError(f"locked_bit_value must be 0 or 1, got {self.locked_bit_value}")
+        if self.retries < 0 or self.timeout_s <= 0 or self.unlock_timeout_s <= 0 or self.retry_delay_s < 0:
+            raise ValueError("Kerong timeouts must be positive and retries/retry delay not negative")
+        if self.pulse_ms is not None and not 10 <= self.pulse_ms <= 2550:
+            raise ValueError(f"pulse_ms must be 10-2550 ms, got {self.pulse_ms}")
+
+
+class KerongBank(RS485Bank):
+    """The bays behind Kerong boards on one adapter; ``bays`` maps bay -> (board 0-15, lock 0-15)."""
+
+    kind = "kerong"
+
+    def __init__(
+        self,
+        port: str,
+        bays: Mapping[int, tuple[int, int]],
+        settings: KerongSettings | None = None,
+        clock: Clock | None = None,
+        *,
+        wait: Callable[[float], object] | None = None,
+    ) -> None:
+        self.settings = settings or KerongSettings()
+        super().__init__(port, bays, self.settings, clock or SystemClock(), wait=wait)
+        self._pulse_set: set[int] = set()
+
+    def _check_address(self, bay: int, board: int, lock: int) -> None:
+        if not 0 <= board < proto.BOARDS or not 0 <= lock < proto.LOCKS_PER_BOARD:
+            raise ValueError(f"bay {bay}: Kerong board must be 0-15 and lock 0-15 (0-based), got {board}/{lock}")
+
+    def _split(self, buffer: bytes, *, expect_all: bool) -> Split:
+        return proto.split_frames(buffer)
+
+    def _decode(self, raw: bytes) -> object:
+        return proto.decode_frame(raw)
+
+    def _port_opened(self) -> None:
+        self._pulse_set.clear()
+
+    # ----------------------------------------------------------------- reading
+
+    def _states_of(self, status: proto.BoardStatus) -> list[BayState]:
+        states = []
+        for bay, lock in self._board_bays(status.board):
+            door, lock_state = door_lock(status.locked(lock, locked_bit_value=self.settings.locked_bit_value))
+            states.append(BayState(bay=bay, door=door, lock=lock_state, presence=status.occupied(lock)))
+        return states
+
+    @staticmethod
+    def _status_from(board: int) -> Callable[[object], proto.BoardStatus | None]:
+        def accept(frame: object) -> proto.BoardStatus | None:
+            if isinstance(frame, proto.Frame) and frame.command is proto.Command.STATUS_REPLY and frame.board == board:
+                return proto.status_of(frame)
+            return None
+
+        return accept
+
+    def _read_board(self, board: int) -> None:
+        """Read one board and store its bays' states; faults are stored, not raised. Holds the bus lock."""
+        try:
+            status = self._request(
+                board, proto.status_request(board), self._status_from(board), timeout=self.settings.timeout_s
+            )
+        except NoAnswer as exc:
+            self._fault_board(board, str(exc))
+            return
+        except PortDown as exc:
+            self._fault_board(board, str(exc))
+            return
+        self._set_states(self._states_of(status))
+
+    def read(self, bay: int) -> BayState:
+        """Read the bay's board now and return the bay's state (a fault is in the state, not raised)."""
+        board, _ = self._address_of(bay)
+        with self._bus_lock:
+            self._read_board(board)
+        self._notify()
+        return self._state(bay)
+
+    def read_all(self) -> dict[int, BayState]:
+        """Read every board (one status request each). Never raises: faults are in the states."""
+        try:
+            with self._bus_lock:
+                for board in sorted(self._boards):
+                    self._read_board(board)
+        except Exception:  # the contract: polling never takes the caller down
+            log.exception("reading the Kerong bus %s failed", self._port_name)
+        self._notify()
+        with self._state_lock:
+            return dict(self._states)
+
+    # ----------------------------------------------------------------- unlocking
+
+    def _ensure_pulse(self, board: int) -> None:
+        """Send the pulse length once per board per port opening; a board that ignores it keeps its own."""
+        pulse = self.settings.pulse_ms
+        if pulse is None or board in self._pulse_set:
+            return
+
+        def accept(frame: object) -> bool | None:
+            if isinstance(frame, proto.Frame) and frame.command is proto.Command.PULSE_TIME_REPLY:
+                return True if frame.board == board else None
+            return None
+
+        try:
+            self._request(board, proto.pulse_time_request(board, pulse), accept, timeout=self.settings.timeout_s)
+        except NoAnswer:
+            log.warning("lock board %d did not confirm the %d ms unlock pulse; it keeps its own", board, pulse)
+        self._pulse_set.add(board)
+
+    def unlock(self, bay: int) -> None:
+        """Pulse the bay's lock open once. Raises DeviceError when the board does not confirm."""
+        board, lock = self._address_of(bay)
+        try:
+            with self._bus_lock:
+                self._ensure_pulse(board)
+                status = self._request(
+                    board,
+                    proto.unlock_request(board, lock),
+                    self._status_from(board),
+                    timeout=self.settings.unlock_timeout_s,
+                )
+                self._set_states(self._states_of(status))
+        except NoAnswer:
+            self._fault_board(board, f"lock board {board} not answering")
+            raise DeviceError(f"bay {bay} did not unlock: lock board {board} is not answering") from None
+        except PortDown as exc:
+            raise DeviceError(f"bay {bay} did not unlock: {exc}") from None
+        finally:
+            self._notify()
+
+    def get_status(self) -> dict[str, Any]:
+        """Fresh JSON-safe status (see :meth:`RS485Bank.get_status`) plus the polarity in use."""
+        status = super().get_status()
+        status["locked_bit_value"] = self.settings.locked_bit_value
+        return status
