@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from kiosk.core.clock import SystemClock
+from kiosk.core.clock import FakeClock, SystemClock
 from kiosk.core.errors import ConfigError, DeviceError
 from kiosk.devices.base import Scan
-from kiosk.devices.scanner import ScannerState
+from kiosk.devices.scanner import Backoff, ScannerState
 from kiosk.devices.scanner.gm65 import HONEYWELL_TRIGGER_ON, Gm65Command, Gm65Op, TriggerProtocol
 from kiosk.devices.scanner.serial_scanner import (
     SerialScanner,
@@ -220,6 +220,33 @@ def test_scanner_starting_without_its_port_connects_when_plugged(
         sim.plug()
         wait_until(lambda: scanner.connected, what="connected")
         assert scanner.get_status()["reconnects"] == 0
+
+
+def test_reopen_waits_for_the_backoff_on_the_injected_clock(
+    pty_port: PtyPort, sim: SimScanner, received: Received, fake_clock: FakeClock
+) -> None:
+    sim.unplug()
+    settings = SerialScannerSettings(read_timeout_s=0.02, reconnect_initial_s=100.0, reconnect_max_s=400.0)
+    scanner = SerialScanner(pty_port.path, settings, fake_clock, received)
+    with scanner:
+        scanner.start()
+        wait_until(lambda: scanner.get_status()["open_failures"] == 1, what="a failed open")
+        sim.plug()
+        fake_clock.advance(100.0)
+        wait_until(lambda: scanner.connected, what="reopened once the fake clock passed the backoff")
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    backoff = Backoff(0.5, 3.0)
+    assert [backoff.next_delay() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_backoff_starts_again_after_a_reset() -> None:
+    backoff = Backoff(0.5, 3.0)
+    backoff.next_delay()
+    backoff.next_delay()
+    backoff.reset()
+    assert backoff.next_delay() == 0.5
 
 
 def test_port_is_opened_exclusively(scanner: SerialScanner, pty_port: PtyPort, received: Received) -> None:

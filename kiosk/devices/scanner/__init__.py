@@ -71,6 +71,25 @@ class ScannerSettings:
         return FramerSettings(idle_gap_s=self.idle_gap_s, max_length=self.max_length, encoding=self.encoding)
 
 
+class Backoff:
+    """Capped exponential delays between reopen attempts: initial, 2x, 4x … up to the cap."""
+
+    def __init__(self, initial: float, cap: float) -> None:
+        self.initial = initial
+        self.cap = cap
+        self._next = initial
+
+    def next_delay(self) -> float:
+        """The wait before the next attempt; each call doubles the one after, up to the cap."""
+        delay = self._next
+        self._next = min(delay * 2, self.cap)
+        return delay
+
+    def reset(self) -> None:
+        """The device is back: the next outage starts again from the initial delay."""
+        self._next = self.initial
+
+
 # What a device raises when it goes away or cannot be opened (pyserial's SerialException is an OSError).
 DEVICE_ERRORS: tuple[type[BaseException], ...] = (OSError, KioskError)
 
@@ -185,7 +204,7 @@ class ReconnectingScanner(Closeable):
     # --- the reader thread --------------------------------------------------------------------
 
     def _run(self) -> None:
-        delay = self.settings.reconnect_initial_s
+        backoff = Backoff(self.settings.reconnect_initial_s, self.settings.reconnect_max_s)
         next_attempt = self._clock.monotonic()
         is_open = False
         try:
@@ -201,11 +220,10 @@ class ReconnectingScanner(Closeable):
                     except DEVICE_ERRORS as exc:
                         self._release()
                         self._set_disconnected(exc, failed_open=True)
-                        next_attempt = self._clock.monotonic() + delay
-                        delay = min(delay * 2, self.settings.reconnect_max_s)
+                        next_attempt = self._clock.monotonic() + backoff.next_delay()
                         continue
                     is_open = True
-                    delay = self.settings.reconnect_initial_s
+                    backoff.reset()
                     self._set_connected()
                     continue
                 try:
@@ -215,7 +233,7 @@ class ReconnectingScanner(Closeable):
                     self._release()
                     self._framer.reset()  # half a code from a vanished device is not a code
                     self._set_disconnected(exc, failed_open=False)
-                    next_attempt = self._clock.monotonic() + delay
+                    next_attempt = self._clock.monotonic() + backoff.next_delay()
                     continue
                 now = self._clock.monotonic()
                 self._deliver(self._framer.feed(data, now) if data else self._framer.poll(now))
