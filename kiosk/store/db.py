@@ -23,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -120,6 +120,7 @@ class Store:
         opened for another reason (permissions, locked, written by a newer release).
         """
         path = Path(path)
+        _check_ids(station_id, boot_id)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -235,32 +236,57 @@ class Store:
             return tx.append_many(events)
 
     def _insert(self, events: Sequence[Event]) -> list[EventRecord]:
-        """The hot path: reserve seqs and insert rows with prepared statements. Caller holds the transaction."""
+        """The hot path: reserve seqs and insert rows with prepared statements. Caller holds the transaction.
+
+        Events appended together are one state change: they share one reading of the clock.
+        Records are built with ``model_construct``: every field is already valid (bodies are
+        validated models, station and boot ids were checked at open, the rest is ours), and
+        re-validating each one would cost more than the rest of the Python work.
+        """
         if not events:
             return []
         bodies = [outbox.event_payload(event) for event in events]
+        wall = self.clock.wall()
+        wall_text = outbox.iso_utc(wall)
+        wall = outbox.parse_utc(wall_text)  # what reading the row back gives: records compare equal
+        mono = float(self.clock.monotonic())
+        synced = bool(self.clock.wall_synced())
         rows = self._conn.execute(outbox.BUMP_SEQ, (len(events), self.station_id)).fetchall()
         if not rows:
             raise StoreError(f"no seq counter for station {self.station_id!r}")  # open() creates it; never expected
-        first = int(rows[0][0]) - len(events) + 1
+        seq = int(rows[0][0]) - len(events)
         records: list[EventRecord] = []
-        params = []
-        for offset, (event, body) in enumerate(zip(events, bodies, strict=True)):
-            wall = self.clock.wall()
-            text = outbox.payload_json(body)
-            record = EventRecord(
-                id=new_id(),
-                station_id=self.station_id,
-                seq=first + offset,
-                type=type(event).TYPE,
-                payload=body,
-                boot_id=self.boot_id,
-                mono=self.clock.monotonic(),
-                wall=wall,
-                wall_synced=self.clock.wall_synced(),
+        params: list[tuple[object, ...]] = []
+        for event, body in zip(events, bodies, strict=True):
+            seq += 1
+            event_id = new_id()
+            type_name = type(event).TYPE
+            records.append(
+                EventRecord.model_construct(
+                    id=event_id,
+                    station_id=self.station_id,
+                    seq=seq,
+                    type=type_name,
+                    payload=body,
+                    boot_id=self.boot_id,
+                    mono=mono,
+                    wall=wall,
+                    wall_synced=synced,
+                )
             )
-            records.append(record)
-            params.append(outbox.record_row(record, text))
+            params.append(
+                (
+                    event_id,
+                    self.station_id,
+                    seq,
+                    type_name,
+                    outbox.payload_json(body),
+                    self.boot_id,
+                    mono,
+                    wall_text,
+                    synced,
+                )
+            )
         if len(params) == 1:
             self._conn.execute(outbox.INSERT_EVENT, params[0])
         else:
@@ -404,6 +430,24 @@ class Store:
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError(f"the store for {self.path} is closed")
+
+
+def _check_ids(station_id: str, boot_id: str) -> None:
+    """Refuse ids no record could carry, once at open, so the hot path need not validate each record."""
+    try:
+        EventRecord(
+            id=new_id(),
+            station_id=station_id,
+            seq=1,
+            type="store.probe",
+            payload={},
+            boot_id=boot_id,
+            mono=0.0,
+            wall=datetime(2026, 1, 1, tzinfo=UTC),
+            wall_synced=False,
+        )
+    except ValueError as exc:
+        raise StoreError(f"station id {station_id!r} or boot id {boot_id!r} cannot be stored: {exc}") from exc
 
 
 def _size(path: Path) -> int:

@@ -15,7 +15,7 @@ from kiosk.core.errors import StoreError
 from kiosk.core.events import Event, EventRecord
 
 COLUMNS = "id, station_id, seq, type, payload, boot_id, mono, wall, wall_synced"
-"""The columns an :class:`EventRecord` is made of, in :func:`record_row` order."""
+"""The columns an :class:`EventRecord` is made of, in its field order."""
 
 INSERT_EVENT = f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constant text
 """Insert one record row."""
@@ -47,7 +47,10 @@ def iso_utc(moment: datetime) -> str:
     """
     if moment.tzinfo is None:
         raise StoreError(f"a stored time must be timezone-aware, got naive {moment!r}")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # isoformat is C code and several times faster than strftime; this is on the append hot path.
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_utc(text: str) -> datetime:
@@ -64,24 +67,9 @@ def event_payload(event: Event) -> dict[str, Any]:
     """The body of ``event`` as JSON data, refusing things that are not registered event bodies."""
     if not isinstance(event, Event):
         raise StoreError(f"only event bodies (kiosk.core.events.Event) can be appended, got {type(event).__name__}")
-    if not type(event).TYPE:
-        raise StoreError(f"{type(event).__name__} has no TYPE; register it with @event_type")
+    if not 3 <= len(type(event).TYPE) <= 64:
+        raise StoreError(f"{type(event).__name__} has no usable TYPE; register it with @event_type")
     return event.payload()
-
-
-def record_row(record: EventRecord, payload_text: str) -> tuple[str, str, int, str, str, str, float, str, int]:
-    """The ``INSERT_EVENT`` parameters for ``record`` (its payload already as JSON text)."""
-    return (
-        record.id,
-        record.station_id,
-        record.seq,
-        record.type,
-        payload_text,
-        record.boot_id,
-        record.mono,
-        iso_utc(record.wall),
-        int(record.wall_synced),
-    )
 
 
 def row_record(row: tuple[Any, ...]) -> EventRecord:
