@@ -121,6 +121,8 @@ class RS485Bank(Closeable, abc.ABC):
     """Base of the bus-attached :class:`kiosk.devices.base.LockerBank` drivers."""
 
     kind = "rs485"
+    sends_reports = False
+    """True for boards that send frames unasked: the input is then flushed by reading, never by discarding."""
 
     def __init__(
         self,
@@ -307,14 +309,22 @@ class RS485Bank(Closeable, abc.ABC):
             self._port_error = str(exc) or type(exc).__name__
             self._next_open_at = self._clock.monotonic()
 
-    def _drain(self, port: serial.Serial) -> None:
-        """Take what is already waiting (reports are handled), then flush the rest before a command."""
+    def _drain(self, port: serial.Serial) -> bytes:
+        """Flush the input before a command; returns an unfinished frame to carry into the reply wait.
+
+        Whatever already arrived is read first so unsolicited reports in it are handled. Boards that never
+        speak unasked also get a kernel flush; for the others it would race with a report landing between
+        the read and the flush, so anything later is read (and sorted out) while waiting for the reply.
+        """
         waiting = port.in_waiting
-        if waiting:
-            for raw in self._split(port.read(waiting), expect_all=False).frames:
-                with contextlib.suppress(ProtocolError):
-                    self._unsolicited(self._decode(raw))
+        split = self._split(port.read(waiting) if waiting else b"", expect_all=False)
+        for raw in split.frames:
+            with contextlib.suppress(ProtocolError):
+                self._unsolicited(self._decode(raw))
+        if self.sends_reports:
+            return split.rest
         port.reset_input_buffer()
+        return b""
 
     # ----------------------------------------------------------------- request / reply
 
@@ -347,9 +357,9 @@ class RS485Bank(Closeable, abc.ABC):
                     return self._answered(board, late[0])
             port = self._open()
             try:
-                self._drain(port)
+                carried = self._drain(port)
                 port.write(request)
-                result, bad = self._read_reply(port, accept, timeout=timeout, expect_all=expect_all)
+                result, bad = self._read_reply(port, accept, carried, timeout=timeout, expect_all=expect_all)
             except PORT_ERRORS as exc:
                 self._drop_port(exc)
                 raise PortDown(self._port_fault()) from exc
@@ -395,19 +405,25 @@ class RS485Bank(Closeable, abc.ABC):
         return found
 
     def _read_reply(
-        self, port: serial.Serial, accept: Callable[[object], T | None], *, timeout: float, expect_all: bool
+        self,
+        port: serial.Serial,
+        accept: Callable[[object], T | None],
+        buffer: bytes,
+        *,
+        timeout: float,
+        expect_all: bool,
     ) -> tuple[tuple[T] | None, int]:
         """Read until ``accept`` takes a frame, the deadline passes, or garbage is followed by silence.
 
-        Returns the accepted result (in a 1-tuple, so None can be a result) and the count of bad frames.
+        ``buffer`` holds bytes already received. Returns the accepted result (in a 1-tuple, so None can be
+        a result) and the count of bad frames.
         """
         deadline = time.monotonic() + timeout
-        buffer = b""
         bad = 0
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None, bad
+                return None, bad + (1 if buffer else 0)  # a frame that never completed is a bad one
             chunk = port.read(max(1, port.in_waiting))
             if not chunk:
                 if bad and not buffer:

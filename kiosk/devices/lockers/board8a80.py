@@ -1,0 +1,209 @@
+"""Generic "8A/80" lock boards on one RS-485 bus, as a :class:`kiosk.devices.base.LockerBank`.
+
+Boards report one state per lock (``11`` or ``00``; which of them is open is a setting) and have no
+presence sensor. Some boards send ``82`` change reports unasked: they are handled whenever bytes are
+read (before each command, while waiting for a reply, and in :meth:`Board8A80Bank.check_reports`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.core.clock import Clock, SystemClock
+from kiosk.core.errors import DeviceError
+from kiosk.devices.base import BayState
+from kiosk.devices.lockers.rs485 import PORT_ERRORS, NoAnswer, PortDown, RS485Bank, door_lock
+from kiosk.devices.protocols import Split
+from kiosk.devices.protocols import board8a80 as proto
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Board8A80Settings:
+    """How to talk to an 8A/80 bus."""
+
+    baudrate: int = 9600
+    """Line speed (8N1); these boards ship at 9600."""
+    set_means_open: bool = True
+    """True: a lock reported as 11 (a set bit in a query-all answer) is open; False: it is closed."""
+    unlock_reply_header: int = proto.QUERY
+    """First byte of a board's answer to an unlock: 0x80, or 0x8A on boards that echo the command."""
+    timeout_s: float = 0.2
+    """How long to wait for a query answer."""
+    unlock_timeout_s: float = 1.0
+    """How long to wait for an unlock answer (it can come late while the lock moves)."""
+    retries: int = 3
+    """Extra attempts after the first when no good reply arrives."""
+    retry_delay_s: float = 0.05
+    """Pause before the first retry; doubles for each further one."""
+    reopen_min_s: float = 0.5
+    """First wait before reopening the adapter after it vanished."""
+    reopen_max_s: float = 30.0
+    """Longest wait between attempts to reopen the adapter."""
+
+    def __post_init__(self) -> None:
+        if self.unlock_reply_header not in (proto.QUERY, proto.UNLOCK):
+            raise ValueError(f"unlock_reply_header must be 0x80 or 0x8A, got {self.unlock_reply_header:#04x}")
+        if self.retries < 0 or self.timeout_s <= 0 or self.unlock_timeout_s <= 0 or self.retry_delay_s < 0:
+            raise ValueError("8A/80 timeouts must be positive and retries/retry delay not negative")
+
+
+class Board8A80Bank(RS485Bank):
+    """The bays behind 8A/80 boards on one adapter.
+
+    ``bays`` maps bay -> (board address 1-32 as set on its DIP switches, lock channel 0-based 0-31);
+    channel 0 is lock 1 on the wire.
+    """
+
+    kind = "8a80"
+    sends_reports = True
+
+    def __init__(
+        self,
+        port: str,
+        bays: Mapping[int, tuple[int, int]],
+        settings: Board8A80Settings | None = None,
+        clock: Clock | None = None,
+        *,
+        wait: Callable[[float], object] | None = None,
+    ) -> None:
+        self.settings = settings or Board8A80Settings()
+        super().__init__(port, bays, self.settings, clock or SystemClock(), wait=wait)
+        self._header_hint_logged = False
+
+    def _check_address(self, bay: int, board: int, lock: int) -> None:
+        if not 1 <= board <= proto.MAX_BOARD or not 0 <= lock < proto.MAX_LOCK:
+            raise ValueError(f"bay {bay}: 8A/80 board must be 1-32 and lock channel 0-31, got {board}/{lock}")
+
+    def _split(self, buffer: bytes, *, expect_all: bool) -> Split:
+        return proto.split_replies(buffer, expect_all=expect_all)
+
+    def _decode(self, raw: bytes) -> object:
+        return proto.decode_reply(raw)
+
+    def _bay_state(self, bay: int, is_set: bool) -> BayState:
+        door, lock = door_lock(is_set != self.settings.set_means_open)
+        return BayState(bay=bay, door=door, lock=lock, presence=None)
+
+    def _states_of_lock(self, reply: proto.LockReply) -> list[BayState]:
+        return [
+            self._bay_state(bay, reply.is_set) for bay, lock in self._board_bays(reply.board) if lock + 1 == reply.lock
+        ]
+
+    def _unsolicited(self, decoded: object) -> bool:
+        if isinstance(decoded, proto.LockReply) and decoded.header == proto.REPORT:
+            self._set_states(self._states_of_lock(decoded))
+            return True
+        return False
+
+    # ----------------------------------------------------------------- reading
+
+    def _read_board(self, board: int) -> None:
+        """Query every lock of ``board`` and store its bays' states (faults stored). Holds the bus lock."""
+
+        def accept(reply: object) -> proto.BoardReply | None:
+            return reply if isinstance(reply, proto.BoardReply) and reply.board == board else None
+
+        try:
+            answer = self._request(
+                board, proto.query_all_request(board), accept, timeout=self.settings.timeout_s, expect_all=True
+            )
+        except (NoAnswer, PortDown) as exc:
+            self._fault_board(board, str(exc))
+            return
+        self._set_states([self._bay_state(bay, answer.is_set(lock + 1)) for bay, lock in self._board_bays(board)])
+
+    def read(self, bay: int) -> BayState:
+        """Query the bay's lock now and return its state (a fault is in the state, not raised)."""
+        board, lock = self._address_of(bay)
+
+        def accept(reply: object) -> proto.LockReply | None:
+            if isinstance(reply, proto.LockReply) and reply.header == proto.QUERY:
+                return reply if (reply.board, reply.lock) == (board, lock + 1) else None
+            return None
+
+        with self._bus_lock:
+            try:
+                answer = self._request(
+                    board, proto.query_request(board, lock + 1), accept, timeout=self.settings.timeout_s
+                )
+            except (NoAnswer, PortDown) as exc:
+                self._fault_board(board, str(exc))
+            else:
+                self._set_states(self._states_of_lock(answer))
+        self._notify()
+        return self._state(bay)
+
+    def read_all(self) -> dict[int, BayState]:
+        """Query every board (one request each). Never raises: faults are in the states."""
+        try:
+            with self._bus_lock:
+                for board in sorted(self._boards):
+                    self._read_board(board)
+        except Exception:  # the contract: polling never takes the caller down
+            log.exception("reading the 8A/80 bus %s failed", self._port_name)
+        self._notify()
+        with self._state_lock:
+            return dict(self._states)
+
+    def check_reports(self) -> None:
+        """Handle change reports already received, without sending anything (cheap; never raises)."""
+        with self._bus_lock:
+            port = self._serial
+            if port is not None:
+                try:
+                    waiting = port.in_waiting
+                    data = port.read(waiting) if waiting else b""
+                except PORT_ERRORS as exc:
+                    self._drop_port(exc)
+                    data = b""
+                for raw in proto.split_replies(data).frames:
+                    self._unsolicited(proto.decode_reply(raw))
+        self._notify()
+
+    # ----------------------------------------------------------------- unlocking
+
+    def unlock(self, bay: int) -> None:
+        """Pulse the bay's lock open once. Raises DeviceError when the board does not confirm."""
+        board, lock = self._address_of(bay)
+        header = self.settings.unlock_reply_header
+
+        def accept(reply: object) -> proto.LockReply | None:
+            if not isinstance(reply, proto.LockReply) or (reply.board, reply.lock) != (board, lock + 1):
+                return None
+            if reply.header == header:
+                return reply
+            if reply.header in (proto.QUERY, proto.UNLOCK) and not self._header_hint_logged:
+                self._header_hint_logged = True
+                log.warning(
+                    "lock board %d answered an unlock with %02x, but unlock_reply_header is %02x: check the setting",
+                    board,
+                    reply.header,
+                    header,
+                )
+            return None
+
+        try:
+            with self._bus_lock:
+                answer = self._request(
+                    board, proto.unlock_request(board, lock + 1), accept, timeout=self.settings.unlock_timeout_s
+                )
+                self._set_states(self._states_of_lock(answer))
+        except NoAnswer:
+            self._fault_board(board, f"lock board {board} not answering")
+            raise DeviceError(f"bay {bay} did not unlock: lock board {board} is not answering") from None
+        except PortDown as exc:
+            raise DeviceError(f"bay {bay} did not unlock: {exc}") from None
+        finally:
+            self._notify()
+
+    def get_status(self) -> dict[str, Any]:
+        """Fresh JSON-safe status (see :meth:`RS485Bank.get_status`) plus the protocol variant in use."""
+        status = super().get_status()
+        status["set_means_open"] = self.settings.set_means_open
+        status["unlock_reply_header"] = f"{self.settings.unlock_reply_header:02x}"
+        return status
