@@ -6,7 +6,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -278,3 +278,24 @@ def test_naive_wall_clock_is_refused(tmp_path: Path) -> None:
         with pytest.raises(StoreError, match="timezone-aware"):
             s.append(StationStarted(version="1"))
         assert s.events() == []
+
+
+def test_unstorable_station_id_is_refused_at_open(tmp_path: Path, fake_clock: FakeClock) -> None:
+    with pytest.raises(StoreError, match="station id"):
+        Store.open(tmp_path / "k.db", station_id="", clock=fake_clock, boot_id="b")
+
+
+def test_events_appended_together_share_one_clock_reading(store: Store) -> None:
+    first, second = store.append_many([StationStarted(version="1"), StationStarted(version="2")])
+    assert (first.wall, first.mono) == (second.wall, second.mono)
+
+
+def test_wall_time_in_another_zone_is_stored_as_utc(store: Store, fake_clock: FakeClock) -> None:
+    shanghai = timezone(timedelta(hours=8))
+    fake_clock.set_wall(datetime(2026, 1, 1, 16, 0, tzinfo=shanghai))
+    record = store.append(StationStarted(version="1"))
+    assert (record.wall, record.wall.utcoffset(), store.events()[0].wall) == (
+        datetime(2026, 1, 1, 8, 0, tzinfo=UTC),
+        timedelta(0),
+        record.wall,
+    )

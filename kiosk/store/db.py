@@ -30,12 +30,12 @@ from typing import IO
 
 from sqlite_utils import Database
 
-from kiosk.core.clock import Clock
-from kiosk.core.errors import StoreError
+from kiosk.core.clock import Clock, SystemClock
+from kiosk.core.errors import DatabaseCorrupt, StoreError
 from kiosk.core.events import DatabaseMovedAside, Event, EventRecord
 from kiosk.core.ids import new_id
 from kiosk.store import files, outbox
-from kiosk.store.migrations import migrate, schema_version
+from kiosk.store.migrations import LATEST_VERSION, migrate, schema_version
 from kiosk.store.stats import Corruption, StoreStats
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class Store:
         clock: Clock,
         boot_id: str,
         corruption: Corruption | None,
+        readonly: bool = False,
     ) -> None:
         """Wrap an already opened and migrated connection; :meth:`open` is the way to get one."""
         self._conn = conn
@@ -106,6 +107,8 @@ class Store:
         """Written into every record: ``mono`` is comparable only within one boot."""
         self.corruption = corruption
         """Set when a damaged file was found at open and moved aside (see :class:`Corruption`)."""
+        self.readonly = readonly
+        """True for :meth:`open_readonly`: every write is refused."""
 
     # --- opening and closing ------------------------------------------------------------------
 
@@ -154,6 +157,40 @@ class Store:
         log.info("database %s open at schema version %d", path, version)
         return store
 
+    @classmethod
+    def open_readonly(cls, path: Path, *, station_id: str, clock: Clock | None = None) -> Store:
+        """Open an existing database only to read it: for ``kiosk db info|check|export`` beside a running station.
+
+        Never creates, migrates, checkpoints, moves or writes the file, so it is safe while kiosk-core
+        has it open. Raises :class:`StoreError` when there is no station database at ``path`` (or one
+        from a newer release), and :class:`DatabaseCorrupt` when the file is too damaged to read at all;
+        lesser damage shows in :meth:`quick_check` / :meth:`integrity_check`.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"there is no database at {path}")
+        try:
+            conn = files.connect_readonly(path)
+            version = schema_version(conn)
+        except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.DatabaseError) and files.is_corruption(exc):
+                raise DatabaseCorrupt(f"the database {path} is damaged: {exc}") from exc
+            raise StoreError(f"cannot open the database {path}: {exc}") from exc
+        if not 1 <= version <= LATEST_VERSION:
+            conn.close()
+            if version == 0:
+                raise StoreError(f"{path} is not a station database (it has no schema)")
+            raise StoreError(f"{path} is at schema version {version}, newer than this software ({LATEST_VERSION})")
+        return cls(
+            conn,
+            path=path,
+            station_id=station_id,
+            clock=clock or SystemClock(),
+            boot_id="readonly",
+            corruption=None,
+            readonly=True,
+        )
+
     def close(self) -> None:
         """Close the connection (an open transaction is rolled back). Safe to call twice."""
         with self._lock:
@@ -201,6 +238,8 @@ class Store:
         """
         with self._lock:
             self._check_open()
+            if self.readonly:
+                raise StoreError(f"the store for {self.path} was opened read-only; it cannot write")
             if self._tx is not None:
                 raise StoreError(
                     "store.transaction() is already open; transactions do not nest — "

@@ -50,6 +50,21 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open ``path`` read-only: it sees committed ``-wal`` frames but never writes, checkpoints or deletes.
+
+    Raises ``sqlite3.Error`` (``unable to open database file`` when it does not exist).
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def is_corruption(exc: sqlite3.Error) -> bool:
     """True when SQLite says the file is damaged or not a database (not merely locked or unreadable)."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -75,10 +90,8 @@ def check_file(path: Path) -> str:
     (so a crash-recovered file checks as it really is) but cannot write or delete anything.
     Raises ``sqlite3.Error`` for failures that are not damage (see :func:`is_corruption`).
     """
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = connect_readonly(path)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return run_check(conn, "quick_check")
     except sqlite3.DatabaseError as exc:
         if is_corruption(exc):
