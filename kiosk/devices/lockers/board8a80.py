@@ -7,13 +7,14 @@ read (before each command, while waiting for a reply, and in :meth:`Board8A80Ban
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kiosk.core.clock import Clock, SystemClock
-from kiosk.core.errors import DeviceError
+from kiosk.core.errors import DeviceError, ProtocolError
 from kiosk.devices.base import BayState
 from kiosk.devices.lockers.rs485 import PORT_ERRORS, NoAnswer, PortDown, RS485Bank, door_lock
 from kiosk.devices.protocols import Split
@@ -162,7 +163,8 @@ class Board8A80Bank(RS485Bank):
                     self._drop_port(exc)
                     data = b""
                 for raw in proto.split_replies(data).frames:
-                    self._unsolicited(proto.decode_reply(raw))
+                    with contextlib.suppress(ProtocolError):
+                        self._unsolicited(proto.decode_reply(raw))
         self._notify()
 
     # ----------------------------------------------------------------- unlocking

@@ -336,13 +336,12 @@ class RS485Bank(Closeable, abc.ABC):
         *,
         timeout: float,
         expect_all: bool = False,
-        retries: int | None = None,
     ) -> T:
         """Send ``request`` and return what ``accept`` makes of the reply, retrying with a growing delay.
 
         Caller holds the bus lock. Raises PortDown or NoAnswer; marks the board answering or not.
         """
-        attempts = 1 + (self._settings.retries if retries is None else retries)
+        attempts = 1 + self._settings.retries
         health = self._boards.setdefault(board, BoardHealth())
         late: list[T] = []
         for attempt in range(attempts):
