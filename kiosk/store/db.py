@@ -13,7 +13,9 @@ while the asyncio loop writes. ``transaction()`` blocks are not nested: opening 
 raises :class:`StoreError` (a savepoint would let an inner block's events commit or vanish with the
 outer one in ways that are easy to get wrong; one block per state change is the rule).
 
-Reads may use ``store.db`` (the :class:`sqlite_utils.Database`); every write goes through a transaction.
+Reads may use ``store.db`` (the :class:`sqlite_utils.Database`) from the thread that owns the store
+(it bypasses the lock); every write goes through a transaction. ``Store.open_readonly`` is for tools
+(``kiosk db info|check|export``) that look at a file a running station may have open.
 """
 
 from __future__ import annotations
