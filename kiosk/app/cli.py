@@ -18,7 +18,6 @@ from kiosk.core.clock import SystemClock
 from kiosk.core.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config
 from kiosk.core.config_example import example_toml
 from kiosk.core.errors import KioskError
-from kiosk.core.ids import boot_id
 from kiosk.store import Store
 
 log = logging.getLogger("kiosk")
@@ -96,7 +95,8 @@ def _open_store(args: argparse.Namespace) -> Store:
     path = config.database_path()
     if not path.exists():
         raise KioskError(f"there is no database at {path} yet (the station has not run with this config)")
-    return Store.open(path, station_id=config.station.id, clock=SystemClock(), boot_id=boot_id())
+    # Read-only: never migrate or move aside a database that a running kiosk-core may be using.
+    return Store.open_readonly(path, station_id=config.station.id, clock=SystemClock())
 
 
 def cmd_db_info(args: argparse.Namespace) -> int:

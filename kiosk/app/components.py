@@ -100,10 +100,10 @@ class StoreComponent:
         return self._published(self.store.append_many(list(events)))
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self) -> Iterator[RecordingTransaction]:
         """A write transaction (state change + its events); listeners hear of the events after commit."""
         with self.store.transaction() as tx:
-            recorder = _RecordingTransaction(tx)
+            recorder = RecordingTransaction(tx)
             yield recorder
         self._published(recorder.records)
 
@@ -137,8 +137,8 @@ class StoreComponent:
         return {"open": True, **stats, "pruned_total": self.pruned_total, "warnings": warnings}
 
 
-class _RecordingTransaction(Transaction):
-    """A transaction that remembers the records it appended, to publish them once committed."""
+class RecordingTransaction:
+    """Wraps a store transaction and remembers the records it appended, to publish them once committed."""
 
     def __init__(self, inner: Transaction) -> None:
         self._inner = inner
