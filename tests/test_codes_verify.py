@@ -270,6 +270,7 @@ def test_refused_event_carries_the_reason_and_never_the_text() -> None:
     event = verdict_event(check(text, revoked={"R666"}), Scope.SWAP)
     assert event == CodeRefused(reason=Refusal.REVOKED, scope="swap", kid="k-new", rider_id="R666")
     assert event.payload()["reason"] == "revoked"
+    assert parse_body("code.refused", event.payload()) == event
     assert text[4:20] not in json.dumps(event.payload())
 
 

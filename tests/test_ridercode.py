@@ -122,6 +122,7 @@ def test_times_are_normalised_to_utc() -> None:
         ({"rider_id": "骑手"}, "rider id"),
         ({"rider_id": "-r1"}, "rider id"),
         ({"issued_at": datetime(2026, 3, 1, 8, 0)}, "timezone-aware"),
+        ({"issued_at": 1772352000}, "must be a datetime"),
         ({"issued_at": T0.replace(microsecond=5)}, "whole seconds"),
         ({"expires_at": datetime(2106, 2, 8, tzinfo=UTC)}, "outside"),
         ({"expires_at": T0}, "after issued_at"),

@@ -59,8 +59,6 @@ POINTS_MAX = 0xFFFF_FFFF
 """Largest points-balance snapshot (it is stored in 4 bytes)."""
 MAX_LIFETIME = timedelta(days=7)
 """Longest time from issue to expiry a code may have: codes are meant to live minutes, not months."""
-TIME_MAX = datetime.fromtimestamp(0xFFFF_FFFF, UTC)
-"""Latest time the 4-byte fields can hold (2106-02-07)."""
 
 _HEAD = struct.Struct(">BBII8s")  # version, flags, issued_at, expires_at, nonce
 _POINTS = struct.Struct(">I")
@@ -103,6 +101,8 @@ def scope_words(scopes: Scope) -> list[str]:
 
 
 def _epoch(moment: datetime, what: str) -> int:
+    if not isinstance(moment, datetime):
+        raise CodeFormatError(f"{what} must be a datetime, got {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise CodeFormatError(f"{what} must be timezone-aware")
     if moment.microsecond:
