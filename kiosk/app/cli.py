@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from kiosk import __version__
+from kiosk.app.cli_codes import add_codes_commands
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config
 from kiosk.core.config_example import example_toml
@@ -187,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--since", type=int, default=0, help="only events with seq greater than this")
     d.add_argument("--out", default="-", help="file to write (default: standard output)")
     d.set_defaults(func=cmd_db_export)
+
+    add_codes_commands(sub)
 
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(func=cmd_version)
