@@ -148,7 +148,7 @@ def test_sim_prints_where_to_look_serves_health_and_stops_on_ctrl_c(tmp_path: Pa
         url = next(line.split(": ", 1)[1].split()[0] for line in lines if "Local API" in line)
         assert url.startswith("http://127.0.0.1:")
         answer = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
-        assert answer.json()["components"]["cabinet"]["kind"] == "sim"
+        assert answer.json()["components"]["cabinet"]["kind"] == "kerong"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
     finally:

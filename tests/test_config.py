@@ -86,7 +86,7 @@ def test_every_mistake_is_listed_in_line_order() -> None:
 
 def test_duplicate_bay_numbers_are_refused() -> None:
     problems = problems_of(GOOD + "\n[[hardware.bays]]\nnumber = 1\n")
-    assert problems == ["line 9: hardware: bay number 1 appears twice"]
+    assert problems == ["line 9: hardware.bays: bay number 1 appears twice"]
 
 
 def test_sync_enabled_without_a_hub_url_is_refused() -> None:
@@ -166,5 +166,5 @@ def test_key_lines_skip_multiline_values() -> None:
 def test_the_shipped_simulator_config_is_valid() -> None:
     path = Path(__file__).resolve().parents[1] / "kiosk" / "app" / "sim.toml"
     config = load_config(path)
-    assert config.hardware.cabinet == "sim"
+    assert config.hardware.cabinet == "kerong"
     assert len(config.hardware.bays) == 8

@@ -9,8 +9,9 @@ from gpiozero.pins.mock import MockFactory, MockPin
 
 from kiosk.core.clock import FakeClock
 from kiosk.core.errors import DeviceError
+from kiosk.core.hardware import EntryDoorSettings
 from kiosk.devices.base import DoorState, LockState
-from kiosk.devices.door import DoorAlarm, EntryDoor, EntryDoorSettings
+from kiosk.devices.door import DoorAlarm, EntryDoor
 from kiosk.devices.lockers.gpio import LockerState
 
 LOCK, DOOR = "GPIO23", "GPIO24"

@@ -11,8 +11,9 @@ from gpiozero.pins.mock import MockFactory, MockPin
 from kiosk.core.clock import FakeClock
 from kiosk.core.config import BayConfig
 from kiosk.core.errors import ConfigError, DeviceError
+from kiosk.core.hardware import LockerSettings
 from kiosk.devices.base import BayState, DoorState, LockerBank, LockState
-from kiosk.devices.lockers.gpio import GpioBay, GpioLockerBank, LockerSettings, gpio_bays_from_config
+from kiosk.devices.lockers.gpio import GpioBay, GpioLockerBank, gpio_bays_from_config
 
 BAYS = [
     GpioBay(1, lock_pin="GPIO17", door_pin="GPIO27", presence_pin="GPIO22"),

@@ -9,8 +9,9 @@ import pytest
 
 from kiosk.core.clock import FakeClock
 from kiosk.core.errors import DeviceError
+from kiosk.core.hardware import KerongSettings
 from kiosk.devices.base import BayState, DoorState, LockerBank, LockState
-from kiosk.devices.lockers.kerong import KerongBank, KerongSettings
+from kiosk.devices.lockers.kerong import KerongBank
 from kiosk.devices.sim.kerong import SimKerongBus
 from kiosk.devices.sim.lockboard import GarbleMode
 from kiosk.devices.sim.pty import PtyPort

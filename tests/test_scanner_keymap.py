@@ -17,9 +17,10 @@ import pytest
 from evdev import ecodes
 
 from kiosk.core.clock import SystemClock
+from kiosk.core.hardware import EvdevScannerSettings
 from kiosk.devices.base import Scan
 from kiosk.devices.scanner import ScannerState
-from kiosk.devices.scanner.evdev_scanner import EvdevScanner, EvdevScannerSettings
+from kiosk.devices.scanner.evdev_scanner import EvdevScanner
 from kiosk.devices.scanner.framing import CodeFramer
 from kiosk.devices.scanner.keymap import (
     EV_KEY,

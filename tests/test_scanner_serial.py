@@ -10,10 +10,11 @@ from dataclasses import dataclass
 import pytest
 
 from kiosk.core.clock import FakeClock, SystemClock
-from kiosk.core.errors import ConfigError, DeviceError
+from kiosk.core.errors import DeviceError
+from kiosk.core.hardware import TriggerProtocol
 from kiosk.devices.base import Scan
 from kiosk.devices.scanner import Backoff, ScannerState
-from kiosk.devices.scanner.gm65 import HONEYWELL_TRIGGER_ON, Gm65Command, Gm65Op, TriggerProtocol
+from kiosk.devices.scanner.gm65 import HONEYWELL_TRIGGER_ON, Gm65Command, Gm65Op
 from kiosk.devices.scanner.serial_scanner import (
     SerialScanner,
     SerialScannerSettings,
@@ -326,11 +327,15 @@ def test_close_releases_the_port_for_the_next_owner(
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"baudrate": 0}, {"reconnect_initial_s": 0.0}, {"reconnect_initial_s": 5.0, "reconnect_max_s": 1.0}],
+    ("kwargs", "named"),
+    [
+        ({"baudrate": 0}, "baudrate"),
+        ({"reconnect_initial_s": 0.0}, "reconnect_initial_s"),
+        ({"reconnect_initial_s": 5.0, "reconnect_max_s": 1.0}, "reconnect_max_s must not be below"),
+    ],
 )
-def test_nonsense_settings_are_refused(kwargs: dict[str, object]) -> None:
-    with pytest.raises(ConfigError):
+def test_nonsense_settings_are_refused(kwargs: dict[str, object], named: str) -> None:
+    with pytest.raises(ValueError, match=named):
         SerialScannerSettings(**kwargs)  # type: ignore[arg-type]
 
 

@@ -9,10 +9,10 @@ from pymodbus.framer.rtu import FramerRTU
 
 from kiosk.core.clock import FakeClock
 from kiosk.core.errors import DeviceError
+from kiosk.core.hardware import RegisterMap, SlotSettings
 from kiosk.devices.sim.pty import PtyPort
 from kiosk.devices.sim.slots import SimBattery, SimSlotControllers, crc16_modbus, request_length, with_crc
-from kiosk.devices.slots.modbus import SlotControllers, SlotSettings
-from kiosk.devices.slots.registers import RegisterMap
+from kiosk.devices.slots.modbus import SlotControllers
 
 SLAVES = {1: 11, 2: 12, 3: 13}
 # One retry keeps a good read robust on a loaded test machine; a silent read costs 2 x 0.2 s.

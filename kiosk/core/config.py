@@ -8,24 +8,21 @@ example and the schema cannot drift apart.
 
 from __future__ import annotations
 
-import re
 import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from kiosk.core.errors import ConfigError
+from kiosk.core.hardware import BayConfig, HardwareConfig, ScannerConfig
+from kiosk.core.schema import Section
 from kiosk.core.tomlpos import KeyPath, describe_error, key_lines
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 
-
-class Section(BaseModel):
-    """Base of every config section: frozen, unknown keys refused, attribute docstrings as descriptions."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+__all__ = ["BayConfig", "Config", "HardwareConfig", "ScannerConfig", "Section", "load_config", "parse_config"]
 
 
 class StationConfig(Section):
@@ -105,69 +102,6 @@ class PolicyConfig(Section):
     """Allowance for clock difference when checking a code's validity window (s)."""
     event_retention_days: Annotated[float, Field(gt=0, le=3650)] = 30.0
     """Events already synced to the hub are pruned after this many days; unsynced ones never are."""
-
-
-class ScannerConfig(Section):
-    """The QR code scanner."""
-
-    kind: Literal["none", "serial", "evdev"] = "none"
-    """'serial' (USB-CDC or UART), 'evdev' (USB keyboard mode), or 'none'."""
-    port: Annotated[str | None, Field(examples=["/dev/serial/by-id/usb-SM_GM65_Scanner-if00"])] = None
-    """Serial port by stable path (/dev/serial/by-id/...) or evdev device path."""
-    baudrate: Annotated[int, Field(ge=1200, le=921600)] = 9600
-    """Serial speed; most scanner modules default to 9600."""
-
-
-class BayConfig(Section):
-    """One battery bay of the cabinet."""
-
-    number: Annotated[int, Field(ge=1, le=99, examples=[1])]
-    """Bay number as printed on the cabinet door (1-based)."""
-    board: Annotated[int, Field(ge=0, le=31)] = 0
-    """Lock board address on the RS-485 bus (board cabinets)."""
-    lock: Annotated[int, Field(ge=0, le=31)] = 0
-    """Lock channel on that board (0-based)."""
-    lock_pin: str | None = None
-    """GPIO of the lock relay, e.g. 'GPIO17' (GPIO cabinets)."""
-    door_pin: str | None = None
-    """GPIO of the door reed switch (GPIO cabinets)."""
-    presence_pin: Annotated[str | None, Field(examples=["GPIO24"])] = None
-    """GPIO of the battery-presence switch, if the bay has one."""
-    slave: Annotated[int | None, Field(ge=1, le=247, examples=[1])] = None
-    """Modbus slave address of the bay's slot controller, if it has one."""
-
-    @field_validator("lock_pin", "door_pin", "presence_pin")
-    @classmethod
-    def _gpio_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"GPIO([0-9]|1[0-9]|2[0-7])", value):
-            raise ValueError(f"expected a pin name like 'GPIO17' (GPIO0-GPIO27), got {value!r}")
-        return value
-
-
-class HardwareConfig(Section):
-    """What the station is wired to."""
-
-    cabinet: Literal["none", "sim", "gpio", "kerong", "8a80"] = "none"
-    """Locker backend: 'gpio', 'kerong' (KR-CU16/CU12), '8a80' (generic board), 'sim', or 'none'."""
-    bus_port: Annotated[
-        str | None, Field(examples=["/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"])
-    ] = None
-    """RS-485 adapter of the lock boards, by stable path (/dev/serial/by-id/...)."""
-    bays: list[BayConfig] = []
-    """The bays, one [[hardware.bays]] table each."""
-    scanner: ScannerConfig = ScannerConfig()
-    """The QR scanner."""
-
-    @model_validator(mode="after")
-    def _unique_bays(self) -> HardwareConfig:
-        seen: set[int] = set()
-        for bay in self.bays:
-            if bay.number in seen:
-                raise ValueError(f"bay number {bay.number} appears twice")
-            seen.add(bay.number)
-        if self.cabinet in ("kerong", "8a80") and not self.bus_port:
-            raise ValueError(f"cabinet '{self.cabinet}' needs bus_port (the RS-485 adapter's path)")
-        return self
 
 
 class Config(Section):

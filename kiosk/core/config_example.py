@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from pathlib import Path
 from typing import Any
@@ -9,10 +10,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from kiosk.core.config import BayConfig, Config
+from kiosk.core.config import Config
+from kiosk.core.hardware import BayConfig
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return _toml_value(value.value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Path):

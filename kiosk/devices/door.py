@@ -15,25 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.core.clock import Clock
+from kiosk.core.hardware import EntryDoorSettings
 from kiosk.devices.base import Closeable, DoorState
-from kiosk.devices.lockers.gpio import Locker, LockerSettings, LockerState
+from kiosk.devices.lockers.gpio import Locker, LockerState
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EntryDoorSettings(LockerSettings):
-    """Wiring and timing of the entry door (the locker settings, with a strike's longer pulse)."""
-
-    pulse_s: float = 3.0
-    """How long the strike is released per unlock (s): long enough to push the door open."""
-    open_alarm_s: float = 90.0
-    """A door open longer than this raises an alarm (s)."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.open_alarm_s <= 0:
-            raise ValueError(f"open_alarm_s must be positive, got {self.open_alarm_s}")
 
 
 @dataclass(frozen=True)

@@ -10,47 +10,17 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from kiosk.core.clock import Clock, SystemClock
 from kiosk.core.errors import DeviceError, ProtocolError
+from kiosk.core.hardware import Board8A80Settings
 from kiosk.devices.base import BayState
 from kiosk.devices.lockers.rs485 import PORT_ERRORS, NoAnswer, PortDown, RS485Bank, door_lock
 from kiosk.devices.protocols import Split
 from kiosk.devices.protocols import board8a80 as proto
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Board8A80Settings:
-    """How to talk to an 8A/80 bus."""
-
-    baudrate: int = 9600
-    """Line speed (8N1); these boards ship at 9600."""
-    set_means_open: bool = True
-    """True: a lock reported as 11 (a set bit in a query-all answer) is open; False: it is closed."""
-    unlock_reply_header: int = proto.QUERY
-    """First byte of a board's answer to an unlock: 0x80, or 0x8A on boards that echo the command."""
-    timeout_s: float = 0.2
-    """How long to wait for a query answer."""
-    unlock_timeout_s: float = 1.0
-    """How long to wait for an unlock answer (it can come late while the lock moves)."""
-    retries: int = 3
-    """Extra attempts after the first when no good reply arrives."""
-    retry_delay_s: float = 0.05
-    """Pause before the first retry; doubles for each further one."""
-    reopen_min_s: float = 0.5
-    """First wait before reopening the adapter after it vanished."""
-    reopen_max_s: float = 30.0
-    """Longest wait between attempts to reopen the adapter."""
-
-    def __post_init__(self) -> None:
-        if self.unlock_reply_header not in (proto.QUERY, proto.UNLOCK):
-            raise ValueError(f"unlock_reply_header must be 0x80 or 0x8A, got {self.unlock_reply_header:#04x}")
-        if self.retries < 0 or self.timeout_s <= 0 or self.unlock_timeout_s <= 0 or self.retry_delay_s < 0:
-            raise ValueError("8A/80 timeouts must be positive and retries/retry delay not negative")
 
 
 class Board8A80Bank(RS485Bank):

@@ -30,40 +30,11 @@ from gpiozero.exc import GPIOZeroError
 from kiosk.core.clock import Clock
 from kiosk.core.config import BayConfig
 from kiosk.core.errors import ConfigError, DeviceError
+from kiosk.core.hardware import LockerSettings
 from kiosk.devices.base import BayListener, BayState, Closeable, DoorState, LockState
 from kiosk.devices.debounce import Debouncer, FlapDetector
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LockerSettings:
-    """How GPIO lockers are wired and timed (shared by every bay of a bank)."""
-
-    relay_active_high: bool = True
-    """True when driving the pin high energises the relay (and opens the lock)."""
-    pulse_s: float = 0.5
-    """Length of an unlock pulse (s): ~0.5 for electromagnetic locks, ~1.0 for motor locks."""
-    input_pull_up: bool = True
-    """Use the Pi's pull-up on switch inputs (switch wired to ground); False for pull-down."""
-    door_closed_when_active: bool = True
-    """True when an active door input (reed closed by the magnet) means the door is closed."""
-    presence_when_active: bool = True
-    """True when an active presence input means something is in the bay."""
-    debounce_s: float = 0.05
-    """A switch reading counts once it has been steady this long (s)."""
-    flap_max_changes: int = 10
-    """More raw changes than this within ``flap_window_s`` mark the bay faulted."""
-    flap_window_s: float = 2.0
-    """Window (s) for ``flap_max_changes``."""
-
-    def __post_init__(self) -> None:
-        if not 0 < self.pulse_s <= 10:
-            raise ValueError(f"pulse_s must be in (0, 10] seconds, got {self.pulse_s}")
-        if not 0 <= self.debounce_s <= 1:
-            raise ValueError(f"debounce_s must be in [0, 1] seconds, got {self.debounce_s}")
-        if self.flap_max_changes < 1 or self.flap_window_s <= 0:
-            raise ValueError("flap_max_changes must be >= 1 and flap_window_s positive")
 
 
 @dataclass(frozen=True)

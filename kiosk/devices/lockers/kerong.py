@@ -8,49 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from kiosk.core.clock import Clock, SystemClock
 from kiosk.core.errors import DeviceError
+from kiosk.core.hardware import KerongSettings
 from kiosk.devices.base import BayState
 from kiosk.devices.lockers.rs485 import NoAnswer, PortDown, RS485Bank, door_lock
 from kiosk.devices.protocols import Split
 from kiosk.devices.protocols import kerong as proto
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class KerongSettings:
-    """How to talk to a Kerong bus."""
-
-    baudrate: int = 19200
-    """Line speed (8N1); the boards ship at 19200."""
-    locked_bit_value: int = 1
-    """The lock-bit value that means closed and locked (sources disagree: 1 on most boards)."""
-    timeout_s: float = 0.2
-    """How long to wait for a status reply."""
-    unlock_timeout_s: float = 1.0
-    """How long to wait for an unlock reply (it can come late while the lock moves)."""
-    retries: int = 3
-    """Extra attempts after the first when no good reply arrives."""
-    retry_delay_s: float = 0.05
-    """Pause before the first retry; doubles for each further one."""
-    pulse_ms: int | None = 500
-    """Unlock pulse length sent to each board before its first unlock (10-2550 ms); None leaves the board's."""
-    reopen_min_s: float = 0.5
-    """First wait before reopening the adapter after it vanished."""
-    reopen_max_s: float = 30.0
-    """Longest wait between attempts to reopen the adapter."""
-
-    def __post_init__(self) -> None:
-        if self.locked_bit_value not in (0, 1):
-            raise ValueError(f"locked_bit_value must be 0 or 1, got {self.locked_bit_value}")
-        if self.retries < 0 or self.timeout_s <= 0 or self.unlock_timeout_s <= 0 or self.retry_delay_s < 0:
-            raise ValueError("Kerong timeouts must be positive and retries/retry delay not negative")
-        if self.pulse_ms is not None and not 10 <= self.pulse_ms <= 2550:
-            raise ValueError(f"pulse_ms must be 10-2550 ms, got {self.pulse_ms}")
 
 
 class KerongBank(RS485Bank):

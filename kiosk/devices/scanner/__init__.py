@@ -14,13 +14,13 @@ import enum
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kiosk.core.clock import Clock
-from kiosk.core.errors import ConfigError, DeviceError, KioskError
+from kiosk.core.errors import DeviceError, KioskError
+from kiosk.core.hardware import ScannerSettings
 from kiosk.devices.base import Closeable, Scan, ScanListener
-from kiosk.devices.scanner.framing import CodeFramer, Encoding, FramerSettings
+from kiosk.devices.scanner.framing import CodeFramer, FramerSettings
 
 log = logging.getLogger(__name__)
 
@@ -38,37 +38,9 @@ class ScannerState(enum.Enum):
     """Stopped for good."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class ScannerSettings:
-    """What every scanner driver needs: how codes are cut, how reading waits, how reopening backs off."""
-
-    idle_gap_s: float | None = 0.05
-    """A pause this long ends a code sent without a terminator; None: only CR/LF end codes."""
-    max_length: int = 512
-    """Longest code accepted, in bytes; longer ones are reported as a bad scan."""
-    encoding: Encoding = "utf-8"
-    """Text encoding of the codes: 'utf-8' or 'ascii'."""
-    read_timeout_s: float = 0.05
-    """Longest a single read blocks; bounds how late an idle gap or a close is noticed."""
-    reconnect_initial_s: float = 0.5
-    """First wait before reopening a device that went away; doubles on each failure."""
-    reconnect_max_s: float = 10.0
-    """Cap of the reopening wait."""
-    join_timeout_s: float = 2.0
-    """How long close() waits for the reader thread."""
-
-    def __post_init__(self) -> None:
-        for name in ("read_timeout_s", "reconnect_initial_s", "reconnect_max_s", "join_timeout_s"):
-            value = getattr(self, name)
-            if not value > 0:
-                raise ConfigError(f"scanner setting {name} must be positive, got {value!r}")
-        if self.reconnect_max_s < self.reconnect_initial_s:
-            raise ConfigError("scanner setting reconnect_max_s must not be below reconnect_initial_s")
-        self.framer_settings()  # validates the framing fields
-
-    def framer_settings(self) -> FramerSettings:
-        """The framing part of these settings."""
-        return FramerSettings(idle_gap_s=self.idle_gap_s, max_length=self.max_length, encoding=self.encoding)
+def framer_settings(settings: ScannerSettings) -> FramerSettings:
+    """The framing part of a scanner's settings."""
+    return FramerSettings(idle_gap_s=settings.idle_gap_s, max_length=settings.max_length, encoding=settings.encoding)
 
 
 class Backoff:
@@ -109,7 +81,7 @@ class ReconnectingScanner(Closeable):
         self.settings = settings
         self._clock = clock
         self._on_scan = on_scan
-        self._framer = CodeFramer(settings.framer_settings())
+        self._framer = CodeFramer(framer_settings(settings))
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -10,24 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import select
-from dataclasses import dataclass
 from typing import Any
 
 from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError
+from kiosk.core.hardware import EvdevScannerSettings
 from kiosk.devices.base import ScanListener
-from kiosk.devices.scanner import ReconnectingScanner, ScannerSettings
+from kiosk.devices.scanner import ReconnectingScanner
 from kiosk.devices.scanner.keymap import EV_KEY, KeyDecoder
-
-
-@dataclass(frozen=True, kw_only=True)
-class EvdevScannerSettings(ScannerSettings):
-    """Settings of a keyboard-mode scanner (on top of the framing and reconnect settings)."""
-
-    idle_gap_s: float | None = 0.2
-    """Keyboard wedges type with per-key delays, so their gap is longer than a serial line's."""
-    grab: bool = True
-    """Grab the device so its keystrokes reach no other program (turn off only for debugging)."""
 
 
 class EvdevScanner(ReconnectingScanner):

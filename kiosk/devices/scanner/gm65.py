@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from kiosk.core.errors import ProtocolError
+from kiosk.core.hardware import Gm65Check
 
 COMMAND_HEAD = b"\x7e\x00"
 REPLY_HEAD = b"\x02\x00\x00"
@@ -34,21 +35,6 @@ class Gm65Op(enum.IntEnum):
     READ = 0x07
     WRITE = 0x08
     SAVE = 0x09
-
-
-class Gm65Check(enum.Enum):
-    """How a command frame is closed: a real CRC or the module's accepted ``AB CD`` placeholder."""
-
-    CRC = "crc"
-    ABCD = "abcd"
-
-
-class TriggerProtocol(enum.Enum):
-    """Which command ``trigger()`` sends."""
-
-    NONE = "none"
-    GM65 = "gm65"
-    HONEYWELL = "honeywell"
 
 
 def crc16_xmodem(data: bytes) -> int:

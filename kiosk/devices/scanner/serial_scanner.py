@@ -11,22 +11,20 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import serial
 from serial.tools import list_ports
 
 from kiosk.core.clock import Clock
-from kiosk.core.errors import ConfigError, DeviceError, ProtocolError
+from kiosk.core.errors import DeviceError, ProtocolError
+from kiosk.core.hardware import SerialScannerSettings, TriggerProtocol
 from kiosk.devices.base import ScanListener
-from kiosk.devices.scanner import ReconnectingScanner, ScannerSettings
+from kiosk.devices.scanner import ReconnectingScanner
 from kiosk.devices.scanner.gm65 import (
     HONEYWELL_TRIGGER_ON,
-    Gm65Check,
     Gm65Reply,
     ReplySplitter,
-    TriggerProtocol,
     trigger_frame,
 )
 
@@ -41,29 +39,6 @@ class PortInfo(Protocol):
     device: str
     vid: int | None
     pid: int | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class SerialScannerSettings(ScannerSettings):
-    """Settings of a serial scanner (on top of the framing and reconnect settings)."""
-
-    baudrate: int = 9600
-    """Line speed; scanner modules default to 9600 8N1."""
-    write_timeout_s: float = 1.0
-    """Longest a command write may block."""
-    trigger: TriggerProtocol = TriggerProtocol.GM65
-    """Which command ``trigger()`` sends: GM65 frame, Honeywell ``SYN T CR``, or none."""
-    gm65_check: Gm65Check = Gm65Check.ABCD
-    """Close GM65 commands with a real CRC-16/XMODEM or the ``AB CD`` placeholder modules accept."""
-    reply_window_s: float = 0.5
-    """How long after a GM65 command its ``02 00 00 …`` reply is looked for in the stream."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.baudrate <= 0:
-            raise ConfigError(f"scanner baudrate must be positive, got {self.baudrate!r}")
-        if not self.write_timeout_s > 0 or not self.reply_window_s > 0:
-            raise ConfigError("scanner write_timeout_s and reply_window_s must be positive")
 
 
 def parse_usb_id(port: str) -> tuple[int, int] | None:

@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from kiosk.core.hardware import RegisterMap
 from kiosk.devices.base import BatteryReading
 from kiosk.devices.sim.pty import PtyDevice, PtyPort
-from kiosk.devices.slots.registers import DEFAULT_MAP, FAULT_FLAGS, RegisterMap, encode_reading
+from kiosk.devices.slots.registers import DEFAULT_MAP, FAULT_FLAGS, encode_reading
 
 READ_HOLDING = 0x03
 WRITE_SINGLE = 0x06

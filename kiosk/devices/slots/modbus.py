@@ -16,8 +16,8 @@ import inspect
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from pymodbus import FramerType, ModbusException
 from pymodbus.client import ModbusSerialClient
@@ -25,8 +25,9 @@ from pymodbus.exceptions import ConnectionException
 
 from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError, ProtocolError
+from kiosk.core.hardware import SlotSettings
 from kiosk.devices.base import BatteryReading, Closeable
-from kiosk.devices.slots.registers import RegisterMap, decode_block
+from kiosk.devices.slots.registers import decode_block
 
 log = logging.getLogger(__name__)
 
@@ -38,34 +39,6 @@ _DEVICE_KW = (
 def _addressed(slave: int) -> dict[str, Any]:
     """The keyword argument naming the slave, spelled as the installed pymodbus wants it."""
     return {_DEVICE_KW: slave}
-
-
-@dataclass(frozen=True)
-class SlotSettings:
-    """The slot controllers' bus and how patiently to ask them."""
-
-    baudrate: int = 9600
-    """Bus speed (bits/s)."""
-    parity: Literal["N", "E", "O"] = "N"
-    """Parity: 'N' none, 'E' even (the Modbus standard's default), 'O' odd."""
-    stopbits: Literal[1, 2] = 1
-    """Stop bits."""
-    timeout_s: float = 0.3
-    """How long to wait for one reply (s); a controller answers in a few tens of ms."""
-    retries: int = 1
-    """Extra attempts after a request got no (valid) reply."""
-    silent_retry_s: float = 5.0
-    """While a controller is silent, read_all asks it again at most this often (s)."""
-    registers: RegisterMap = field(default_factory=RegisterMap)
-    """The controllers' register map."""
-
-    def __post_init__(self) -> None:
-        if not 0 < self.timeout_s <= 5:
-            raise ValueError(f"timeout_s must be in (0, 5] seconds, got {self.timeout_s}")
-        if not 0 <= self.retries <= 5:
-            raise ValueError(f"retries must be in 0..5, got {self.retries}")
-        if self.silent_retry_s < 0:
-            raise ValueError(f"silent_retry_s must not be negative, got {self.silent_retry_s}")
 
 
 @dataclass

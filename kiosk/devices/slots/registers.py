@@ -9,10 +9,9 @@ is the inverse, used by the simulator and the tests.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import ClassVar
 
 from kiosk.core.errors import ProtocolError
+from kiosk.core.hardware import SERIAL_REGISTERS, RegisterMap
 from kiosk.devices.base import BatteryReading
 
 FAULT_FLAGS: tuple[str, ...] = (
@@ -28,83 +27,8 @@ FAULT_FLAGS: tuple[str, ...] = (
 CHARGER_STATES: tuple[str, ...] = ("idle", "charging", "full", "fault")
 """Charger state register values 0..3."""
 
-SERIAL_REGISTERS = 8
-"""The battery id is 16 ASCII characters, two per register, high byte first."""
-
-MAX_READ_REGISTERS = 125
-"""Modbus limit of one read-holding-registers request."""
 
 _U16 = 0xFFFF
-
-
-@dataclass(frozen=True)
-class RegisterMap:
-    """Holding-register addresses of one slot controller (0-based, as on the wire)."""
-
-    present: int = 0
-    """Battery present (0/1)."""
-    serial: int = 1
-    """First of 8 registers holding the battery id (16 ASCII characters)."""
-    soc: int = 9
-    """State of charge, 0.1 %."""
-    voltage: int = 10
-    """Pack voltage, 10 mV."""
-    current: int = 11
-    """Current, 10 mA, signed (positive while charging)."""
-    temperature: int = 12
-    """Temperature, 0.1 °C, signed."""
-    soh: int = 13
-    """State of health, 0.1 %."""
-    cycles: int = 14
-    """Cycle count."""
-    faults: int = 15
-    """Fault flag bits (see FAULT_FLAGS)."""
-    charger_state: int = 16
-    """Charger state 0..3 (see CHARGER_STATES)."""
-    charger_enable: int = 100
-    """Written 0/1 to switch the bay's charger off/on."""
-
-    READ_FIELDS: ClassVar[tuple[str, ...]] = (
-        "present",
-        "soc",
-        "voltage",
-        "current",
-        "temperature",
-        "soh",
-        "cycles",
-        "faults",
-        "charger_state",
-    )
-
-    def __post_init__(self) -> None:
-        used: dict[int, str] = {}
-        for name in (*self.READ_FIELDS, "charger_enable"):
-            address = getattr(self, name)
-            if not 0 <= address <= _U16:
-                raise ValueError(f"register {name} = {address} is outside 0..65535")
-            if name != "charger_enable":
-                self._claim(used, address, name)
-        for offset in range(SERIAL_REGISTERS):
-            self._claim(used, self.serial + offset, "serial")
-        start, count = self.read_span()
-        if count > MAX_READ_REGISTERS:
-            raise ValueError(
-                f"the battery registers span {count} registers from {start}; one Modbus read takes at most "
-                f"{MAX_READ_REGISTERS}"
-            )
-
-    @staticmethod
-    def _claim(used: dict[int, str], address: int, name: str) -> None:
-        if address in used and used[address] != name:
-            raise ValueError(f"register {address} is used by both {used[address]} and {name}")
-        used[address] = name
-
-    def read_span(self) -> tuple[int, int]:
-        """(first address, count) of the one read that covers every battery register."""
-        addresses = [getattr(self, name) for name in self.READ_FIELDS]
-        addresses += [self.serial, self.serial + SERIAL_REGISTERS - 1]
-        start = min(addresses)
-        return start, max(addresses) - start + 1
 
 
 DEFAULT_MAP = RegisterMap()

@@ -1,0 +1,410 @@
+"""The hardware part of the configuration, and the settings every driver takes.
+
+Each driver's settings class is defined here (not beside the driver) because the config schema is in
+``kiosk.core`` and core imports nothing of ours: one definition serves the TOML file, ``kiosk config
+example`` and the driver. Facts and defaults come from HARDWARE.md; where sources disagree, the
+disagreement is a setting.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from kiosk.core.schema import Section
+
+
+def _pin_name(value: str) -> str:
+    if not re.fullmatch(r"GPIO([0-9]|1[0-9]|2[0-7])", value):
+        raise ValueError(f"expected a pin name like 'GPIO17' (GPIO0-GPIO27), got {value!r}")
+    return value
+
+
+PinName = Annotated[str, AfterValidator(_pin_name), Field(examples=["GPIO17"])]
+"""A Broadcom pin name as gpiozero takes it: GPIO0 … GPIO27."""
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+# --- lock boards on RS-485 ------------------------------------------------------------------
+
+
+class BusSettings(Section):
+    """What every RS-485 lock board bus shares: patience and reconnection."""
+
+    timeout_s: Annotated[float, Field(gt=0, le=5)] = 0.2
+    """How long to wait for a status reply (s)."""
+    unlock_timeout_s: Annotated[float, Field(gt=0, le=10)] = 1.0
+    """How long to wait for an unlock reply (s); it can come late while the lock moves."""
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
+    """Extra attempts after the first when no good reply arrives."""
+    retry_delay_s: Annotated[float, Field(ge=0, le=5)] = 0.05
+    """Pause before the first retry (s); doubles for each further one."""
+    reopen_min_s: Seconds = 0.5
+    """First wait before reopening the adapter after it vanished (s)."""
+    reopen_max_s: Seconds = 30.0
+    """Longest wait between attempts to reopen the adapter (s)."""
+
+
+class KerongSettings(BusSettings):
+    """Kerong KR-CU16/CU12 boards (19200 8N1, frames ``02 addr cmd 03 sum``)."""
+
+    baudrate: Annotated[int, Field(ge=1200, le=115200)] = 19200
+    """Line speed (8N1); the boards ship at 19200."""
+    locked_bit_value: Literal[0, 1] = 1
+    """The lock-bit value that means closed and locked (sources disagree; 1 on most boards)."""
+    pulse_ms: Annotated[int | None, Field(ge=10, le=2550)] = 500
+    """Unlock pulse sent to each board before its first unlock (ms): ~500 electromagnetic, ~1000 motor locks."""
+
+
+class Board8A80Settings(BusSettings):
+    """Generic 8A/80 boards (9600 8N1, XOR checksum, DIP-switch address 1-32)."""
+
+    baudrate: Annotated[int, Field(ge=1200, le=115200)] = 9600
+    """Line speed (8N1)."""
+    set_means_open: bool = True
+    """True when a reply of 11 (or a set bit in query-all) means open; false when it means closed."""
+    unlock_reply_header: Literal[0x80, 0x8A] = 0x80
+    """First byte of a board's unlock reply: 0x80 on most boards, 0x8A on those that echo the command."""
+
+
+# --- GPIO lockers and the entry door ------------------------------------------------------------
+
+
+class LockerSettings(Section):
+    """How GPIO lockers are wired and timed (shared by every bay of a bank)."""
+
+    relay_active_high: bool = True
+    """True when driving the pin high energises the relay (and opens the lock)."""
+    pulse_s: Annotated[float, Field(gt=0, le=10)] = 0.5
+    """Length of an unlock pulse (s): ~0.5 for electromagnetic locks, ~1.0 for motor locks."""
+    input_pull_up: bool = True
+    """Use the Pi's pull-up on switch inputs (switch wired to ground); false for pull-down."""
+    door_closed_when_active: bool = True
+    """True when an active door input (reed closed by the magnet) means the door is closed."""
+    presence_when_active: bool = True
+    """True when an active presence input means something is in the bay."""
+    debounce_s: Annotated[float, Field(ge=0, le=1)] = 0.05
+    """A switch reading counts once it has been steady this long (s)."""
+    flap_max_changes: Annotated[int, Field(ge=1)] = 10
+    """More raw changes than this within flap_window_s mark the bay faulted."""
+    flap_window_s: Seconds = 2.0
+    """Window (s) for flap_max_changes."""
+
+
+class EntryDoorSettings(LockerSettings):
+    """Wiring and timing of the entry door (the locker settings, with a strike's longer pulse)."""
+
+    pulse_s: Annotated[float, Field(gt=0, le=10)] = 3.0
+    """How long the strike is released per unlock (s): long enough to push the door open."""
+    open_alarm_s: Seconds = 90.0
+    """A door open longer than this raises an alarm (s)."""
+
+
+class EntryDoorConfig(EntryDoorSettings):
+    """The entry door: a strike relay and a door switch on GPIO. Leave the pins out if there is no door."""
+
+    lock_pin: PinName | None = None
+    """GPIO of the door strike relay."""
+    door_pin: PinName | None = None
+    """GPIO of the door's reed switch."""
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> EntryDoorConfig:
+        if (self.lock_pin is None) != (self.door_pin is None):
+            raise ValueError("the entry door needs both lock_pin and door_pin (or neither, for no door)")
+        return self
+
+    @property
+    def present(self) -> bool:
+        """Whether the station has an entry door."""
+        return self.lock_pin is not None
+
+
+# --- slot controllers (Modbus RTU) ---------------------------------------------------------------
+
+SERIAL_REGISTERS = 8
+"""The battery id: 16 ASCII characters, 2 per register."""
+MAX_READ_REGISTERS = 125
+"""Modbus limit of one read-holding-registers request."""
+_U16 = 0xFFFF
+
+
+class RegisterMap(Section):
+    """Holding-register addresses of one slot controller (0-based, as on the wire; HARDWARE.md's map)."""
+
+    present: int = 0
+    """Battery present (0/1)."""
+    serial: int = 1
+    """First of 8 registers holding the battery id (16 ASCII characters)."""
+    soc: int = 9
+    """State of charge, 0.1 %."""
+    voltage: int = 10
+    """Pack voltage, 10 mV."""
+    current: int = 11
+    """Current, 10 mA, signed (positive while charging)."""
+    temperature: int = 12
+    """Temperature, 0.1 °C, signed."""
+    soh: int = 13
+    """State of health, 0.1 %."""
+    cycles: int = 14
+    """Cycle count."""
+    faults: int = 15
+    """Fault flag bits (bit 0 over-temperature … bit 5 BMS comms lost)."""
+    charger_state: int = 16
+    """Charger state 0 idle, 1 charging, 2 full, 3 fault."""
+    charger_enable: int = 100
+    """Written 0/1 to switch the bay's charger off/on."""
+
+    READ_FIELDS: ClassVar[tuple[str, ...]] = (
+        "present",
+        "soc",
+        "voltage",
+        "current",
+        "temperature",
+        "soh",
+        "cycles",
+        "faults",
+        "charger_state",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RegisterMap:
+        used: dict[int, str] = {}
+        for name in (*self.READ_FIELDS, "charger_enable"):
+            address = getattr(self, name)
+            if not 0 <= address <= _U16:
+                raise ValueError(f"register {name} = {address} is outside 0..65535")
+            if name != "charger_enable":
+                self._claim(used, address, name)
+        for offset in range(SERIAL_REGISTERS):
+            self._claim(used, self.serial + offset, "serial")
+        start, count = self.read_span()
+        if count > MAX_READ_REGISTERS:
+            raise ValueError(
+                f"the battery registers span {count} registers from {start}; one Modbus read takes at most "
+                f"{MAX_READ_REGISTERS}"
+            )
+        return self
+
+    @staticmethod
+    def _claim(used: dict[int, str], address: int, name: str) -> None:
+        if address in used and used[address] != name:
+            raise ValueError(f"register {address} is used by both {used[address]} and {name}")
+        used[address] = name
+
+    def read_span(self) -> tuple[int, int]:
+        """(first address, count) of the one read that covers every battery register."""
+        addresses = [getattr(self, name) for name in self.READ_FIELDS]
+        addresses += [self.serial, self.serial + SERIAL_REGISTERS - 1]
+        start = min(addresses)
+        return start, max(addresses) - start + 1
+
+
+class SlotSettings(Section):
+    """The slot controllers' bus and how patiently to ask them."""
+
+    baudrate: Annotated[int, Field(ge=1200, le=115200)] = 9600
+    """Bus speed (bits/s)."""
+    parity: Literal["N", "E", "O"] = "N"
+    """Parity: 'N' none, 'E' even (the Modbus standard's default), 'O' odd."""
+    stopbits: Literal[1, 2] = 1
+    """Stop bits."""
+    timeout_s: Annotated[float, Field(gt=0, le=5)] = 0.3
+    """How long to wait for one reply (s); a controller answers in a few tens of ms."""
+    retries: Annotated[int, Field(ge=0, le=5)] = 1
+    """Extra attempts after a request got no (valid) reply."""
+    silent_retry_s: Annotated[float, Field(ge=0)] = 5.0
+    """While a controller is silent, read_all asks it again at most this often (s)."""
+    registers: RegisterMap = RegisterMap()
+    """The controllers' register map."""
+
+
+class SlotConfig(SlotSettings):
+    """Slot controllers behind the bays (Modbus RTU). Leave port out on cabinets without them."""
+
+    port: Annotated[str | None, Field(examples=["/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0"])] = None
+    """RS-485 adapter of the slot controllers, by stable path; unset when there are none."""
+    poll_s: Annotated[float, Field(gt=0, le=600)] = 2.0
+    """How often every battery is read (s)."""
+
+
+# --- the QR scanner ----------------------------------------------------------------------------
+
+
+class TriggerProtocol(enum.Enum):
+    """Which command asks a serial scanner for one scan."""
+
+    NONE = "none"
+    GM65 = "gm65"
+    HONEYWELL = "honeywell"
+
+
+class Gm65Check(enum.Enum):
+    """How a GM65 command frame is closed: a real CRC or the module's accepted ``AB CD`` placeholder."""
+
+    CRC = "crc"
+    ABCD = "abcd"
+
+
+class ScannerSettings(Section):
+    """What every scanner driver needs: how codes are cut, how reading waits, how reopening backs off."""
+
+    idle_gap_s: Annotated[float | None, Field(gt=0, le=5)] = 0.05
+    """A pause this long ends a code sent without a terminator (s); unset: only CR/LF end codes."""
+    max_length: Annotated[int, Field(ge=1, le=4096)] = 512
+    """Longest code accepted, in bytes; longer ones are reported as a bad scan."""
+    encoding: Literal["ascii", "utf-8"] = "utf-8"
+    """Text encoding of the codes."""
+    read_timeout_s: Annotated[float, Field(gt=0, le=5)] = 0.05
+    """Longest a single read blocks (s); bounds how late an idle gap or a close is noticed."""
+    reconnect_initial_s: Seconds = 0.5
+    """First wait before reopening a scanner that went away (s); doubles on each failure."""
+    reconnect_max_s: Seconds = 10.0
+    """Cap of the reopening wait (s)."""
+    join_timeout_s: Seconds = 2.0
+    """How long stopping waits for the reader thread (s)."""
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> ScannerSettings:
+        if self.reconnect_max_s < self.reconnect_initial_s:
+            raise ValueError("reconnect_max_s must not be below reconnect_initial_s")
+        return self
+
+
+class SerialScannerSettings(ScannerSettings):
+    """A serial scanner (USB-CDC or UART), on top of the framing and reconnect settings."""
+
+    baudrate: Annotated[int, Field(ge=1200, le=921600)] = 9600
+    """Line speed; scanner modules default to 9600 8N1."""
+    write_timeout_s: Seconds = 1.0
+    """Longest a command write may block (s)."""
+    trigger: TriggerProtocol = TriggerProtocol.GM65
+    """Which command asks for a scan: 'gm65' frame, 'honeywell' SYN T CR, or 'none'."""
+    gm65_check: Gm65Check = Gm65Check.ABCD
+    """Close GM65 commands with a real CRC-16/XMODEM ('crc') or the AB CD placeholder ('abcd')."""
+    reply_window_s: Seconds = 0.5
+    """How long after a GM65 command its 02 00 00 reply is looked for in the stream (s)."""
+
+
+class EvdevScannerSettings(ScannerSettings):
+    """A keyboard-mode scanner (Linux evdev), on top of the framing and reconnect settings."""
+
+    idle_gap_s: Annotated[float | None, Field(gt=0, le=5)] = 0.2
+    """Keyboard wedges type with per-key delays, so their gap is longer than a serial line's (s)."""
+    grab: bool = True
+    """Take the device exclusively so its keystrokes reach no other program (off only for debugging)."""
+
+
+class ScannerConfig(Section):
+    """The QR code scanner."""
+
+    kind: Literal["none", "serial", "evdev"] = "none"
+    """'serial' (USB-CDC or UART), 'evdev' (USB keyboard mode), or 'none'."""
+    port: Annotated[str | None, Field(examples=["/dev/serial/by-id/usb-SM_GM65_Scanner-if00"])] = None
+    """Serial port by stable path, 'usb:VID:PID' (hex), or the evdev device path (/dev/input/by-id/...)."""
+    serial: SerialScannerSettings = SerialScannerSettings()
+    """Settings of a serial scanner."""
+    evdev: EvdevScannerSettings = EvdevScannerSettings()
+    """Settings of a keyboard-mode scanner."""
+
+    @model_validator(mode="after")
+    def _port_when_used(self) -> ScannerConfig:
+        if self.kind != "none" and not self.port:
+            raise ValueError(f"a '{self.kind}' scanner needs port")
+        return self
+
+
+# --- bays and the cabinet ------------------------------------------------------------------------
+
+
+class BayConfig(Section):
+    """One battery bay of the cabinet."""
+
+    number: Annotated[int, Field(ge=1, le=99, examples=[1])]
+    """Bay number as printed on the cabinet door (1-based)."""
+    board: Annotated[int, Field(ge=0, le=32)] = 0
+    """Lock board address on the RS-485 bus: 0-15 for Kerong, the DIP-switch address 1-32 for 8A/80."""
+    lock: Annotated[int, Field(ge=0, le=31)] = 0
+    """Lock channel on that board, counted from 0 (channel 0 is the board's lock 1)."""
+    lock_pin: PinName | None = None
+    """GPIO of the lock relay (GPIO cabinets)."""
+    door_pin: PinName | None = None
+    """GPIO of the door reed switch (GPIO cabinets)."""
+    presence_pin: Annotated[PinName | None, Field(examples=["GPIO24"])] = None
+    """GPIO of the battery-presence switch, if the bay has one."""
+    slave: Annotated[int | None, Field(ge=1, le=247, examples=[1])] = None
+    """Modbus slave address of the bay's slot controller, if it has one."""
+
+    def pins(self) -> list[str]:
+        """The GPIO pins this bay uses."""
+        return [p for p in (self.lock_pin, self.door_pin, self.presence_pin) if p is not None]
+
+
+CabinetKind = Literal["none", "gpio", "kerong", "8a80"]
+
+
+class HardwareConfig(Section):
+    """What the station is wired to."""
+
+    cabinet: CabinetKind = "none"
+    """Locker backend: 'gpio', 'kerong' (KR-CU16/CU12), '8a80' (generic board), or 'none'."""
+    bus_port: Annotated[str | None, Field(examples=["/dev/serial/by-id/usb-FTDI_FT232R_USB_UART-if00-port0"])] = None
+    """RS-485 adapter of the lock boards, by stable path (/dev/serial/by-id/...)."""
+    poll_s: Annotated[float, Field(gt=0, le=10)] = 0.25
+    """How often the bays' doors and locks are read (s)."""
+    bays: list[BayConfig] = Field(default_factory=list)
+    """The bays, one [[hardware.bays]] table each."""
+    gpio: LockerSettings = LockerSettings()
+    """GPIO lockers (cabinet 'gpio')."""
+    kerong: KerongSettings = KerongSettings()
+    """Kerong lock boards (cabinet 'kerong')."""
+    board8a80: Board8A80Settings = Board8A80Settings()
+    """Generic 8A/80 lock boards (cabinet '8a80')."""
+    slots: SlotConfig = SlotConfig()
+    """Slot controllers reading the batteries."""
+    scanner: ScannerConfig = ScannerConfig()
+    """The QR scanner."""
+    entry_door: EntryDoorConfig = EntryDoorConfig()
+    """The entry door."""
+
+    @field_validator("bays")
+    @classmethod
+    def _unique_bays(cls, bays: list[BayConfig]) -> list[BayConfig]:
+        seen: set[int] = set()
+        for bay in bays:
+            if bay.number in seen:
+                raise ValueError(f"bay number {bay.number} appears twice")
+            seen.add(bay.number)
+        return bays
+
+    @model_validator(mode="after")
+    def _fits_the_cabinet(self) -> HardwareConfig:
+        problems: list[str] = []
+        if self.cabinet in ("kerong", "8a80") and not self.bus_port:
+            problems.append(f"cabinet '{self.cabinet}' needs bus_port (the RS-485 adapter's path)")
+        for bay in self.bays:
+            problems.extend(_bay_problems(self.cabinet, bay))
+            if self.slots.port and bay.slave is None:
+                problems.append(f"bay {bay.number} has no slave address but slot controllers are configured")
+        pins = [p for bay in self.bays for p in bay.pins()]
+        pins += [p for p in (self.entry_door.lock_pin, self.entry_door.door_pin) if p]
+        twice = sorted({p for p in pins if pins.count(p) > 1}, key=lambda p: int(re.sub(r"\D", "", p)))
+        if twice:
+            problems.append(f"pins used twice: {', '.join(twice)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _bay_problems(cabinet: CabinetKind, bay: BayConfig) -> list[str]:
+    if cabinet == "gpio" and (bay.lock_pin is None or bay.door_pin is None):
+        return [f"bay {bay.number} needs lock_pin and door_pin on a GPIO cabinet"]
+    if cabinet == "kerong" and (bay.board > 15 or bay.lock > 15):
+        return [f"bay {bay.number}: Kerong boards are numbered 0-15 with locks 0-15"]
+    if cabinet == "8a80" and bay.board < 1:
+        return [f"bay {bay.number}: 8A/80 board addresses are 1-32 (the DIP switches)"]
+    return []
