@@ -5,6 +5,7 @@
 - ``GET /api/events/stream`` — Server-Sent Events, one per committed event; resumes after
   ``Last-Event-ID`` (or ``?since=SEQ``) by replaying from the store, so a reconnecting UI misses nothing.
 - ``GET /api/events?since=SEQ&limit=N`` — recent events as JSON.
+- ``/api/sim/…`` — the simulated cabinet's controls, only under ``kiosk sim``.
 
 Clients present the UI token as ``Authorization: Bearer <token>``; a browser signs in once at
 ``/login`` with the same token and gets an HttpOnly, SameSite=Strict session cookie.
@@ -24,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from kiosk.api import pages
 from kiosk.api.models import Health, Status
+from kiosk.api.sim import SimControls, sim_router
 from kiosk.api.stream import EventBus
 from kiosk.core.events import EventRecord
 
@@ -46,6 +48,8 @@ class ApiContext:
     """Stored events with seq > since, at most limit, in seq order."""
     secure_cookies: bool = False
     """Mark the session cookie Secure (when served over TLS)."""
+    sim: SimControls | None = None
+    """The simulated cabinet's controls, when kiosk-core runs one (``kiosk sim``)."""
 
     def session_value(self) -> str:
         """The session cookie's value: derived from the token, so rotating the token ends sessions."""
@@ -119,6 +123,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
             headers={"X-Accel-Buffering": "no"},
         )
 
+    if ctx.sim is not None:
+        protected.include_router(sim_router(ctx.sim))
     app.include_router(protected)
 
     @app.get("/login", response_class=HTMLResponse)
