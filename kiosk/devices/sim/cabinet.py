@@ -1,0 +1,524 @@
+"""A simulated battery-swap cabinet, exposed through the real interfaces so production drivers run unchanged.
+
+:class:`SimCabinet` is a model of the world — bays with doors, locks and batteries, a scanner module,
+slot controllers, an entry door — and the devices that show it on the wire:
+
+- the lock boards (Kerong or 8A/80) on a pseudo-terminal, or GPIO relays and switches on a
+  ``MockFactory`` of :class:`~kiosk.devices.sim.gpio.SimPin` s;
+- the slot controllers (Modbus RTU) and the scanner module (GM65-class, codes ended by CRLF) on
+  pseudo-terminals with stable names under ``workdir``;
+- the entry door's strike relay and switch on the same ``MockFactory``, for every kind of cabinet.
+
+:meth:`SimCabinet.hardware_config` is the station's hardware config with the simulator's ports, pins and
+addresses put in: drivers opened from it (``kiosk.devices.build.build_devices``) talk to the simulator.
+A rider and a technician act on the world with :meth:`~SimCabinet.scan`, :meth:`~SimCabinet.close_door`,
+:meth:`~SimCabinet.insert_battery` … and faults are injected with :meth:`~SimCabinet.inject`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args
+
+from gpiozero.pins.mock import MockFactory
+
+from kiosk.core.hardware import HardwareConfig
+from kiosk.devices.base import Closeable
+from kiosk.devices.lockers.gpio import GpioBay, gpio_bays_from_config
+from kiosk.devices.sim.board8a80 import SimBoard8A80Bus
+from kiosk.devices.sim.gpio import SimGpioLockers, SimPin
+from kiosk.devices.sim.kerong import SimKerongBus
+from kiosk.devices.sim.lockboard import SimLockBus
+from kiosk.devices.sim.pty import PtyPort
+from kiosk.devices.sim.scanner import SimScanner
+from kiosk.devices.sim.slots import SimBattery, SimSlotControllers
+
+CabinetSimKind = Literal["gpio", "kerong", "8a80"]
+Fault = Literal["lock_jammed", "door_flapping", "board_silent", "battery_hot", "scanner_unplugged", "slot_silent"]
+FAULTS: tuple[str, ...] = get_args(Fault)
+"""Every fault :meth:`SimCabinet.inject` knows."""
+_BAY_FAULTS = {"lock_jammed", "door_flapping", "battery_hot", "slot_silent"}
+
+BATTERY_ID = re.compile(r"[A-Z]{2}[0-9A-Z]{6,14}")
+"""What a simulated battery id looks like: two letters, then 6-14 digits or capitals (``SH0000123``)."""
+
+LOCK_BUS_LINK = "lock-bus"
+SLOTS_LINK = "slot-controllers"
+SCANNER_LINK = "scanner"
+"""Names of the stable symlinks under ``workdir`` (like ``/dev/serial/by-id/…``)."""
+
+ENTRY_DOOR_BAY = 0
+"""The entry door's number inside its own one-door GPIO simulator."""
+
+_GPIO_POOL = [f"GPIO{n}" for n in (0, 1, *range(4, 28))]
+"""Pins the simulator hands to GPIO bays; GPIO2/3 carry fixed pull-ups on a Pi, so switches avoid them."""
+_KERONG_LOCKS = 16
+_8A80_LOCKS = 24
+FLAP_PERIOD_S = 0.004
+"""How often a flapping door switch changes (s): far more changes than any debounce or flap window allows."""
+HOT_C = 62.0
+"""Temperature of a battery made hot (°C); its BMS flags over-temperature."""
+ROOM_C = 25.0
+
+PulseHook = Callable[[int], None]
+T = TypeVar("T")
+
+
+def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> HardwareConfig:
+    """``hw`` with the simulator's ports, pins and addresses: what drivers must open to reach the simulator.
+
+    Bays keep their numbers (in order, the i-th bay gets lock channel i, slave i+1, or the next free
+    pins); every driver setting is kept; the entry door keeps its configured pins.
+    """
+    if kind not in get_args(CabinetSimKind):
+        raise ValueError(f"the simulated cabinet is 'gpio', 'kerong' or '8a80', not {kind!r}")
+    bays = sorted(hw.bays, key=lambda b: b.number)
+    if not bays:
+        raise ValueError("the simulated cabinet needs at least one [[hardware.bays]] in the config")
+    door = hw.entry_door
+    pool = [p for p in _GPIO_POOL if p not in (door.lock_pin, door.door_pin)]
+    with_presence = 3 * len(bays) <= len(pool)
+    if kind == "gpio" and 2 * len(bays) > len(pool):
+        raise ValueError(f"a GPIO cabinet has pins for at most {len(pool) // 2} bays, not {len(bays)}")
+    out: list[dict[str, Any]] = []
+    for i, bay in enumerate(bays):
+        entry: dict[str, Any] = {"number": bay.number, "slave": i + 1}
+        if kind == "kerong":
+            entry |= {"board": i // _KERONG_LOCKS, "lock": i % _KERONG_LOCKS}
+        elif kind == "8a80":
+            entry |= {"board": 1 + i // _8A80_LOCKS, "lock": i % _8A80_LOCKS}
+        else:
+            width = 3 if with_presence else 2
+            pins = pool[width * i : width * (i + 1)]
+            entry |= {"lock_pin": pins[0], "door_pin": pins[1], "presence_pin": pins[2] if with_presence else None}
+        out.append(entry)
+    data = hw.model_dump()
+    data.update(cabinet=kind, bays=out, bus_port=None if kind == "gpio" else str(workdir / LOCK_BUS_LINK))
+    data["slots"]["port"] = str(workdir / SLOTS_LINK)
+    data["scanner"].update(kind="serial", port=str(workdir / SCANNER_LINK))
+    return HardwareConfig.model_validate(data)
+
+
+class SimCabinet(Closeable):
+    """The world of one cabinet and the simulated devices that show it to the real drivers.
+
+    Build, :meth:`start`, open drivers from :meth:`hardware_config` (passing :attr:`pin_factory`), act on
+    the world, :meth:`close`. Rider actions that a real cabinet makes impossible (a battery through a
+    shut door) raise ``ValueError`` with the reason.
+    """
+
+    def __init__(
+        self,
+        kind: CabinetSimKind,
+        hw: HardwareConfig,
+        workdir: Path,
+        *,
+        charge_pct_per_s: float = 0.05,
+        seed: int = 0,
+    ) -> None:
+        self.kind: CabinetSimKind = kind
+        self.workdir = workdir
+        self.charge_pct_per_s = charge_pct_per_s
+        self.seed = seed
+        self._hw = sim_hardware(kind, hw, workdir)
+        self.pin_factory = MockFactory(pin_class=SimPin)
+        """GPIO cabinet relays and switches, and the entry door: hand it to the drivers."""
+        self._lock = threading.Lock()
+        self._flap_lock = threading.Lock()
+        self._flap_stop = threading.Event()
+        self._flapper: threading.Thread | None = None
+        self._flap_truth: dict[int, bool] = {}
+        """Flapping bays -> whether the door is really open (the switch shows noise meanwhile)."""
+        self._faults: set[tuple[str, int | None]] = set()
+        self._hooks: list[PulseHook] = []
+        self.pulses: list[int] = []
+        """Every bay whose lock was pulsed, in order (jammed ones too), once its door has reacted."""
+        self._address = {bay.number: (bay.board, bay.lock) for bay in self._hw.bays}
+        self._bay_at = {address: bay for bay, address in self._address.items()}
+        self._ports: list[PtyPort] = []
+        self._scanner: SimScanner | None = None
+        self._slots: SimSlotControllers | None = None
+        self._bus: SimLockBus | None = None
+        self._gpio: SimGpioLockers | None = None
+        self._entry: SimGpioLockers | None = None
+        self._started = False
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def hardware_config(self) -> HardwareConfig:
+        """The hardware config whose ports, pins and addresses are the simulator's (``cabinet`` = kind)."""
+        return self._hw
+
+    def start(self) -> None:
+        """Create the ptys (stable symlinks under ``workdir``), start the simulated devices, fill the bays."""
+        if self._closed:
+            raise ValueError("this simulated cabinet is closed; build a new one")
+        if self._started:
+            return
+        self._started = True
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
+        hw = self._hw
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        scanner_port = self._port(SCANNER_LINK)
+        self._scanner = SimScanner(scanner_port, terminator=b"\r\n")
+        self._scanner.start()
+        slaves = {bay.number: bay.slave for bay in hw.bays if bay.slave is not None}
+        self._slots = SimSlotControllers(
+            self._port(SLOTS_LINK), slaves, regmap=hw.slots.registers, charge_pct_per_s=self.charge_pct_per_s
+        )
+        self._slots.start()
+        boards = sorted({board for board, _ in self._address.values()})
+        if self.kind == "kerong":
+            self._bus = SimKerongBus(self._port(LOCK_BUS_LINK), boards, locked_bit_value=hw.kerong.locked_bit_value)
+        elif self.kind == "8a80":
+            self._bus = SimBoard8A80Bus(
+                self._port(LOCK_BUS_LINK),
+                boards,
+                locks_per_board=_8A80_LOCKS,
+                set_means_open=hw.board8a80.set_means_open,
+                unlock_reply_header=hw.board8a80.unlock_reply_header,
+            )
+        else:
+            self._gpio = SimGpioLockers(self.pin_factory, gpio_bays_from_config(hw.bays), hw.gpio)
+            self._gpio.on_pulse(self._on_pulse)
+        if self._bus is not None:
+            self._bus.on_unlock(lambda board, lock: self._on_pulse(self._bay_at[(board, lock)]))
+        door = hw.entry_door
+        if door.lock_pin is not None and door.door_pin is not None:
+            self._entry = SimGpioLockers(
+                self.pin_factory,
+                [GpioBay(ENTRY_DOOR_BAY, door.lock_pin, door.door_pin)],
+                door,
+                springs_open=False,
+                name="sim-entry-door",
+            )
+        self._fill()
+
+    def _port(self, link: str) -> PtyPort:
+        port = PtyPort(self.workdir / link)
+        self._ports.append(port)
+        return port
+
+    def _fill(self) -> None:
+        """A plausible morning: all bays but the last two hold batteries, every other one charged."""
+        rng = random.Random(self.seed)  # noqa: S311 - a reproducible world, not a secret
+        numbers = sorted(self._address)
+        base = rng.randrange(1_000_000, 8_000_000)
+        for i, bay in enumerate(numbers[: max(0, len(numbers) - 2)]):
+            soc = rng.uniform(95.0, 100.0) if i % 2 == 0 else rng.uniform(15.0, 90.0)
+            battery = SimBattery(
+                f"SH{base + i:07d}",
+                soc_pct=round(soc, 1),
+                temperature_c=round(rng.uniform(23.0, 31.0), 1),
+                soh_pct=round(rng.uniform(88.0, 99.5), 1),
+                cycles=rng.randrange(40, 900),
+            )
+            self._need(self._slots).insert(bay, battery)
+            self._show_presence(bay, True)
+
+    def close(self) -> None:
+        """Stop every simulated device and remove the ptys. Safe twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._flap_stop.set()
+        if self._flapper is not None:
+            self._flapper.join(timeout=2.0)
+        for part in (self._scanner, self._slots, self._bus, self._gpio, self._entry):
+            if part is not None:
+                part.close()
+        for port in self._ports:
+            port.close()
+
+    # -- a rider, a technician -------------------------------------------------------------------------
+
+    def on_pulse(self, hook: PulseHook) -> None:
+        """Be called with the bay number whenever its lock is pulsed (on a simulator thread; do not block)."""
+        with self._lock:
+            self._hooks.append(hook)
+
+    def scan(self, text: str) -> None:
+        """The scanner module reads a code and sends it, ended by CRLF (lost while it is unplugged)."""
+        self._need(self._scanner).scan(text)
+
+    def close_door(self, bay: int) -> None:
+        """A rider pushes the bay's door shut; the latch engages."""
+        self._check_bay(bay)
+        with self._lock:
+            if bay in self._flap_truth:
+                self._flap_truth[bay] = False
+                return
+        self._set_door(bay, False)
+
+    def door_open(self, bay: int) -> bool:
+        """Whether the bay's door is really open (whatever a flapping switch shows)."""
+        self._check_bay(bay)
+        with self._lock:
+            if bay in self._flap_truth:
+                return self._flap_truth[bay]
+        if self._gpio is not None:
+            return self._gpio.door_open(bay)
+        board, lock = self._address[bay]
+        return self._need(self._bus).door_open(board, lock)
+
+    def insert_battery(self, bay: int, battery_id: str, soc_pct: float = 20.0, temperature_c: float = 25.0) -> None:
+        """A rider puts a battery in an open, empty bay."""
+        if not BATTERY_ID.fullmatch(battery_id):
+            raise ValueError(f"battery id {battery_id!r} is not like 'SH0000123' (2 capitals, 6-14 digits/capitals)")
+        if not 0.0 <= soc_pct <= 100.0:
+            raise ValueError(f"state of charge must be 0-100 %, got {soc_pct}")
+        self._check_open(bay, "insert a battery")
+        slots = self._need(self._slots)
+        held = slots.battery(bay)
+        if held is not None:
+            raise ValueError(f"bay {bay} already holds battery {held.battery_id}")
+        for other in self._address:
+            other_battery = slots.battery(other)
+            if other_battery is not None and other_battery.battery_id == battery_id:
+                raise ValueError(f"battery {battery_id} is already in bay {other}")
+        slots.insert(bay, SimBattery(battery_id, soc_pct=soc_pct, temperature_c=temperature_c))
+        self._show_presence(bay, True)
+
+    def take_battery(self, bay: int) -> str | None:
+        """A rider takes the battery out of an open bay; returns its id (None: the bay was empty)."""
+        self._check_open(bay, "take a battery")
+        battery = self._need(self._slots).take(bay)
+        self._show_presence(bay, False)
+        return battery.battery_id if battery is not None else None
+
+    def open_entry_door(self, *, force: bool = False) -> None:
+        """Someone pushes the entry door open; only while its strike is released, unless ``force`` (a key)."""
+        entry = self._entry_door()
+        if not force and not entry.relay_active(ENTRY_DOOR_BAY):
+            raise ValueError("the entry door is locked: its strike must be released (unlocked) before it opens")
+        entry.open_door(ENTRY_DOOR_BAY)
+
+    def close_entry_door(self) -> None:
+        """Someone pulls the entry door shut."""
+        self._entry_door().close_door(ENTRY_DOOR_BAY)
+
+    def tick(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the batteries: those on a working charger charge."""
+        if seconds < 0:
+            raise ValueError("time does not run backwards")
+        self._need(self._slots).tick(seconds)
+
+    # -- faults ----------------------------------------------------------------------------------------
+
+    def inject(self, fault: Fault, bay: int | None = None, on: bool = True) -> None:
+        """Turn a fault on (or off with ``on=False``).
+
+        - ``lock_jammed`` (bay): the lock clicks (the board answers, the relay switches) but the door stays shut.
+        - ``door_flapping`` (bay): the door switch changes every few ms until turned off; the door itself is
+          as it was.
+        - ``board_silent`` (bay's board, or every board when bay is None): the lock board answers nothing.
+          Not for GPIO cabinets, which have no board.
+        - ``battery_hot`` (bay): the battery reads 62 °C with over-temperature set; off: 25 °C, flag cleared.
+        - ``scanner_unplugged`` (no bay): the scanner's port disappears; off: plugged back in.
+        - ``slot_silent`` (bay): the bay's slot controller answers nothing.
+        """
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+        if fault in _BAY_FAULTS and bay is None:
+            raise ValueError(f"fault {fault} needs a bay")
+        if fault == "scanner_unplugged" and bay is not None:
+            raise ValueError("fault scanner_unplugged concerns the scanner, not a bay")
+        if bay is not None:
+            self._check_bay(bay)
+        handlers: dict[str, Callable[[int | None, bool], None]] = {
+            "lock_jammed": self._jam,
+            "door_flapping": self._flap,
+            "board_silent": self._silence_board,
+            "battery_hot": self._heat,
+            "scanner_unplugged": self._unplug_scanner,
+            "slot_silent": self._silence_slot,
+        }
+        handlers[fault](bay, on)
+        with self._lock:
+            if on:
+                self._faults.add((fault, bay))
+            else:
+                self._faults.discard((fault, bay))
+
+    def _jam(self, bay: int | None, on: bool) -> None:
+        assert bay is not None
+        if self._gpio is not None:
+            self._gpio.jam(bay, on)
+        else:
+            self._need(self._bus).jam(*self._address[bay], on)
+
+    def _silence_board(self, bay: int | None, on: bool) -> None:
+        if self._bus is None:
+            raise ValueError(
+                "board_silent does not apply to a GPIO cabinet: its switches are wired to the Pi, not to a board"
+            )
+        boards = {self._address[bay][0]} if bay is not None else set(self._bus.boards)
+        for board in boards:
+            self._bus.silent(board, on)
+
+    def _heat(self, bay: int | None, on: bool) -> None:
+        assert bay is not None
+        slots = self._need(self._slots)
+        battery = slots.battery(bay)
+        if battery is None:
+            raise ValueError(f"bay {bay} is empty: there is no battery to heat")
+        if on:
+            slots.hot(bay, HOT_C)
+        else:
+            slots.hot(bay, ROOM_C)
+            slots.fault(bay, battery.faults - {"over_temperature"})
+
+    def _unplug_scanner(self, bay: int | None, on: bool) -> None:
+        scanner = self._need(self._scanner)
+        if on:
+            scanner.unplug()
+        else:
+            scanner.plug()
+
+    def _silence_slot(self, bay: int | None, on: bool) -> None:
+        assert bay is not None
+        self._need(self._slots).silent(bay, on)
+
+    def _flap(self, bay: int | None, on: bool) -> None:
+        assert bay is not None
+        if on:
+            truth = self.door_open(bay)
+            with self._lock:
+                self._flap_truth.setdefault(bay, truth)
+                start = self._flapper is None
+                if start:
+                    self._flapper = threading.Thread(target=self._run_flapper, name="sim-flapper", daemon=True)
+            if start and self._flapper is not None:
+                self._flapper.start()
+            return
+        with self._flap_lock:
+            with self._lock:
+                truth_or_none = self._flap_truth.pop(bay, None)
+            if truth_or_none is not None:
+                self._set_door(bay, truth_or_none)
+
+    def _run_flapper(self) -> None:
+        level = False
+        while not self._flap_stop.wait(FLAP_PERIOD_S):
+            level = not level
+            with self._flap_lock:
+                with self._lock:
+                    bays = list(self._flap_truth)
+                for bay in bays:
+                    self._show_door_only(bay, level)
+
+    # -- the world's truth -----------------------------------------------------------------------------
+
+    def get_status(self) -> dict[str, Any]:
+        """The world as it is (not as drivers read it): per bay door, lock, battery, faults; entry door, scanner."""
+        with self._lock:
+            faults = sorted(self._faults, key=lambda f: (f[0], f[1] or 0))
+        bays = (
+            [self._bay_status(bay, faults) for bay in sorted(self._address)]
+            if self._started and not self._closed
+            else []
+        )
+        entry: dict[str, Any] = {"present": self._entry is not None}
+        if self._entry is not None:
+            entry["door"] = "open" if self._entry.door_open(ENTRY_DOOR_BAY) else "closed"
+            entry["strike"] = "released" if self._entry.relay_active(ENTRY_DOOR_BAY) else "locked"
+        scanner = self._scanner
+        return {
+            "kind": self.kind,
+            "started": self._started,
+            "closed": self._closed,
+            "bays": bays,
+            "entry_door": entry,
+            "scanner": {"plugged": scanner.port.plugged if scanner is not None else False},
+            "faults": [{"fault": fault, "bay": bay} for fault, bay in faults],
+            "pulses": len(self.pulses),
+        }
+
+    def _bay_status(self, bay: int, faults: list[tuple[str, int | None]]) -> dict[str, Any]:
+        door_open = self.door_open(bay)
+        # A board lock's latch is released exactly while its door is open; a GPIO lock while its relay is on.
+        unlocked = self._gpio.relay_active(bay) if self._gpio is not None else door_open
+        reading = self._need(self._slots).reading(bay)
+        battery = None
+        if reading.present:
+            battery = {k: v for k, v in reading.as_dict().items() if k not in ("bay", "present", "error")}
+        return {
+            "bay": bay,
+            "door": "open" if door_open else "closed",
+            "lock": "unlocked" if unlocked else "locked",
+            "battery": battery,
+            "faults": [fault for fault, at in faults if at == bay],
+        }
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _on_pulse(self, bay: int) -> None:
+        with self._lock:
+            self.pulses.append(bay)
+            if bay in self._flap_truth and ("lock_jammed", bay) not in self._faults:
+                self._flap_truth[bay] = True
+            hooks = list(self._hooks)
+        for hook in hooks:
+            hook(bay)
+
+    def _set_door(self, bay: int, is_open: bool) -> None:
+        """Change the door in the model and on its switch."""
+        if self._gpio is not None:
+            if is_open:
+                self._gpio.open_door(bay)
+            else:
+                self._gpio.close_door(bay)
+            return
+        board, lock = self._address[bay]
+        bus = self._need(self._bus)
+        if is_open:
+            bus.open_door(board, lock)
+        else:
+            bus.close_door(board, lock)
+
+    def _show_door_only(self, bay: int, is_open: bool) -> None:
+        """Show a door state on the switch only (a flapping switch); the truth is kept in ``_flap_truth``."""
+        if self._gpio is not None:
+            self._gpio.drive_door(bay, is_open)
+        else:
+            self._set_door(bay, is_open)  # a board's door bit is its switch: the truth lives in _flap_truth
+
+    def _show_presence(self, bay: int, present: bool) -> None:
+        if self._gpio is not None:
+            self._gpio.set_presence(bay, present)
+        elif isinstance(self._bus, SimKerongBus):
+            self._bus.set_presence(*self._address[bay], present)
+        # 8A/80 boards have no presence sensor: only the slot controller knows.
+
+    def _check_bay(self, bay: int) -> None:
+        if bay not in self._address:
+            raise ValueError(f"there is no bay {bay} (bays: {sorted(self._address)})")
+
+    def _check_open(self, bay: int, what: str) -> None:
+        self._check_bay(bay)
+        if not self.door_open(bay):
+            raise ValueError(f"bay {bay}'s door is shut: unlock it before trying to {what}")
+
+    def _entry_door(self) -> SimGpioLockers:
+        if self._entry is None:
+            raise ValueError("this cabinet has no entry door (hardware.entry_door has no pins)")
+        return self._entry
+
+    def _need(self, part: T | None) -> T:
+        if part is None:
+            raise ValueError("the simulated cabinet is not started (call start() first)")
+        if self._closed:
+            raise ValueError("the simulated cabinet is closed")
+        return part
