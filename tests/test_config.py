@@ -168,3 +168,8 @@ def test_the_shipped_simulator_config_is_valid() -> None:
     config = load_config(path)
     assert config.hardware.cabinet == "kerong"
     assert len(config.hardware.bays) == 8
+
+
+def test_a_broken_battery_id_pattern_is_refused() -> None:
+    problems = problems_of(GOOD.replace("charged_soc_pct = 90", 'battery_id_pattern = "[A-Z"'))
+    assert problems[0].startswith("line 7: policy.battery_id_pattern: not a valid regular expression")

@@ -8,6 +8,7 @@ example and the schema cannot drift apart.
 
 from __future__ import annotations
 
+import re
 import tomllib
 import zoneinfo
 from pathlib import Path
@@ -102,6 +103,25 @@ class PolicyConfig(Section):
     """Allowance for clock difference when checking a code's validity window (s)."""
     event_retention_days: Annotated[float, Field(gt=0, le=3650)] = 30.0
     """Events already synced to the hub are pruned after this many days; unsynced ones never are."""
+    battery_id_pattern: str = r"^[A-Z]{2}[0-9A-Z]{6,14}$"
+    """Regular expression of this network's battery ids; a returned battery that does not match is refused."""
+    min_minutes_between_swaps: Annotated[float, Field(ge=0, le=1440)] = 3.0
+    """Least time between two completed swaps of one rider (min), against shared screenshots; 0 = no limit."""
+    unlock_confirm_s: Annotated[float | None, Field(gt=0, le=120)] = 10.0
+    """A door not seen open this long after its unlock counts as a failed lock (s); unset turns this off."""
+    max_bay_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    """How many bays are tried for one step of a swap before it ends on faulty locks."""
+    assume_charged_after_s: Annotated[float | None, Field(gt=0)] = None
+    """Cabinets without battery data: a present battery counts as charged after resting this long (s)."""
+
+    @field_validator("battery_id_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
 
 
 class Config(Section):
