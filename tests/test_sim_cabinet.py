@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -455,3 +456,35 @@ def test_closing_the_cabinet_twice_is_safe(cabinet: SimCabinet) -> None:
     cabinet.close()
     cabinet.close()
     assert cabinet.get_status()["closed"] is True
+
+
+def test_a_forced_entry_door_opens_while_locked(cabinet: SimCabinet, devices: Devices) -> None:
+    cabinet.open_entry_door(force=True)
+    wait_until(lambda: entry_door_reads(devices, DoorState.OPEN), 3.0, "the entry door to read open")
+
+
+def test_a_second_battery_does_not_fit_in_a_bay(cabinet: SimCabinet, devices: Devices) -> None:
+    open_bay(devices, FULL)
+    with pytest.raises(ValueError, match="already holds"):
+        cabinet.insert_battery(FULL, "SH7654321")
+
+
+# -- the variants the field disagrees on ------------------------------------------------------------
+
+
+INVERTED: dict[str, dict[str, Any]] = {
+    "gpio": {"gpio": LockerSettings(relay_active_high=False, input_pull_up=False, door_closed_when_active=False)},
+    "kerong": {"kerong": KerongSettings(locked_bit_value=0, **_BUS)},
+    "8a80": {"board8a80": Board8A80Settings(set_means_open=False, unlock_reply_header=0x8A, **_BUS)},
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_simulator_speaks_the_configured_variant(kind: CabinetSimKind, tmp_path: Path) -> None:
+    hw = station_hw().model_copy(update=INVERTED[kind])
+    with SimCabinet(kind, hw, tmp_path / "sim") as sim:
+        sim.start()
+        with drivers(sim) as devices:
+            assert all(state.door is DoorState.CLOSED for state in lockers(devices).read_all().values())
+            open_bay(devices, EMPTY)
+            assert sim.door_open(EMPTY)
