@@ -488,3 +488,18 @@ def test_the_simulator_speaks_the_configured_variant(kind: CabinetSimKind, tmp_p
             assert all(state.door is DoorState.CLOSED for state in lockers(devices).read_all().values())
             open_bay(devices, EMPTY)
             assert sim.door_open(EMPTY)
+
+
+def test_a_door_switch_can_flap_again_after_it_was_steady(board_cabinet: SimCabinet) -> None:
+    seen: set[DoorState] = set()
+    with drivers(board_cabinet) as devices:
+
+        def both_seen() -> bool:
+            seen.add(lockers(devices).read(2).door)
+            return {DoorState.OPEN, DoorState.CLOSED} <= seen
+
+        board_cabinet.inject("door_flapping", bay=2)
+        board_cabinet.inject("door_flapping", bay=2, on=False)
+        assert lockers(devices).read(2).door is DoorState.CLOSED
+        board_cabinet.inject("door_flapping", bay=2)
+        wait_until(both_seen, 3.0, "reads to show the door both open and closed")

@@ -234,8 +234,10 @@ class SimCabinet(Closeable):
                 return
             self._closed = True
         self._flap_stop.set()
-        if self._flapper is not None:
-            self._flapper.join(timeout=2.0)
+        with self._lock:
+            flapper = self._flapper
+        if flapper is not None:
+            flapper.join(timeout=2.0)
         for part in (self._scanner, self._slots, self._bus, self._gpio, self._entry):
             if part is not None:
                 part.close()
@@ -397,11 +399,11 @@ class SimCabinet(Closeable):
             truth = self.door_open(bay)
             with self._lock:
                 self._flap_truth.setdefault(bay, truth)
-                start = self._flapper is None
-                if start:
-                    self._flapper = threading.Thread(target=self._run_flapper, name="sim-flapper", daemon=True)
-            if start and self._flapper is not None:
-                self._flapper.start()
+                thread = None
+                if self._flapper is None:
+                    thread = self._flapper = threading.Thread(target=self._run_flapper, name="sim-flapper", daemon=True)
+            if thread is not None:
+                thread.start()
             return
         with self._flap_lock:
             with self._lock:
@@ -416,6 +418,9 @@ class SimCabinet(Closeable):
             with self._flap_lock:
                 with self._lock:
                     bays = list(self._flap_truth)
+                    if not bays:  # nothing flaps any more: the next door_flapping starts a new thread
+                        self._flapper = None
+                        return
                 for bay in bays:
                     self._show_door_only(bay, level)
 
