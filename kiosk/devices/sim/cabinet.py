@@ -362,13 +362,14 @@ class SimCabinet(Closeable):
             self._need(self._bus).jam(*self._address[bay], on)
 
     def _silence_board(self, bay: int | None, on: bool) -> None:
-        if self._bus is None:
+        if self.kind == "gpio":
             raise ValueError(
                 "board_silent does not apply to a GPIO cabinet: its switches are wired to the Pi, not to a board"
             )
-        boards = {self._address[bay][0]} if bay is not None else set(self._bus.boards)
+        bus = self._need(self._bus)
+        boards = {self._address[bay][0]} if bay is not None else set(bus.boards)
         for board in boards:
-            self._bus.silent(board, on)
+            bus.silent(board, on)
 
     def _heat(self, bay: int | None, on: bool) -> None:
         assert bay is not None
