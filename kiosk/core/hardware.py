@@ -356,8 +356,6 @@ class HardwareConfig(Section):
     """RS-485 adapter of the lock boards, by stable path (/dev/serial/by-id/...)."""
     poll_s: Annotated[float, Field(gt=0, le=10)] = 0.25
     """How often the bays' doors and locks are read (s)."""
-    pin_factory: Literal["auto", "lgpio", "rpigpio", "native"] = "auto"
-    """GPIO library: 'auto' tries lgpio (every Pi, Pi 5 included), then rpigpio, then native."""
     bays: list[BayConfig] = Field(default_factory=list)
     """The bays, one [[hardware.bays]] table each."""
     gpio: LockerSettings = LockerSettings()
