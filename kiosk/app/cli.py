@@ -51,29 +51,30 @@ def _sim_config(args: argparse.Namespace) -> Config:
     return base.model_copy(update={"station": station, "api": api})
 
 
-def _run(config: Config, *, show_token: bool) -> int:
-    from kiosk.app.station import Station, run_station  # the server stack is only needed here
-
-    _setup_logging(config.log_level)
-    station = Station(config, SystemClock())
-    if show_token:
-        print(f"UI token (simulation only shown here): {config.api.ui_token_file.read_text().strip()}", flush=True)
-    return asyncio.run(run_station(station))
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """``kiosk run``: the production station."""
-    return _run(load_config(Path(args.config)), show_token=False)
+    from kiosk.app.station import Station, run_station  # the server stack is only needed here
+
+    config = load_config(Path(args.config))
+    _setup_logging(config.log_level)
+    return asyncio.run(run_station(Station(config, SystemClock())))
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    """``kiosk sim``: a simulated station on this machine."""
-    config = _sim_config(args)
-    config.station.data_dir.mkdir(parents=True, exist_ok=True)
+    """``kiosk sim``: a simulated station on this machine, its cabinet behind real ptys and mock pins."""
+    from kiosk.app.station import Station, run_station
     from kiosk.core.secrets import ensure_secret_file
+    from kiosk.devices.sim.cabinet import SimCabinet
 
-    ensure_secret_file(config.api.ui_token_file)
-    return _run(config, show_token=True)
+    config = _sim_config(args)
+    _setup_logging(config.log_level)
+    config.station.data_dir.mkdir(parents=True, exist_ok=True)
+    token = ensure_secret_file(config.api.ui_token_file)
+    sim = SimCabinet(args.cabinet, config.hardware, config.station.data_dir / "devices", seed=args.seed)
+    station = Station(config, SystemClock(), sim=sim)
+    print(f"Simulated {args.cabinet} cabinet with {len(config.hardware.bays)} bays; its controls: /api/sim", flush=True)
+    print(f"UI token (shown because this is a simulation): {token}", flush=True)
+    return asyncio.run(run_station(station))
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -165,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default=None, help="address to listen on (default from config: 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port to listen on (default from config: 8080)")
+    p.add_argument(
+        "--cabinet",
+        choices=["kerong", "8a80", "gpio"],
+        default="kerong",
+        help="which cabinet to simulate: Kerong or 8A/80 lock boards on RS-485, or GPIO relays (default kerong)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulated cabinet's initial batteries")
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("config", help="check a config file or print an example")

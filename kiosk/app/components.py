@@ -160,23 +160,3 @@ class RecordingTransaction:
         records = self._inner.append_many(events)
         self.records.extend(records)
         return records
-
-
-class EmptyCabinet:
-    """The cabinet before any hardware is wired: no bays. Lets a station run its API and store."""
-
-    name = "cabinet"
-    optional = True
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    async def start(self) -> None:
-        """Nothing to start."""
-
-    async def close(self) -> None:
-        """Nothing to close."""
-
-    def get_status(self) -> dict[str, Any]:
-        """The (empty) bay list."""
-        return {"kind": self.kind, "bays": {}, "warnings": []}

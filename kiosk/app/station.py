@@ -14,13 +14,18 @@ from kiosk.api.app import ApiContext
 from kiosk.api.server import ApiServer
 from kiosk.api.stream import EventBus
 from kiosk.app import systemd
-from kiosk.app.components import EmptyCabinet, StoreComponent
+from kiosk.app.cabinet import CabinetComponent
+from kiosk.app.components import StoreComponent
 from kiosk.app.runtime import Runtime
+from kiosk.app.simulation import SimulatorComponent
 from kiosk.core.clock import Clock
+from kiosk.core.component import Component
 from kiosk.core.config import Config
 from kiosk.core.events import StationStarted, StationStopped
 from kiosk.core.ids import boot_id as read_boot_id
 from kiosk.core.secrets import ensure_secret_file
+from kiosk.devices.build import build_devices
+from kiosk.devices.sim.cabinet import SimCabinet
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +42,17 @@ class StationInfo:
 class Station:
     """One kiosk-core process: its components, runtime and shared event bus."""
 
-    def __init__(self, config: Config, clock: Clock, *, boot_id: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        *,
+        boot_id: str | None = None,
+        sim: SimCabinet | None = None,
+    ) -> None:
+        if sim is not None:
+            # The drivers open the simulator's ptys and pins, through the production code paths.
+            config = config.model_copy(update={"hardware": sim.hardware_config()})
         self.config = config
         self.clock = clock
         self.boot_id = boot_id or read_boot_id()
@@ -50,7 +65,13 @@ class Station:
             retention=timedelta(days=config.policy.event_retention_days),
             on_commit=self.bus.publish,
         )
-        self.cabinet = EmptyCabinet(config.hardware.cabinet)
+        pin_factory = sim.pin_factory if sim is not None else None
+        self.cabinet = CabinetComponent(
+            config.hardware,
+            clock=clock,
+            build=lambda on_scan: build_devices(config.hardware, clock=clock, on_scan=on_scan, pin_factory=pin_factory),
+            record=self.store.append,
+        )
         token = ensure_secret_file(config.api.ui_token_file)
         self.api = ApiServer(
             ApiContext(
@@ -60,11 +81,17 @@ class Station:
                 bus=self.bus,
                 status=self.status,
                 events_since=self.store.events_since,
+                sim=sim,
             ),
             config.api.host,
             config.api.port,
         )
-        self.runtime = Runtime([self.store, self.cabinet, self.api])
+        self.simulator = SimulatorComponent(sim) if sim is not None else None
+        parts: list[Component] = [self.store]
+        if self.simulator is not None:
+            parts.append(self.simulator)
+        parts += [self.cabinet, self.api]
+        self.runtime = Runtime(parts)
         self._watchdog: asyncio.Task[None] | None = None
 
     def info(self) -> StationInfo:

@@ -356,6 +356,11 @@ class HardwareConfig(Section):
     """RS-485 adapter of the lock boards, by stable path (/dev/serial/by-id/...)."""
     poll_s: Annotated[float, Field(gt=0, le=10)] = 0.25
     """How often the bays' doors and locks are read (s)."""
+    door_flap_max_changes: Annotated[int, Field(ge=2)] = 6
+    """Lock-board cabinets: a door reported changing more often than this within door_flap_window_s is
+    marked faulted (GPIO cabinets judge every raw edge with the [hardware.gpio] flap settings)."""
+    door_flap_window_s: Seconds = 5.0
+    """Window (s) for door_flap_max_changes."""
     bays: list[BayConfig] = Field(default_factory=list)
     """The bays, one [[hardware.bays]] table each."""
     gpio: LockerSettings = LockerSettings()

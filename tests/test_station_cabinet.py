@@ -1,0 +1,189 @@
+"""kiosk-core with a simulated cabinet of each kind, driven through the local API as a technician would.
+
+The simulator sits behind real ptys and mock pins, so the production drivers, the cabinet component's
+threads, the store and the API are all on the path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from kiosk.app.station import Station
+from kiosk.core.clock import SystemClock
+from kiosk.core.config import Config, parse_config
+from kiosk.devices.sim.cabinet import SimCabinet
+from tests.support import wait_until
+
+KINDS = ["kerong", "8a80", "gpio"]
+
+
+def sim_config(tmp_path: Path) -> Config:
+    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+    base = parse_config(text)
+    hardware = base.hardware.model_copy(
+        update={"poll_s": 0.05, "slots": base.hardware.slots.model_copy(update={"poll_s": 0.1})}
+    )
+    station = base.station.model_copy(update={"data_dir": tmp_path / "data"})
+    api = base.api.model_copy(update={"port": 0, "ui_token_file": tmp_path / "data" / "ui-token"})
+    return base.model_copy(update={"station": station, "api": api, "hardware": hardware})
+
+
+class LoopThread:
+    """An asyncio loop in a thread, so the test can speak HTTP to the server running on it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+class Technician:
+    """HTTP as staff and the simulator's controls would use it."""
+
+    def __init__(self, station: Station) -> None:
+        self.url = station.api.url
+        token = station.config.api.ui_token_file.read_text().strip()
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def status(self) -> dict[str, Any]:
+        return dict(self.session.get(f"{self.url}/api/status", timeout=5).json())
+
+    def bay(self, number: int) -> dict[str, Any]:
+        return dict(self.status()["components"]["cabinet"]["bays"][str(number)])
+
+    def sim(self, path: str, **body: Any) -> requests.Response:
+        return self.session.post(f"{self.url}/api/sim{path}", json=body or None, timeout=5)
+
+    def events(self, type_name: str) -> list[dict[str, Any]]:
+        answer = self.session.get(f"{self.url}/api/events?since=0&limit=1000", timeout=5).json()
+        return [e for e in answer if e["type"] == type_name]
+
+
+@pytest.fixture(params=KINDS)
+def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Station, Technician, LoopThread]]:
+    loop = LoopThread()
+    config = sim_config(tmp_path)
+    sim = SimCabinet(request.param, config.hardware, tmp_path / "devices", seed=1)
+
+    async def build() -> Station:
+        return Station(config, SystemClock(), sim=sim)
+
+    station: Station = loop.run(build())
+    loop.run(station.start())
+    try:
+        yield station, Technician(station), loop
+    finally:
+        loop.run(station.stop("test over"))
+        loop.close()
+
+
+def test_every_bay_and_its_battery_are_on_the_status(running: tuple[Station, Technician, LoopThread]) -> None:
+    _, tech, _ = running
+    bays = wait_until(
+        lambda: (b := tech.status()["components"]["cabinet"]["bays"]) and b["1"]["battery"] and b, 10, "battery reads"
+    )
+    assert len(bays) == 8
+    assert all(b["door"] == "closed" for b in bays.values())
+    assert bays["1"]["battery"]["battery_id"].startswith("SH")
+    assert bays["8"]["battery"]["present"] is False
+    assert tech.status()["warnings"] == []
+
+
+def test_an_unlocked_bay_opens_and_a_returned_battery_is_seen_and_recorded(
+    running: tuple[Station, Technician, LoopThread],
+) -> None:
+    station, tech, loop = running
+    loop.run(station.cabinet.unlock(8))
+    wait_until(lambda: tech.bay(8)["door"] == "open", 10, "bay 8 seen open")
+    assert tech.sim("/bays/8/insert", battery_id="SH7654321", soc_pct=12.5).status_code == 200
+    assert tech.sim("/bays/8/close-door").status_code == 200
+    wait_until(lambda: tech.bay(8)["door"] == "closed", 10, "bay 8 seen closed")
+    battery = wait_until(lambda: tech.bay(8)["battery"]["battery_id"] == "SH7654321" and tech.bay(8)["battery"], 10)
+    assert battery["soc_pct"] == pytest.approx(12.5, abs=0.2)
+    doors = [(e["payload"]["bay"], e["payload"]["door"]) for e in tech.events("bay.door_changed")]
+    assert doors == [(8, "open"), (8, "closed")]
+    arrivals = [e["payload"] for e in tech.events("bay.battery_changed") if e["payload"]["bay"] == 8]
+    assert arrivals[-1]["battery_id"] == "SH7654321"
+
+
+def test_the_simulator_refuses_what_a_real_cabinet_makes_impossible(
+    running: tuple[Station, Technician, LoopThread],
+) -> None:
+    _, tech, _ = running
+    answer = tech.sim("/bays/1/take")
+    assert answer.status_code == 409
+    assert "closed" in answer.json()["error"] or "shut" in answer.json()["error"]
+
+
+def test_an_unplugged_scanner_is_a_warning_and_an_event_and_comes_back(
+    running: tuple[Station, Technician, LoopThread],
+) -> None:
+    _, tech, _ = running
+    tech.sim("/faults", fault="scanner_unplugged")
+    wait_until(lambda: "cabinet: the QR scanner is not connected" in tech.status()["warnings"], 10, "warning")
+    tech.sim("/faults", fault="scanner_unplugged", on=False)
+    wait_until(lambda: "cabinet: the QR scanner is not connected" not in tech.status()["warnings"], 15, "reconnect")
+    states = [e["payload"]["state"] for e in tech.events("scanner.state_changed")]
+    assert states == ["disconnected", "connected"]
+
+
+def test_a_garbled_scan_is_recorded_as_a_bad_scan_without_its_content(
+    running: tuple[Station, Technician, LoopThread],
+) -> None:
+    _, tech, _ = running
+    tech.sim("/scan", text="X" * 600)
+    bad = wait_until(lambda: tech.events("scanner.bad_scan"), 10, "a bad scan event")
+    assert "too long" in bad[0]["payload"]["reason"]
+    assert "XXXX" not in str(bad[0])
+
+
+def test_a_hot_battery_shows_its_temperature_and_fault(running: tuple[Station, Technician, LoopThread]) -> None:
+    _, tech, _ = running
+    tech.sim("/faults", fault="battery_hot", bay=1)
+    battery = wait_until(lambda: (b := tech.bay(1)["battery"]) and b["temperature_c"] > 60 and b, 10, "hot")
+    assert "over_temperature" in battery["fault_flags"]
+
+
+def test_a_silent_lock_board_faults_its_bays_and_they_recover(
+    running: tuple[Station, Technician, LoopThread],
+) -> None:
+    station, tech, _ = running
+    if station.config.hardware.cabinet == "gpio":
+        # A GPIO cabinet has no board to fall silent; its equivalent is a flapping switch (next test).
+        assert tech.sim("/faults", fault="board_silent").status_code == 409
+        return
+    tech.sim("/faults", fault="board_silent")
+    wait_until(lambda: any("not answering" in w for w in tech.status()["warnings"]), 15, "board fault warning")
+    tech.sim("/faults", fault="board_silent", on=False)
+    wait_until(lambda: not any("not answering" in w for w in tech.status()["warnings"]), 15, "recovery")
+    reasons = [e["payload"]["reason"] for e in tech.events("bay.fault_changed") if e["payload"]["bay"] == 1]
+    assert reasons[0] is not None
+    assert "not answering" in reasons[0]
+    assert reasons[-1] is None
+
+
+def test_a_flapping_door_switch_faults_the_bay(running: tuple[Station, Technician, LoopThread]) -> None:
+    _, tech, _ = running
+    tech.sim("/faults", fault="door_flapping", bay=2)
+    fault = wait_until(lambda: tech.bay(2)["fault"], 20, "bay 2 faulted")
+    assert "flapping" in fault
+    assert any(w.startswith("cabinet: bay 2: ") for w in tech.status()["warnings"])
