@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ from kiosk.devices.scanner.serial_scanner import (
 )
 from kiosk.devices.sim.pty import PtyPort
 from kiosk.devices.sim.scanner import SimScanner
-from tests.support import wait_until
+from tests.support import ScanRecorder, wait_until
 
 FAST = SerialScannerSettings(
     idle_gap_s=0.05,
@@ -33,31 +32,6 @@ FAST = SerialScannerSettings(
     reconnect_max_s=0.05,
     join_timeout_s=2.0,
 )
-
-
-class Received:
-    """A scan listener that keeps what it was given (called on the driver's thread)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._scans: list[Scan] = []
-
-    def __call__(self, scan: Scan) -> None:
-        with self._lock:
-            self._scans.append(scan)
-
-    @property
-    def scans(self) -> list[Scan]:
-        with self._lock:
-            return list(self._scans)
-
-    @property
-    def texts(self) -> list[str]:
-        return [s.text for s in self.scans if s.error is None]
-
-    @property
-    def errors(self) -> list[str]:
-        return [s.error for s in self.scans if s.error is not None]
 
 
 @dataclass
@@ -76,11 +50,13 @@ def sim(pty_port: PtyPort) -> Iterator[SimScanner]:
 
 
 @pytest.fixture
-def received() -> Received:
-    return Received()
+def received() -> ScanRecorder:
+    return ScanRecorder()
 
 
-def started(port: str, received: Received, settings: SerialScannerSettings = FAST, **kwargs: object) -> SerialScanner:
+def started(
+    port: str, received: ScanRecorder, settings: SerialScannerSettings = FAST, **kwargs: object
+) -> SerialScanner:
     scanner = SerialScanner(port, settings, SystemClock(), received, **kwargs)  # type: ignore[arg-type]
     scanner.start()
     wait_until(lambda: scanner.connected, what="scanner connected")
@@ -88,7 +64,7 @@ def started(port: str, received: Received, settings: SerialScannerSettings = FAS
 
 
 @pytest.fixture
-def scanner(pty_port: PtyPort, sim: SimScanner, received: Received) -> Iterator[SerialScanner]:
+def scanner(pty_port: PtyPort, sim: SimScanner, received: ScanRecorder) -> Iterator[SerialScanner]:
     driver = started(pty_port.path, received)
     yield driver
     driver.close()
@@ -99,7 +75,7 @@ def scanner(pty_port: PtyPort, sim: SimScanner, received: Received) -> Iterator[
 
 @pytest.mark.parametrize("terminator", [b"\r", b"\n", b"\r\n"], ids=["CR", "LF", "CRLF"])
 def test_scans_with_each_terminator_arrive(
-    scanner: SerialScanner, sim: SimScanner, received: Received, terminator: bytes
+    scanner: SerialScanner, sim: SimScanner, received: ScanRecorder, terminator: bytes
 ) -> None:
     sim.scan("KS1:ABC-123", terminator)
     sim.scan("SECOND", terminator)
@@ -108,7 +84,7 @@ def test_scans_with_each_terminator_arrive(
 
 
 def test_code_without_terminator_ends_after_the_idle_gap(
-    scanner: SerialScanner, sim: SimScanner, received: Received
+    scanner: SerialScanner, sim: SimScanner, received: ScanRecorder
 ) -> None:
     sim.scan("NOEND123", terminator=b"")
     wait_until(lambda: received.scans, what="a scan ended by the idle gap")
@@ -116,7 +92,7 @@ def test_code_without_terminator_ends_after_the_idle_gap(
 
 
 def test_garbage_gives_a_bad_scan_and_a_good_scan_still_works(
-    scanner: SerialScanner, sim: SimScanner, received: Received
+    scanner: SerialScanner, sim: SimScanner, received: ScanRecorder
 ) -> None:
     sim.scan_raw(b"\xff\xfe\x80garbage\r\n")
     wait_until(lambda: received.errors, what="a bad scan")
@@ -126,7 +102,7 @@ def test_garbage_gives_a_bad_scan_and_a_good_scan_still_works(
     assert scanner.get_status()["bad_scans"] == 1
 
 
-def test_overlong_stream_is_cut_and_reported(pty_port: PtyPort, sim: SimScanner, received: Received) -> None:
+def test_overlong_stream_is_cut_and_reported(pty_port: PtyPort, sim: SimScanner, received: ScanRecorder) -> None:
     settings = SerialScannerSettings(
         max_length=64, idle_gap_s=None, read_timeout_s=0.02, reconnect_initial_s=0.01, reconnect_max_s=0.05
     )
@@ -142,7 +118,7 @@ def test_overlong_stream_is_cut_and_reported(pty_port: PtyPort, sim: SimScanner,
 
 
 def test_status_counts_scans_and_keeps_the_last_scan_time(
-    scanner: SerialScanner, sim: SimScanner, received: Received
+    scanner: SerialScanner, sim: SimScanner, received: ScanRecorder
 ) -> None:
     before = SystemClock().monotonic()
     sim.scan("ONE")
@@ -184,7 +160,7 @@ def test_unplug_shows_disconnected(scanner: SerialScanner, sim: SimScanner) -> N
 
 
 def test_replug_resumes_scans_and_counts_a_reconnect(
-    scanner: SerialScanner, sim: SimScanner, received: Received
+    scanner: SerialScanner, sim: SimScanner, received: ScanRecorder
 ) -> None:
     sim.unplug()
     wait_until(lambda: scanner.state is ScannerState.DISCONNECTED, what="disconnected")
@@ -210,7 +186,7 @@ def test_a_long_unplug_is_logged_once_not_per_retry(
 
 
 def test_scanner_starting_without_its_port_connects_when_plugged(
-    pty_port: PtyPort, sim: SimScanner, received: Received
+    pty_port: PtyPort, sim: SimScanner, received: ScanRecorder
 ) -> None:
     sim.unplug()
     scanner = SerialScanner(pty_port.path, FAST, SystemClock(), received)
@@ -224,7 +200,7 @@ def test_scanner_starting_without_its_port_connects_when_plugged(
 
 
 def test_reopen_waits_for_the_backoff_on_the_injected_clock(
-    pty_port: PtyPort, sim: SimScanner, received: Received, fake_clock: FakeClock
+    pty_port: PtyPort, sim: SimScanner, received: ScanRecorder, fake_clock: FakeClock
 ) -> None:
     sim.unplug()
     settings = SerialScannerSettings(read_timeout_s=0.02, reconnect_initial_s=100.0, reconnect_max_s=400.0)
@@ -250,7 +226,7 @@ def test_backoff_starts_again_after_a_reset() -> None:
     assert backoff.next_delay() == 0.5
 
 
-def test_port_is_opened_exclusively(scanner: SerialScanner, pty_port: PtyPort, received: Received) -> None:
+def test_port_is_opened_exclusively(scanner: SerialScanner, pty_port: PtyPort, received: ScanRecorder) -> None:
     second = SerialScanner(pty_port.path, FAST, SystemClock(), received)
     with second:
         second.start()
@@ -263,7 +239,7 @@ def test_port_is_opened_exclusively(scanner: SerialScanner, pty_port: PtyPort, r
 
 
 def test_gm65_trigger_reads_one_code_and_its_reply_is_not_a_scan(
-    scanner: SerialScanner, sim: SimScanner, received: Received
+    scanner: SerialScanner, sim: SimScanner, received: ScanRecorder
 ) -> None:
     sim.triggered_code = "TRIGGERED"
     scanner.trigger()
@@ -273,7 +249,7 @@ def test_gm65_trigger_reads_one_code_and_its_reply_is_not_a_scan(
     wait_until(lambda: scanner.get_status()["command_replies"] == 1, what="the reply counted")
 
 
-def test_honeywell_trigger_sends_syn_t_cr(pty_port: PtyPort, received: Received) -> None:
+def test_honeywell_trigger_sends_syn_t_cr(pty_port: PtyPort, received: ScanRecorder) -> None:
     settings = SerialScannerSettings(trigger=TriggerProtocol.HONEYWELL, read_timeout_s=0.02)
     with started(pty_port.path, received, settings) as scanner:
         scanner.trigger()
@@ -287,7 +263,7 @@ def test_trigger_while_disconnected_raises(scanner: SerialScanner, sim: SimScann
         scanner.trigger()
 
 
-def test_trigger_without_a_protocol_raises(pty_port: PtyPort, received: Received) -> None:
+def test_trigger_without_a_protocol_raises(pty_port: PtyPort, received: ScanRecorder) -> None:
     settings = SerialScannerSettings(trigger=TriggerProtocol.NONE, read_timeout_s=0.02)
     with started(pty_port.path, received, settings) as scanner, pytest.raises(DeviceError, match="no trigger"):
         scanner.trigger()
@@ -305,13 +281,13 @@ def test_close_is_idempotent_and_stops_the_thread(scanner: SerialScanner) -> Non
     assert not thread.is_alive()
 
 
-def test_close_before_start_is_fine(pty_port: PtyPort, received: Received) -> None:
+def test_close_before_start_is_fine(pty_port: PtyPort, received: ScanRecorder) -> None:
     scanner = SerialScanner(pty_port.path, FAST, SystemClock(), received)
     scanner.close()
     assert scanner.get_status()["state"] == "closed"
 
 
-def test_start_after_close_is_refused(pty_port: PtyPort, received: Received) -> None:
+def test_start_after_close_is_refused(pty_port: PtyPort, received: ScanRecorder) -> None:
     scanner = SerialScanner(pty_port.path, FAST, SystemClock(), received)
     scanner.close()
     with pytest.raises(DeviceError, match="closed"):
@@ -319,7 +295,7 @@ def test_start_after_close_is_refused(pty_port: PtyPort, received: Received) -> 
 
 
 def test_close_releases_the_port_for_the_next_owner(
-    scanner: SerialScanner, pty_port: PtyPort, received: Received
+    scanner: SerialScanner, pty_port: PtyPort, received: ScanRecorder
 ) -> None:
     scanner.close()
     with started(pty_port.path, received) as second:
@@ -373,7 +349,7 @@ def test_resolve_port_without_a_match_raises() -> None:
         resolve_port("usb:1eab:0d10", list)
 
 
-def test_scanner_named_by_usb_id_reads_codes(pty_port: PtyPort, sim: SimScanner, received: Received) -> None:
+def test_scanner_named_by_usb_id_reads_codes(pty_port: PtyPort, sim: SimScanner, received: ScanRecorder) -> None:
     def ports() -> list[FakePortInfo]:
         return [FakePortInfo(pty_port.slave_name, 0x1EAB, 0x0D10)] if pty_port.plugged else []
 

@@ -6,7 +6,6 @@ pty); the slot controllers, the scanner and the entry door are the same for all 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,12 @@ from kiosk.core.hardware import (
     SerialScannerSettings,
     SlotConfig,
 )
-from kiosk.devices.base import BayState, DoorState, LockState, Scan
+from kiosk.devices.base import BayState, DoorState, LockState
 from kiosk.devices.build import Devices, build_devices
 from kiosk.devices.lockers.gpio import GpioLockerBank
 from kiosk.devices.scanner import ScannerState
 from kiosk.devices.sim.cabinet import BATTERY_ID, CabinetSimKind, SimCabinet, sim_hardware
-from tests.support import wait_until
+from tests.support import ScanRecorder, wait_until
 
 KINDS = ["gpio", "kerong", "8a80"]
 BAYS = 6
@@ -61,23 +60,6 @@ def station_hw() -> HardwareConfig:
     )
 
 
-class Received:
-    """A scan listener that keeps what it was given (called on the scanner's thread)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._scans: list[Scan] = []
-
-    def __call__(self, scan: Scan) -> None:
-        with self._lock:
-            self._scans.append(scan)
-
-    @property
-    def texts(self) -> list[str]:
-        with self._lock:
-            return [s.text for s in self._scans if s.error is None]
-
-
 def started(kind: CabinetSimKind, tmp_path: Path) -> Iterator[SimCabinet]:
     with SimCabinet(kind, station_hw(), tmp_path / "sim", seed=7) as sim:
         sim.start()
@@ -103,19 +85,19 @@ def gpio_cabinet(tmp_path: Path) -> Iterator[SimCabinet]:
 
 
 @pytest.fixture
-def received() -> Received:
-    return Received()
+def received() -> ScanRecorder:
+    return ScanRecorder()
 
 
-def drivers(sim: SimCabinet, on_scan: Received | None = None) -> Devices:
+def drivers(sim: SimCabinet, on_scan: ScanRecorder | None = None) -> Devices:
     """The production drivers, built from the simulator's config."""
     return build_devices(
-        sim.hardware_config(), clock=SystemClock(), on_scan=on_scan or Received(), pin_factory=sim.pin_factory
+        sim.hardware_config(), clock=SystemClock(), on_scan=on_scan or ScanRecorder(), pin_factory=sim.pin_factory
     )
 
 
 @pytest.fixture
-def devices(cabinet: SimCabinet, received: Received) -> Iterator[Devices]:
+def devices(cabinet: SimCabinet, received: ScanRecorder) -> Iterator[Devices]:
     """The production drivers for ``cabinet``."""
     with drivers(cabinet, received) as built:
         yield built
@@ -263,7 +245,7 @@ def test_batteries_charge_as_time_passes(cabinet: SimCabinet, devices: Devices) 
 
 
 def test_a_scan_arrives_through_the_serial_scanner_driver(
-    cabinet: SimCabinet, devices: Devices, received: Received
+    cabinet: SimCabinet, devices: Devices, received: ScanRecorder
 ) -> None:
     assert devices.scanner is not None
     devices.scanner.start()
@@ -273,7 +255,7 @@ def test_a_scan_arrives_through_the_serial_scanner_driver(
 
 
 def test_scans_resume_after_the_scanner_is_unplugged_and_plugged_back(
-    cabinet: SimCabinet, devices: Devices, received: Received
+    cabinet: SimCabinet, devices: Devices, received: ScanRecorder
 ) -> None:
     scanner = devices.scanner
     assert scanner is not None

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import stat
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +16,7 @@ from kiosk.core.clock import SystemClock
 from kiosk.core.config import Config, parse_config
 from kiosk.core.errors import ComponentError
 from kiosk.core.events import ComponentFailed
+from tests.support import LoopThread
 
 T = TypeVar("T")
 
@@ -38,30 +36,6 @@ ui_token_file = "{data}/ui-token"
 
 def make_config(data: Path, port: int = 0) -> Config:
     return parse_config(CONFIG.format(data=data, port=port))
-
-
-class LoopThread:
-    """An asyncio loop in a thread, so the test thread can speak HTTP to the server on it."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 20) -> Any:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return future.result(timeout)
-
-    def call(self, fn: Any, *args: Any) -> Any:
-        async def wrapper() -> Any:
-            return fn(*args)
-
-        return self.run(wrapper())
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
 
 
 @pytest.fixture

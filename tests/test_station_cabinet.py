@@ -6,10 +6,7 @@ threads, the store and the API are all on the path.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,7 @@ from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import Config, parse_config
 from kiosk.devices.sim.cabinet import SimCabinet
-from tests.support import wait_until
+from tests.support import LoopThread, wait_until
 
 KINDS = ["kerong", "8a80", "gpio"]
 
@@ -35,24 +32,6 @@ def sim_config(tmp_path: Path) -> Config:
     station = base.station.model_copy(update={"data_dir": tmp_path / "data"})
     api = base.api.model_copy(update={"port": 0, "ui_token_file": tmp_path / "data" / "ui-token"})
     return base.model_copy(update={"station": station, "api": api, "hardware": hardware})
-
-
-class LoopThread:
-    """An asyncio loop in a thread, so the test can speak HTTP to the server running on it."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 30) -> Any:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return future.result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
 
 
 class Technician:

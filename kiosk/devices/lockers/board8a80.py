@@ -109,18 +109,6 @@ class Board8A80Bank(RS485Bank):
         self._notify()
         return self._state(bay)
 
-    def read_all(self) -> dict[int, BayState]:
-        """Query every board (one request each). Never raises: faults are in the states."""
-        try:
-            with self._bus_lock:
-                for board in sorted(self._boards):
-                    self._read_board(board)
-        except Exception:  # the contract: polling never takes the caller down
-            log.exception("reading the 8A/80 bus %s failed", self._port_name)
-        self._notify()
-        with self._state_lock:
-            return dict(self._states)
-
     def check_reports(self) -> None:
         """Handle change reports already received, without sending anything (cheap; never raises)."""
         with self._bus_lock:

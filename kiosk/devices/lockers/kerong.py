@@ -92,18 +92,6 @@ class KerongBank(RS485Bank):
         self._notify()
         return self._state(bay)
 
-    def read_all(self) -> dict[int, BayState]:
-        """Read every board (one status request each). Never raises: faults are in the states."""
-        try:
-            with self._bus_lock:
-                for board in sorted(self._boards):
-                    self._read_board(board)
-        except Exception:  # the contract: polling never takes the caller down
-            log.exception("reading the Kerong bus %s failed", self._port_name)
-        self._notify()
-        with self._state_lock:
-            return dict(self._states)
-
     # ----------------------------------------------------------------- unlocking
 
     def _ensure_pulse(self, board: int) -> None:

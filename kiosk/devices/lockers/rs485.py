@@ -170,8 +170,20 @@ class RS485Bank(Closeable, abc.ABC):
         """Decode one frame the splitter accepted (raises ProtocolError)."""
 
     @abc.abstractmethod
+    def _read_board(self, board: int) -> None:
+        """Read one board and store its bays' states; faults are stored, not raised. Holds the bus lock."""
+
     def read_all(self) -> dict[int, BayState]:
-        """Read every bay now; never raises."""
+        """Read every board (one round each). Never raises: faults are in the states."""
+        try:
+            with self._bus_lock:
+                for board in sorted(self._boards):
+                    self._read_board(board)
+        except Exception:  # the contract: polling never takes the caller down
+            log.exception("reading the %s bus %s failed", self.kind, self._port_name)
+        self._notify()
+        with self._state_lock:
+            return dict(self._states)
 
     def _unsolicited(self, decoded: object) -> bool:
         """Handle a frame nobody asked for; True when it was one (default: there are none)."""
