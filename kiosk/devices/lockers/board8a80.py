@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kiosk.core.clock import Clock, SystemClock
-from kiosk.core.errors import DeviceError, ProtocolError
+from kiosk.core.errors import ProtocolError
 from kiosk.core.hardware import Board8A80Settings
 from kiosk.devices.base import BayState
 from kiosk.devices.lockers.rs485 import PORT_ERRORS, NoAnswer, PortDown, RS485Bank, door_lock
@@ -147,19 +147,11 @@ class Board8A80Bank(RS485Bank):
                 )
             return None
 
-        try:
-            with self._bus_lock:
-                answer = self._request(
-                    board, proto.unlock_request(board, lock + 1), accept, timeout=self.settings.unlock_timeout_s
-                )
-                self._set_states(self._states_of_lock(answer))
-        except NoAnswer:
-            self._fault_board(board, f"lock board {board} not answering")
-            raise DeviceError(f"bay {bay} did not unlock: lock board {board} is not answering") from None
-        except PortDown as exc:
-            raise DeviceError(f"bay {bay} did not unlock: {exc}") from None
-        finally:
-            self._notify()
+        with self._unlocking(bay, board), self._bus_lock:
+            answer = self._request(
+                board, proto.unlock_request(board, lock + 1), accept, timeout=self.settings.unlock_timeout_s
+            )
+            self._set_states(self._states_of_lock(answer))
 
     def get_status(self) -> dict[str, Any]:
         """Fresh JSON-safe status (see :meth:`RS485Bank.get_status`) plus the protocol variant in use."""

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kiosk.core.clock import Clock, SystemClock
-from kiosk.core.errors import DeviceError
 from kiosk.core.hardware import KerongSettings
 from kiosk.devices.base import BayState
 from kiosk.devices.lockers.rs485 import NoAnswer, PortDown, RS485Bank, door_lock
@@ -114,23 +113,15 @@ class KerongBank(RS485Bank):
     def unlock(self, bay: int) -> None:
         """Pulse the bay's lock open once. Raises DeviceError when the board does not confirm."""
         board, lock = self._address_of(bay)
-        try:
-            with self._bus_lock:
-                self._ensure_pulse(board)
-                status = self._request(
-                    board,
-                    proto.unlock_request(board, lock),
-                    self._status_from(board),
-                    timeout=self.settings.unlock_timeout_s,
-                )
-                self._set_states(self._states_of(status))
-        except NoAnswer:
-            self._fault_board(board, f"lock board {board} not answering")
-            raise DeviceError(f"bay {bay} did not unlock: lock board {board} is not answering") from None
-        except PortDown as exc:
-            raise DeviceError(f"bay {bay} did not unlock: {exc}") from None
-        finally:
-            self._notify()
+        with self._unlocking(bay, board), self._bus_lock:
+            self._ensure_pulse(board)
+            status = self._request(
+                board,
+                proto.unlock_request(board, lock),
+                self._status_from(board),
+                timeout=self.settings.unlock_timeout_s,
+            )
+            self._set_states(self._states_of(status))
 
     def get_status(self) -> dict[str, Any]:
         """Fresh JSON-safe status (see :meth:`RS485Bank.get_status`) plus the polarity in use."""

@@ -18,14 +18,14 @@ import logging
 import termios
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import serial
 
 from kiosk.core.clock import Clock
-from kiosk.core.errors import ProtocolError
+from kiosk.core.errors import DeviceError, ProtocolError
 from kiosk.devices.base import BayListener, BayState, Closeable, DoorState, LockState
 from kiosk.devices.protocols import Split
 
@@ -172,6 +172,19 @@ class RS485Bank(Closeable, abc.ABC):
     @abc.abstractmethod
     def _read_board(self, board: int) -> None:
         """Read one board and store its bays' states; faults are stored, not raised. Holds the bus lock."""
+
+    @contextlib.contextmanager
+    def _unlocking(self, bay: int, board: int) -> Iterator[None]:
+        """Around an unlock exchange: a silent board or a lost adapter becomes a plain DeviceError."""
+        try:
+            yield
+        except NoAnswer:
+            self._fault_board(board, f"lock board {board} not answering")
+            raise DeviceError(f"bay {bay} did not unlock: lock board {board} is not answering") from None
+        except PortDown as exc:
+            raise DeviceError(f"bay {bay} did not unlock: {exc}") from None
+        finally:
+            self._notify()
 
     def read_all(self) -> dict[int, BayState]:
         """Read every board (one round each). Never raises: faults are in the states."""
