@@ -59,6 +59,27 @@ SAMPLE_ROWS: dict[int, dict[str, tuple[str, list[dict[str, Any]]]]] = {
         "settings": ("key", [{"key": "display.brightness", "value": "80"}, {"key": "语言", "value": "中文"}]),
         "sync_state": ("key", [{"key": "bundle_etag", "value": '"abc123"'}]),
     },
+    3: {
+        "swaps": (
+            "id",
+            [
+                {
+                    "id": "01900000-0000-7000-8000-0000000000aa",
+                    "rider_id": "R1001",
+                    "state": "await_return",
+                    "outcome": None,
+                    "record": '{"swap_id":"01900000-0000-7000-8000-0000000000aa"}',
+                    "started": "2026-01-01T08:00:00.000000Z",
+                    "updated": "2026-01-01T08:00:05.000000Z",
+                }
+            ],
+        ),
+        "code_nonces": (
+            "nonce",
+            [{"nonce": "00112233aabbccdd", "rider_id": "R1001", "scope": "swap", "used": "2026-01-01T08:00:00Z"}],
+        ),
+        "bays_out_of_service": ("bay", [{"bay": 4, "reason": "lock did not open", "since": "2026-01-01T08:01:00Z"}]),
+    },
 }
 
 

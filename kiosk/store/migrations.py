@@ -67,9 +67,51 @@ def _v2_settings_sync_state(db: Database) -> None:
     db.table("sync_state").create({"key": str, "value": str}, pk="key")
 
 
+def _v3_swaps_nonces_bays(db: Database) -> None:
+    # One row per swap; ``record`` is the state machine's SwapRecord as JSON, written before every
+    # physical command, so a restart knows exactly what was in flight.
+    db.execute(
+        """
+        CREATE TABLE swaps (
+            id          TEXT PRIMARY KEY,
+            rider_id    TEXT NOT NULL,
+            state       TEXT NOT NULL,
+            outcome     TEXT NULL,
+            record      TEXT NOT NULL,
+            started     TEXT NOT NULL,
+            updated     TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX swaps_in_flight ON swaps (state) WHERE outcome IS NULL")
+    db.execute("CREATE INDEX swaps_rider ON swaps (rider_id, outcome, updated)")
+    # A code's nonce is accepted once per station.
+    db.execute(
+        """
+        CREATE TABLE code_nonces (
+            nonce     TEXT PRIMARY KEY,
+            rider_id  TEXT NOT NULL,
+            scope     TEXT NOT NULL,
+            used      TEXT NOT NULL
+        )
+        """
+    )
+    # Bays taken out of service, by the station (a lock that would not open) or by staff.
+    db.execute(
+        """
+        CREATE TABLE bays_out_of_service (
+            bay       INTEGER PRIMARY KEY,
+            reason    TEXT NOT NULL,
+            since     TEXT NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events outbox and seq counter", _v1_events_outbox),
     Migration(2, "settings and sync state", _v2_settings_sync_state),
+    Migration(3, "swaps, used code nonces, bays out of service", _v3_swaps_nonces_bays),
 )
 """Every step, oldest first; versions run 1, 2, 3 … without gaps."""
 
