@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import Config, parse_config
@@ -64,7 +65,8 @@ def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[St
     sim = SimCabinet(request.param, config.hardware, tmp_path / "devices", seed=1)
 
     async def build() -> Station:
-        return Station(config, SystemClock(), sim=sim)
+        clock = SystemClock()
+        return Station(config, clock, sim=sim, sim_codes=SimCodeIssuer(tmp_path / "codes", clock))
 
     station: Station = loop.run(build())
     loop.run(station.start())

@@ -5,6 +5,7 @@
 - ``GET /api/events/stream`` — Server-Sent Events, one per committed event; resumes after
   ``Last-Event-ID`` (or ``?since=SEQ``) by replaying from the store, so a reconnecting UI misses nothing.
 - ``GET /api/events?since=SEQ&limit=N`` — recent events as JSON.
+- ``GET /api/screen`` and ``GET /api/screen/stream`` — what the touchscreen should show, and its changes.
 - ``/api/sim/…`` — the simulated cabinet's controls, only under ``kiosk sim``.
 
 Clients present the UI token as ``Authorization: Bearer <token>``; a browser signs in once at
@@ -17,7 +18,7 @@ import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
@@ -25,7 +26,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from kiosk.api import pages
 from kiosk.api.models import Health, Status
-from kiosk.api.sim import SimControls, sim_router
+from kiosk.api.screen import Screen, ScreenFeed
+from kiosk.api.sim import CodeIssuer, SimControls, sim_router
 from kiosk.api.stream import EventBus
 from kiosk.core.events import EventRecord
 
@@ -50,6 +52,10 @@ class ApiContext:
     """Mark the session cookie Secure (when served over TLS)."""
     sim: SimControls | None = None
     """The simulated cabinet's controls, when kiosk-core runs one (``kiosk sim``)."""
+    screen: ScreenFeed = field(default_factory=ScreenFeed)
+    """What the touchscreen should show now."""
+    issue_code: CodeIssuer | None = None
+    """Under ``kiosk sim``: sign a rider code with the simulator's key (rider id, scope, ttl seconds)."""
 
     def session_value(self) -> str:
         """The session cookie's value: derived from the token, so rotating the token ends sessions."""
@@ -123,8 +129,16 @@ def create_app(ctx: ApiContext) -> FastAPI:
             headers={"X-Accel-Buffering": "no"},
         )
 
+    @protected.get("/api/screen", response_model=Screen)
+    def current_screen() -> Screen:
+        return ctx.screen.current
+
+    @protected.get("/api/screen/stream")
+    async def screen_stream(request: Request) -> StreamingResponse:
+        return StreamingResponse(_screens(ctx.screen, request), media_type="text/event-stream")
+
     if ctx.sim is not None:
-        protected.include_router(sim_router(ctx.sim))
+        protected.include_router(sim_router(ctx.sim, ctx.issue_code))
     app.include_router(protected)
 
     @app.get("/login", response_class=HTMLResponse)
@@ -158,6 +172,24 @@ def create_app(ctx: ApiContext) -> FastAPI:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     return app
+
+
+async def _screens(feed: ScreenFeed, request: Request) -> AsyncIterator[bytes]:
+    """The current screen, then every change; keepalives in between."""
+    queue = feed.subscribe()
+    try:
+        screen = feed.current
+        yield f"event: screen\ndata: {screen.model_dump_json()}\n\n".encode()
+        while not await request.is_disconnected():
+            try:
+                async with asyncio.timeout(KEEPALIVE_S):
+                    screen = await queue.get()
+            except TimeoutError:
+                yield b": keepalive\n\n"
+                continue
+            yield f"event: screen\ndata: {screen.model_dump_json()}\n\n".encode()
+    finally:
+        feed.unsubscribe(queue)
 
 
 def _frame(record: EventRecord) -> bytes:

@@ -6,6 +6,7 @@ never on the station's own logic, which sees the results through its production 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, HTTPException, Path, status
@@ -75,12 +76,34 @@ class FaultBody(BaseModel):
     on: bool = True
 
 
+class CodeBody(BaseModel):
+    """A rider code to issue with the simulator's signing key (standing in for the hub's)."""
+
+    model_config = ConfigDict(extra="forbid")
+    rider_id: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    scope: Literal["swap", "entry", "both"] = "swap"
+    ttl_s: float = Field(default=300.0, gt=0, le=86400)
+    scan: bool = False
+    """Also show it to the scanner at once."""
+
+
 BayNumber = Annotated[int, Path(ge=1, le=99)]
+CodeIssuer = Callable[[str, str, float], str]
 
 
-def sim_router(sim: SimControls) -> APIRouter:
+def sim_router(sim: SimControls, issue_code: CodeIssuer | None = None) -> APIRouter:
     """Routes under ``/api/sim``; mount them behind the API's authentication."""
     router = APIRouter(prefix="/api/sim")
+
+    if issue_code is not None:
+        issuer = issue_code
+
+        @router.post("/codes")
+        def code(body: CodeBody) -> dict[str, str]:
+            text = issuer(body.rider_id, body.scope, body.ttl_s)
+            if body.scan:
+                sim.scan(text)
+            return {"text": text}
 
     def act(fn: Any, *args: Any) -> dict[str, Any]:
         try:

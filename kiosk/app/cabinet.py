@@ -24,16 +24,15 @@ from kiosk.core.events import Event
 from kiosk.core.hardware import HardwareConfig
 from kiosk.devices.base import BatteryReading, BayState, DoorState, LockerBank, Scan, ScanListener
 from kiosk.devices.debounce import FlapDetector
-from kiosk.devices.door import DoorAlarm, EntryDoor
+from kiosk.devices.door import EntryDoor
 from kiosk.devices.events import (
     BadScan,
     BatteryChanged,
     BayDoorChanged,
     BayFaultChanged,
-    EntryDoorAlarm,
     ScannerStateChanged,
 )
-from kiosk.devices.lockers.gpio import GpioLockerBank
+from kiosk.devices.lockers.gpio import GpioLockerBank, LockerState
 from kiosk.devices.scanner import ReconnectingScanner, ScannerState
 from kiosk.devices.slots.modbus import SlotControllers
 
@@ -119,6 +118,8 @@ class CabinetComponent:
         self._flap_faults: dict[int, str] = {}
         self._scanner_connected: bool | None = None
         self._scan_listeners: list[ScanListener] = []
+        self._bay_listeners: list[Callable[[BayState], None]] = []
+        self._entry_listeners: list[Callable[[bool], None]] = []
         self._last_scan_mono: float | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -134,7 +135,7 @@ class CabinetComponent:
             first = await self._loop.run_in_executor(self._executor, devices.lockers.read_all)
             self._bays.update(first)
         if devices.entry_door is not None:
-            devices.entry_door.subscribe_alarm(self._alarm_from_thread)
+            devices.entry_door.subscribe(self._entry_from_thread)
         self._pollers.append(Poller("cabinet-pins", PINS_TICK_S, self._tick_pins))
         if devices.lockers is not None and not isinstance(devices.lockers, GpioLockerBank):
             self._pollers.append(Poller("cabinet-lock-bus", self.hw.poll_s, devices.lockers.read_all))
@@ -190,8 +191,9 @@ class CabinetComponent:
     def _scan_from_thread(self, scan: Scan) -> None:
         self._post(self._scanned, scan)
 
-    def _alarm_from_thread(self, alarm: DoorAlarm) -> None:
-        self._post(self._record, EntryDoorAlarm(open_for_s=round(alarm.open_for_s, 1)))
+    def _entry_from_thread(self, state: LockerState) -> None:
+        if state.door is not DoorState.UNKNOWN:
+            self._post(self._entry_changed, state.door is DoorState.OPEN)
 
     # --- loop side -----------------------------------------------------------------------------
 
@@ -208,6 +210,18 @@ class CabinetComponent:
                 self._note_door_change(state.bay)
         if previous.fault != state.fault:
             self._record(BayFaultChanged(bay=state.bay, reason=state.fault))
+        self._tell(self._bay_listeners, state)
+
+    def _entry_changed(self, is_open: bool) -> None:
+        self._tell(self._entry_listeners, is_open)
+
+    @staticmethod
+    def _tell(listeners: list[Callable[[Any], None]], value: Any) -> None:
+        for listener in list(listeners):
+            try:
+                listener(value)
+            except Exception:  # one broken listener must not stop the others
+                log.exception("a cabinet listener failed")
 
     def _note_door_change(self, bay: int) -> None:
         if isinstance(self.devices.lockers if self.devices else None, GpioLockerBank):
@@ -257,17 +271,33 @@ class CabinetComponent:
         self._last_scan_mono = scan.mono
         if scan.error is not None:
             self._record(BadScan(reason=scan.error))
-        for listener in list(self._scan_listeners):
-            try:
-                listener(scan)
-            except Exception:  # one broken listener must not stop the others
-                log.exception("a scan listener failed")
+        self._tell(self._scan_listeners, scan)
 
     # --- what the rest of the station uses ----------------------------------------------------------
 
     def add_scan_listener(self, listener: ScanListener) -> None:
         """Be called (on the loop) with every scan, good or bad."""
         self._scan_listeners.append(listener)
+
+    def add_bay_listener(self, listener: Callable[[BayState], None]) -> None:
+        """Be called (on the loop) with a bay's state whenever it changes."""
+        self._bay_listeners.append(listener)
+
+    def add_entry_listener(self, listener: Callable[[bool], None]) -> None:
+        """Be called (on the loop) with True/False when the entry door opens/closes."""
+        self._entry_listeners.append(listener)
+
+    async def read_battery(self, bay: int) -> BatteryReading:
+        """Read one bay's battery now: its slot controller, or the presence switch where there is none."""
+        devices = self.devices
+        if devices is not None and devices.slots is not None and bay in devices.slots.bays() and self._loop:
+            reading = await self._loop.run_in_executor(None, devices.slots.read, bay)
+            self._batteries_read({bay: reading})
+            return reading
+        state = self.bays().get(bay)
+        if state is None or state.presence is None:
+            return BatteryReading(bay=bay, present=False, error=f"bay {bay} has no way to sense a battery")
+        return BatteryReading(bay=bay, present=state.presence)
 
     def bays(self) -> dict[int, BayState]:
         """The latest state of every bay, with flapping faults applied."""

@@ -62,6 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sim(args: argparse.Namespace) -> int:
     """``kiosk sim``: a simulated station on this machine, its cabinet behind real ptys and mock pins."""
+    from kiosk.app.simcodes import SimCodeIssuer
     from kiosk.app.station import Station, run_station
     from kiosk.core.secrets import ensure_secret_file
     from kiosk.devices.sim.cabinet import SimCabinet
@@ -71,8 +72,11 @@ def cmd_sim(args: argparse.Namespace) -> int:
     config.station.data_dir.mkdir(parents=True, exist_ok=True)
     token = ensure_secret_file(config.api.ui_token_file)
     sim = SimCabinet(args.cabinet, config.hardware, config.station.data_dir / "devices", seed=args.seed)
-    station = Station(config, SystemClock(), sim=sim)
+    clock = SystemClock()
+    codes = SimCodeIssuer(config.station.data_dir / "codes", clock)
+    station = Station(config, clock, sim=sim, sim_codes=codes)
     print(f"Simulated {args.cabinet} cabinet with {len(config.hardware.bays)} bays; its controls: /api/sim", flush=True)
+    print('A rider code, scanned at once: POST /api/sim/codes {"rider_id": "R1001", "scan": true}', flush=True)
     print(f"UI token (shown because this is a simulation): {token}", flush=True)
     return asyncio.run(run_station(station))
 

@@ -11,12 +11,15 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.api.app import ApiContext
+from kiosk.api.screen import ScreenFeed
 from kiosk.api.server import ApiServer
 from kiosk.api.stream import EventBus
 from kiosk.app import systemd
 from kiosk.app.cabinet import CabinetComponent
 from kiosk.app.components import StoreComponent
+from kiosk.app.controller import StationController
 from kiosk.app.runtime import Runtime
+from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.simulation import SimulatorComponent
 from kiosk.core.clock import Clock
 from kiosk.core.component import Component
@@ -49,10 +52,14 @@ class Station:
         *,
         boot_id: str | None = None,
         sim: SimCabinet | None = None,
+        sim_codes: SimCodeIssuer | None = None,
     ) -> None:
         if sim is not None:
             # The drivers open the simulator's ptys and pins, through the production code paths.
             config = config.model_copy(update={"hardware": sim.hardware_config()})
+        if sim_codes is not None:
+            codes = config.codes.model_copy(update={"keyset_file": sim_codes.keyset_file})
+            config = config.model_copy(update={"codes": codes})
         self.config = config
         self.clock = clock
         self.boot_id = boot_id or read_boot_id()
@@ -72,6 +79,10 @@ class Station:
             build=lambda on_scan: build_devices(config.hardware, clock=clock, on_scan=on_scan, pin_factory=pin_factory),
             record=self.store.append,
         )
+        self.screen = ScreenFeed()
+        self.controller = StationController(
+            config, clock=clock, store=self.store, cabinet=self.cabinet, screen=self.screen, boot_id=self.boot_id
+        )
         token = ensure_secret_file(config.api.ui_token_file)
         self.api = ApiServer(
             ApiContext(
@@ -82,6 +93,8 @@ class Station:
                 status=self.status,
                 events_since=self.store.events_since,
                 sim=sim,
+                screen=self.screen,
+                issue_code=sim_codes.issue if sim_codes is not None else None,
             ),
             config.api.host,
             config.api.port,
@@ -90,7 +103,7 @@ class Station:
         parts: list[Component] = [self.store]
         if self.simulator is not None:
             parts.append(self.simulator)
-        parts += [self.cabinet, self.api]
+        parts += [self.cabinet, self.controller, self.api]
         self.runtime = Runtime(parts)
         self._watchdog: asyncio.Task[None] | None = None
 

@@ -124,6 +124,16 @@ class PolicyConfig(Section):
         return value
 
 
+class CodesConfig(Section):
+    """Checking riders' codes offline."""
+
+    keyset_file: Path = Path("/etc/kiosk/keyset.json")
+    """Key set the hub signs codes with (JSON, see docs/rider-codes.md); the synced bundle replaces it."""
+    clock_skew_unsynced_s: Annotated[float, Field(ge=0, le=7 * 86400)] = 6 * 3600.0
+    """Allowance for clock difference while the wall clock is not synchronised (s): a Pi without a
+    real-time clock may boot hours behind, and that must not lock riders out."""
+
+
 class Config(Section):
     """The whole station configuration (``/etc/kiosk/kiosk.toml``)."""
 
@@ -137,6 +147,8 @@ class Config(Section):
     """Thresholds and time limits."""
     hardware: HardwareConfig = HardwareConfig()
     """Cabinet, bays and scanner."""
+    codes: CodesConfig = CodesConfig()
+    """Rider codes."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """How much kiosk-core logs."""
 

@@ -62,12 +62,3 @@ class BadScan(Event):
     TYPE: ClassVar[str] = "scanner.bad_scan"
     reason: str
     """What was wrong with it, in plain words."""
-
-
-@event_type
-class EntryDoorAlarm(Event):
-    """The entry door has been open longer than allowed."""
-
-    TYPE: ClassVar[str] = "entry_door.alarm"
-    open_for_s: float
-    """How long it had been open when the alarm was raised."""

@@ -1,0 +1,369 @@
+"""The station's flows wired to the world: scans → code check → swap or entry machine → commands carried out.
+
+The state machines in :mod:`kiosk.station` decide; this component feeds them and does what they say,
+strictly in order, one input at a time on the loop:
+
+- ``Persist`` — the swap row and its events in ONE transaction (with the code's nonce when a swap
+  starts), before any later command: "opening bay 3" is on disk before bay 3's lock is pulsed.
+- ``Unlock`` — the cabinet pulses the lock; a driver error comes back as ``UnlockFailed``.
+- ``ReadBattery`` — read in the background; the reading comes back as ``BatteryRead``.
+- ``Show`` — the touchscreen's screen feed. ``MarkBayFaulted`` — the bay leaves service (kept in SQLite).
+
+At start, swaps found in flight are reconciled with what the sensors say (:mod:`kiosk.station.recovery`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.api.screen import ScreenFeed
+from kiosk.app.cabinet import CabinetComponent
+from kiosk.app.components import RecordingTransaction, StoreComponent
+from kiosk.core.clock import Clock
+from kiosk.core.config import Config
+from kiosk.core.errors import DeviceError, KioskError
+from kiosk.core.ids import new_id
+from kiosk.core.ridercode import Scope
+from kiosk.devices.base import BayState, DoorState, Scan
+from kiosk.station.codes import KeySet, Refusal, Refused, Verdict, verify
+from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
+from kiosk.station.events import verdict_event
+from kiosk.station.recovery import recover
+from kiosk.station.selection import Cabinet, SwapPolicy
+from kiosk.station.swap import (
+    Alarm,
+    BatteryRead,
+    DoorChanged,
+    MarkBayFaulted,
+    Persist,
+    ReadBattery,
+    ReopenRequested,
+    Show,
+    SwapMachine,
+    SwapRecord,
+    SwapRequested,
+    Tick,
+    Unlock,
+    UnlockFailed,
+)
+from kiosk.station.swap_record import Command, SwapOutcome, SwapState
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.1
+Input = Any  # a swap or entry machine input
+
+
+class StationController:
+    """Runs the swap and entry flows of one station."""
+
+    name = "station"
+    optional = False
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock,
+        store: StoreComponent,
+        cabinet: CabinetComponent,
+        screen: ScreenFeed,
+        boot_id: str,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store
+        self.cabinet = cabinet
+        self.screen = screen
+        self.boot_id = boot_id
+        self.policy = SwapPolicy.from_config(config.policy, require_battery_id=config.hardware.slots.port is not None)
+        self.swaps = SwapMachine(self.policy, self._cabinet_view)
+        self.entry = EntryMachine(config.policy.door_open_alarm_s)
+        self.keyset = KeySet()
+        self.revoked: frozenset[str] = frozenset()
+        self._out_of_service: dict[int, str] = {}
+        self._last_used: dict[int, float] = {}
+        self._alarms: dict[int, float] = {}
+        self._queue: asyncio.Queue[Input] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reads: set[asyncio.Task[None]] = set()
+        self._warnings: list[str] = []
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load keys and bays out of service, reconcile swaps in flight, then listen to the cabinet."""
+        self.keyset = self._load_keyset(self.config.codes.keyset_file)
+        for row in self.store.store.db.query("SELECT bay, reason FROM bays_out_of_service"):
+            self._out_of_service[int(row["bay"])] = str(row["reason"])
+        await self._recover()
+        self.cabinet.add_scan_listener(self._on_scan)
+        self.cabinet.add_bay_listener(self._on_bay)
+        self.cabinet.add_entry_listener(self._on_entry_door)
+        self._tasks = [
+            asyncio.create_task(self._work(), name="station-flows"),
+            asyncio.create_task(self._tick(), name="station-ticks"),
+        ]
+
+    async def close(self) -> None:
+        """Stop taking inputs (a swap in flight stays recorded and resumes at the next start)."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _load_keyset(self, path: Path) -> KeySet:
+        try:
+            keyset = KeySet.from_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            self._warnings.append(f"no key set at {path}: riders' codes cannot be checked until the hub sends one")
+            return KeySet()
+        except (OSError, KioskError) as exc:
+            self._warnings.append(f"the key set {path} is unusable ({exc}); riders' codes cannot be checked")
+            return KeySet()
+        log.info("key set with %d key(s) loaded from %s", len(keyset), path)
+        return keyset
+
+    # --- inputs (on the loop) -------------------------------------------------------------------
+
+    def _on_scan(self, scan: Scan) -> None:
+        if scan.error is not None:
+            self.screen.show("scan.unreadable", {"reason": scan.error}, mono=self.clock.monotonic())
+            return
+        self._queue.put_nowait(scan)
+
+    def _on_bay(self, state: BayState) -> None:
+        if state.door is DoorState.UNKNOWN:
+            return
+        is_open = state.door is DoorState.OPEN
+        if not is_open:
+            self._alarms.pop(state.bay, None)
+        self._queue.put_nowait(DoorChanged(state.bay, is_open, self.clock.monotonic()))
+
+    def _on_entry_door(self, is_open: bool) -> None:
+        self._queue.put_nowait(EntryDoorChanged(is_open, self.clock.monotonic()))
+
+    def request_reopen(self) -> None:
+        """The rider asked (on the screen) to open the return bay again."""
+        self._queue.put_nowait(ReopenRequested(self.clock.monotonic()))
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = self.clock.monotonic()
+            due = [d for d in (self.swaps.next_deadline(), self.entry.next_deadline()) if d is not None]
+            if due and min(due) <= now:
+                self._queue.put_nowait(Tick(now))
+
+    async def _work(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                await self._handle(item)
+            except Exception:  # a bug in one input must not stop the station's flows
+                log.exception("handling %s failed", type(item).__name__)
+
+    async def _handle(self, item: Input) -> None:
+        if isinstance(item, Scan):
+            await self._scanned(item.text)
+        elif isinstance(item, EntryDoorChanged):
+            await self._run_entry(self.entry.handle(item))
+        elif isinstance(item, Tick):
+            await self._run(self.swaps.handle(item))
+            await self._run_entry(self.entry.handle(item))
+        else:
+            await self._run(self.swaps.handle(item))
+
+    # --- codes ------------------------------------------------------------------------------
+
+    def _verify(self, text: str, scope: Scope) -> Verdict:
+        synced = self.clock.wall_synced()
+        skew = self.config.policy.code_clock_skew_s
+        if not synced:
+            skew = max(skew, self.config.codes.clock_skew_unsynced_s)
+        return verify(
+            text,
+            scope=scope,
+            keyset=self.keyset,
+            revoked_riders=self.revoked,
+            nonce_seen=self._nonce_seen,
+            now=self.clock.wall(),
+            skew_s=skew,
+        )
+
+    def _nonce_seen(self, nonce: str) -> bool:
+        rows = self.store.store.db.execute("SELECT 1 FROM code_nonces WHERE nonce = ?", [nonce]).fetchall()
+        return bool(rows)
+
+    async def _scanned(self, text: str) -> None:
+        verdict = self._verify(text, Scope.SWAP)
+        scope = Scope.SWAP
+        if isinstance(verdict, Refused) and verdict.reason is Refusal.WRONG_SCOPE:
+            scope = Scope.ENTRY
+            verdict = self._verify(text, Scope.ENTRY)
+        now = self.clock.monotonic()
+        if isinstance(verdict, Refused):
+            self.store.append(verdict_event(verdict, scope))
+            if scope is Scope.ENTRY:
+                await self._run_entry(self.entry.handle(EntryCodeRefused(verdict.reason.value, now, verdict.rider_id)))
+                return
+            reason = verdict.reason
+            self.screen.show(
+                "code.refused",
+                {"reason": reason.value, "message_zh": reason.message_zh, "message_en": reason.message_en},
+                mono=now,
+            )
+            return
+        code = verdict.code
+        accepted = verdict_event(verdict, scope)
+        if scope is Scope.ENTRY:
+            commands = self.entry.handle(EntryRequested(code.rider_id, code.nonce_hex, now))
+            await self._run_entry(commands, accepted=(accepted, code.nonce_hex, code.rider_id, "entry"))
+            return
+        if self.swaps.busy:
+            self.screen.show("swap.busy", {}, mono=now)
+            return
+        request = SwapRequested(new_id(), code.rider_id, code.nonce_hex, now, self._since_last_swap(code.rider_id))
+        await self._run(self.swaps.handle(request), accepted=(accepted, code.nonce_hex, code.rider_id, "swap"))
+
+    def _since_last_swap(self, rider_id: str) -> float | None:
+        rows = self.store.store.db.execute(
+            "SELECT updated FROM swaps WHERE rider_id = ? AND outcome = ? ORDER BY updated DESC LIMIT 1",
+            [rider_id, SwapOutcome.COMPLETED.value],
+        ).fetchall()
+        if not rows:
+            return None
+        last = datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
+        return max(0.0, (self.clock.wall() - last).total_seconds())
+
+    # --- carrying out commands -------------------------------------------------------------------
+
+    def _cabinet_view(self) -> Cabinet:
+        return Cabinet(
+            bays=self.cabinet.bays(),
+            readings=self.cabinet.batteries(),
+            out_of_service=frozenset(self._out_of_service),
+            last_used=dict(self._last_used),
+        )
+
+    def _persist(self, command: Persist, accepted: tuple[Any, str, str, str] | None) -> None:
+        with self.store.transaction() as tx:
+            if accepted is not None:
+                event, nonce, rider_id, scope = accepted
+                tx.append(event)
+                starts = command.swap is None or command.swap.state is not SwapState.ENDED
+                if starts:  # a refused swap leaves the code usable for a later try
+                    self._use_nonce(tx, nonce, rider_id, scope)
+            if command.swap is not None:
+                self._save_swap(tx, command.swap)
+            tx.append_many(command.events)
+
+    def _use_nonce(self, tx: RecordingTransaction, nonce: str, rider_id: str, scope: str) -> None:
+        wall = self.clock.wall().isoformat()
+        tx.db.table("code_nonces").insert({"nonce": nonce, "rider_id": rider_id, "scope": scope, "used": wall})
+
+    def _save_swap(self, tx: RecordingTransaction, record: SwapRecord) -> None:
+        wall = self.clock.wall().isoformat()
+        row = {
+            "id": record.swap_id,
+            "rider_id": record.rider_id,
+            "state": record.state.value,
+            "outcome": record.outcome.value if record.outcome else None,
+            "record": json.dumps({"boot_id": self.boot_id, "swap": record.as_dict()}),
+            "updated": wall,
+        }
+        table = tx.db.table("swaps")
+        if tx.db.execute("SELECT 1 FROM swaps WHERE id = ?", [record.swap_id]).fetchall():
+            table.update(record.swap_id, row)
+        else:
+            table.insert({**row, "started": wall})
+
+    async def _run(self, commands: list[Command], accepted: tuple[Any, str, str, str] | None = None) -> None:
+        for command in commands:
+            if isinstance(command, Persist):
+                self._persist(command, accepted)
+                accepted = None
+            elif isinstance(command, Unlock):
+                await self._unlock(command.bay)
+            elif isinstance(command, ReadBattery):
+                task = asyncio.create_task(self._read(command.bay), name=f"read-bay-{command.bay}")
+                self._reads.add(task)
+                task.add_done_callback(self._reads.discard)
+            elif isinstance(command, Show):
+                self.screen.show(command.screen, dict(command.params), mono=self.clock.monotonic())
+            elif isinstance(command, MarkBayFaulted):
+                self._take_out_of_service(command.bay, command.reason)
+            elif isinstance(command, Alarm):
+                self._alarms[command.bay] = command.open_for_s
+
+    async def _run_entry(self, commands: list[Any], accepted: tuple[Any, str, str, str] | None = None) -> None:
+        for command in commands:
+            if isinstance(command, Persist):
+                self._persist(command, accepted)
+                accepted = None
+            elif isinstance(command, UnlockEntryDoor):
+                try:
+                    await self.cabinet.unlock_entry()
+                except (DeviceError, RuntimeError) as exc:
+                    log.error("the entry door did not open: %s", exc)
+                    self.screen.show("entry.fault", {"reason": str(exc)}, mono=self.clock.monotonic())
+            elif isinstance(command, Show):
+                self.screen.show(command.screen, dict(command.params), mono=self.clock.monotonic())
+
+    async def _unlock(self, bay: int) -> None:
+        try:
+            await self.cabinet.unlock(bay)
+        except (DeviceError, RuntimeError) as exc:
+            self._queue.put_nowait(UnlockFailed(bay, str(exc), self.clock.monotonic()))
+            return
+        self._last_used[bay] = self.clock.monotonic()
+
+    async def _read(self, bay: int) -> None:
+        reading = await self.cabinet.read_battery(bay)
+        self._queue.put_nowait(BatteryRead(bay, reading, self.clock.monotonic()))
+
+    def _take_out_of_service(self, bay: int, reason: str) -> None:
+        self._out_of_service[bay] = reason
+        with self.store.transaction() as tx:
+            tx.db.table("bays_out_of_service").upsert(
+                {"bay": bay, "reason": reason, "since": self.clock.wall().isoformat()}, pk="bay"
+            )
+
+    # --- recovery ---------------------------------------------------------------------------
+
+    async def _recover(self) -> None:
+        rows = list(self.store.store.db.query("SELECT record FROM swaps WHERE outcome IS NULL ORDER BY started"))
+        for row in rows:
+            saved = json.loads(row["record"])
+            record = SwapRecord.from_dict(saved["swap"])
+            same_boot = saved.get("boot_id") == self.boot_id
+            readings = {bay: await self.cabinet.read_battery(bay) for bay in record.bays()}
+            commands = recover(
+                self.swaps, record, self.cabinet.bays(), readings, self.clock.monotonic(), same_boot=same_boot
+            )
+            log.warning("swap %s was in flight (%s); reconciling with the sensors", record.swap_id, record.state.value)
+            await self._run(commands)
+
+    # --- status -------------------------------------------------------------------------------
+
+    def get_status(self) -> dict[str, Any]:
+        """The swap in flight, bays out of service, keys, and warnings."""
+        current = self.swaps.current
+        warnings = list(self._warnings)
+        warnings += [f"bay {bay} out of service: {reason}" for bay, reason in sorted(self._out_of_service.items())]
+        warnings += [f"bay {bay} door open for {secs:.0f} s" for bay, secs in sorted(self._alarms.items())]
+        return {
+            "swap": current.as_dict() if current is not None else None,
+            "out_of_service": {str(b): r for b, r in sorted(self._out_of_service.items())},
+            "keys": [info.kid for info in self.keyset],
+            "screen": self.screen.current.name,
+            "warnings": warnings,
+        }
