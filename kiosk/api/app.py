@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -54,6 +54,8 @@ class ApiContext:
     """The simulated cabinet's controls, when kiosk-core runs one (``kiosk sim``)."""
     screen: ScreenFeed = field(default_factory=ScreenFeed)
     """What the touchscreen should show now."""
+    sync_now: Callable[[], Awaitable[dict[str, Any]]] | None = None
+    """Run a sync round with the hub now and return the sync status after it."""
     issue_code: CodeIssuer | None = None
     """Under ``kiosk sim``: sign a rider code with the simulator's key (rider id, scope, ttl seconds)."""
 
@@ -128,6 +130,12 @@ def create_app(ctx: ApiContext) -> FastAPI:
             media_type="text/event-stream",
             headers={"X-Accel-Buffering": "no"},
         )
+
+    @protected.post("/api/sync/now")
+    async def sync_now() -> dict[str, Any]:
+        if ctx.sync_now is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this station does not sync")
+        return await ctx.sync_now()
 
     @protected.get("/api/screen", response_model=Screen)
     def current_screen() -> Screen:

@@ -141,6 +141,43 @@ def cmd_db_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_api(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
+    from kiosk.core.secrets import read_secret_file
+
+    config = load_config(Path(args.config))
+    host = "127.0.0.1" if config.api.host in ("0.0.0.0", "::", "") else config.api.host  # noqa: S104 - a bind-all address
+    token = read_secret_file(config.api.ui_token_file)
+    return f"http://{host}:{config.api.port}", {"Authorization": f"Bearer {token}"}
+
+
+def _ask_core(method: str, path: str, args: argparse.Namespace, timeout_s: float) -> dict[str, object]:
+    import requests
+
+    base, headers = _local_api(args)
+    try:
+        answer = requests.request(method, base + path, headers=headers, timeout=timeout_s)
+    except requests.RequestException as exc:
+        raise KioskError(f"kiosk-core is not answering at {base} ({type(exc).__name__}); is it running?") from exc
+    if answer.status_code != 200:
+        raise KioskError(f"kiosk-core answered HTTP {answer.status_code}: {answer.text[:200]}")
+    result: dict[str, object] = answer.json()
+    return result
+
+
+def cmd_sync_now(args: argparse.Namespace) -> int:
+    """``kiosk sync now``: ask the running kiosk-core to sync at once (it owns the database)."""
+    result = _ask_core("POST", "/api/sync/now", args, timeout_s=120)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0 if result.get("ran") and not result.get("last_error") else 1
+
+
+def cmd_sync_status(args: argparse.Namespace) -> int:
+    """``kiosk sync status``: backlog, last success, last error."""
+    status = _ask_core("GET", "/api/status", args, timeout_s=10)
+    print(json.dumps(status.get("sync", {}), indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     """``kiosk version``."""
     print(f"kiosk {__version__}")
@@ -200,6 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--since", type=int, default=0, help="only events with seq greater than this")
     d.add_argument("--out", default="-", help="file to write (default: standard output)")
     d.set_defaults(func=cmd_db_export)
+
+    p = sub.add_parser("sync", help="sync with the city hub (through the running kiosk-core)")
+    ssub = p.add_subparsers(dest="sync_command", required=True, metavar="ACTION")
+    c = ssub.add_parser("now", help="sync at once and show the result")
+    config_arg(c)
+    c.set_defaults(func=cmd_sync_now)
+    c = ssub.add_parser("status", help="backlog, oldest unsynced event, last success and last error")
+    config_arg(c)
+    c.set_defaults(func=cmd_sync_status)
 
     add_codes_commands(sub)
 

@@ -26,7 +26,7 @@ from kiosk.api.screen import ScreenFeed
 from kiosk.app.cabinet import CabinetComponent
 from kiosk.app.components import RecordingTransaction, StoreComponent
 from kiosk.core.clock import Clock
-from kiosk.core.config import Config
+from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
 from kiosk.core.ids import new_id
 from kiosk.core.ridercode import Scope
@@ -35,7 +35,7 @@ from kiosk.station.codes import KeySet, Refusal, Refused, Verdict, verify
 from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
 from kiosk.station.events import verdict_event
 from kiosk.station.recovery import recover
-from kiosk.station.selection import Cabinet, SwapPolicy
+from kiosk.station.selection import Cabinet, SwapPolicy, charged_candidates
 from kiosk.station.swap import (
     Alarm,
     BatteryRead,
@@ -87,6 +87,8 @@ class StationController:
         self.entry = EntryMachine(config.policy.door_open_alarm_s)
         self.keyset = KeySet()
         self.revoked: frozenset[str] = frozenset()
+        self.nearby: list[dict[str, Any]] = []
+        self._keys_from_hub = False
         self._out_of_service: dict[int, str] = {}
         self._last_used: dict[int, float] = {}
         self._alarms: dict[int, float] = {}
@@ -99,7 +101,8 @@ class StationController:
 
     async def start(self) -> None:
         """Load keys and bays out of service, reconcile swaps in flight, then listen to the cabinet."""
-        self.keyset = self._load_keyset(self.config.codes.keyset_file)
+        if not self._keys_from_hub:
+            self.keyset = self._load_keyset(self.config.codes.keyset_file)
         for row in self.store.store.db.query("SELECT bay, reason FROM bays_out_of_service"):
             self._out_of_service[int(row["bay"])] = str(row["reason"])
         await self._recover()
@@ -119,6 +122,19 @@ class StationController:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def use_bundle(
+        self, *, keyset: KeySet, revoked: frozenset[str], nearby: list[dict[str, Any]], policy: PolicyConfig
+    ) -> None:
+        """Switch to what the hub's bundle says (the relay has checked it)."""
+        if len(keyset):
+            self.keyset = keyset
+            self._keys_from_hub = True
+            self._warnings = [w for w in self._warnings if "key set" not in w]
+        self.revoked = revoked
+        self.nearby = nearby
+        self.policy = SwapPolicy.from_config(policy, require_battery_id=self.policy.require_battery_id)
+        self.swaps.policy = self.policy
 
     def _load_keyset(self, path: Path) -> KeySet:
         try:
@@ -298,7 +314,10 @@ class StationController:
                 self._reads.add(task)
                 task.add_done_callback(self._reads.discard)
             elif isinstance(command, Show):
-                self.screen.show(command.screen, dict(command.params), mono=self.clock.monotonic())
+                params = dict(command.params)
+                if command.screen == "swap.refused":
+                    params["nearby"] = self.nearby[:5]  # where this rider can get a charged battery now
+                self.screen.show(command.screen, params, mono=self.clock.monotonic())
             elif isinstance(command, MarkBayFaulted):
                 self._take_out_of_service(command.bay, command.reason)
             elif isinstance(command, Alarm):
@@ -353,6 +372,10 @@ class StationController:
             await self._run(commands)
 
     # --- status -------------------------------------------------------------------------------
+
+    def charged_batteries(self) -> int:
+        """How many batteries this station could hand out now (for the hub's nearby-stations view)."""
+        return len(charged_candidates(self._cabinet_view(), self.policy, self.clock.monotonic()))
 
     def get_status(self) -> dict[str, Any]:
         """The swap in flight, bays out of service, keys, and warnings."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk import __version__
@@ -15,6 +16,7 @@ from kiosk.api.screen import ScreenFeed
 from kiosk.api.server import ApiServer
 from kiosk.api.stream import EventBus
 from kiosk.app import systemd
+from kiosk.app.bundle import bundle_check
 from kiosk.app.cabinet import CabinetComponent
 from kiosk.app.components import StoreComponent
 from kiosk.app.controller import StationController
@@ -29,6 +31,8 @@ from kiosk.core.ids import boot_id as read_boot_id
 from kiosk.core.secrets import ensure_secret_file
 from kiosk.devices.build import build_devices
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.sync.protocol import Heartbeat
+from kiosk.sync.relay import SyncRelay
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,14 @@ class Station:
         self.controller = StationController(
             config, clock=clock, store=self.store, cabinet=self.cabinet, screen=self.screen, boot_id=self.boot_id
         )
+        self.sync = SyncRelay(
+            config.sync,
+            station_id=config.station.id,
+            store=lambda: self.store.store,
+            clock=clock,
+            heartbeat=self.heartbeat,
+            on_bundle=bundle_check(self.controller, config.policy),
+        )
         token = ensure_secret_file(config.api.ui_token_file)
         self.api = ApiServer(
             ApiContext(
@@ -95,6 +107,7 @@ class Station:
                 sim=sim,
                 screen=self.screen,
                 issue_code=sim_codes.issue if sim_codes is not None else None,
+                sync_now=self.sync_now,
             ),
             config.api.host,
             config.api.port,
@@ -103,7 +116,7 @@ class Station:
         parts: list[Component] = [self.store]
         if self.simulator is not None:
             parts.append(self.simulator)
-        parts += [self.cabinet, self.controller, self.api]
+        parts += [self.cabinet, self.controller, self.sync, self.api]
         self.runtime = Runtime(parts)
         self._watchdog: asyncio.Task[None] | None = None
 
@@ -129,13 +142,36 @@ class Station:
             "components": overall["components"],
             "warnings": overall["warnings"],
             "store": store_figures,
-            "sync": {
-                "enabled": self.config.sync.enabled,
-                "hub_url": self.config.sync.hub_url,
-                "backlog": store_figures.get("unsynced_count"),
-                "oldest_unsynced": store_figures.get("oldest_unsynced_wall"),
-            },
+            "sync": {k: v for k, v in overall["components"].get("sync", {}).items() if k not in ("state", "optional")},
         }
+
+    def heartbeat(self) -> Heartbeat:
+        """The status snapshot the hub receives."""
+        status = self.status()
+        store = status["store"]
+        oldest = store.get("oldest_unsynced_wall")
+        return Heartbeat(
+            station_id=self.config.station.id,
+            version=__version__,
+            boot_id=self.boot_id,
+            mono=self.clock.monotonic(),
+            wall=self.clock.wall(),
+            wall_synced=self.clock.wall_synced(),
+            uptime_s=status["uptime_s"],
+            backlog=int(store.get("unsynced_count") or 0),
+            oldest_unsynced=datetime.fromisoformat(oldest) if oldest else None,
+            warnings=status["warnings"],
+            charged_batteries=self.controller.charged_batteries(),
+            status=json.loads(json.dumps(status["components"], default=str)),
+        )
+
+    async def sync_now(self) -> dict[str, Any]:
+        """Run a sync round at once and wait (bounded) for it; the sync status after it."""
+        if self.sync.client is None:
+            return {"ran": False, **self.sync.get_status()}
+        self.sync.sync_now()
+        ran = await self.sync.wait_round(self.config.sync.timeout_s * 4 + 5)
+        return {"ran": ran, **self.sync.get_status()}
 
     async def start(self) -> None:
         """Start every component, record the start, and tell systemd we are ready."""

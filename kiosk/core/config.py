@@ -78,6 +78,10 @@ class SyncConfig(Section):
     """Timeout of every request to the hub, in seconds."""
     backoff_cap_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
     """Longest wait between retries after failures, in seconds."""
+    heartbeat_s: Annotated[float, Field(gt=0, le=86400)] = 60.0
+    """Seconds between status snapshots sent to the hub."""
+    bundle_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    """Seconds between checks for a new bundle (keys, revocations, content); unchanged ones cost a 304."""
 
     @model_validator(mode="after")
     def _url_when_enabled(self) -> SyncConfig:

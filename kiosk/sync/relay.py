@@ -1,0 +1,253 @@
+"""The outbox relay: unsynced events to the hub, the bundle from it, a heartbeat — never in the station's way.
+
+It runs as a task on the core loop, but every HTTP call runs in a worker thread, so the loop never
+waits on the network; reading the outbox and marking events synced happen on the loop (one writer).
+
+- Events go in ``seq`` order in gzip batches. Only the ids the hub acknowledged (stored now, or already
+  stored earlier) are marked synced; the rest are sent again later with the same ids. The batch size
+  grows while sends succeed and shrinks when they time out, up to :data:`MAX_BATCH_EVENTS`.
+- Failures wait with full-jitter backoff up to ``backoff_cap_s``; 429/503 ``Retry-After`` is honoured; a
+  refusal (bad token) is shown on the status page and retried only at the cap, never hot.
+- A bundle is checked by the station (``on_bundle``) before it is stored; a bad one is refused and the
+  old one kept. The stored bundle is applied again at every start, so the station works offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kiosk.core.clock import Clock
+from kiosk.core.config import SyncConfig
+from kiosk.core.errors import KioskError
+from kiosk.core.secrets import read_secret_file
+from kiosk.store import Store
+from kiosk.sync.backoff import Backoff
+from kiosk.sync.client import HubBusy, HubClient, HubError, HubRefused, HubUnavailable
+from kiosk.sync.protocol import MAX_BATCH_EVENTS, Bundle, EventBatch, Heartbeat
+
+log = logging.getLogger(__name__)
+
+BundleCheck = Callable[[Bundle], Callable[[], None]]
+"""Checks a bundle (raising ``ValueError``/``KioskError`` if the station cannot use it) and returns the
+step that puts it into effect."""
+
+FIRST_BATCH = 100
+SMALLEST_BATCH = 10
+BUNDLE_KEY = "bundle"
+ETAG_KEY = "bundle_etag"
+
+
+class SyncRelay:
+    """The station's side of the sync protocol, as a runtime component."""
+
+    name = "sync"
+    optional = True
+
+    def __init__(
+        self,
+        config: SyncConfig,
+        *,
+        station_id: str,
+        store: Callable[[], Store],
+        clock: Clock,
+        heartbeat: Callable[[], Heartbeat],
+        on_bundle: BundleCheck,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config
+        self.station_id = station_id
+        self._store = store
+        self.clock = clock
+        self._heartbeat = heartbeat
+        self._on_bundle = on_bundle
+        self.backoff = Backoff(min(2.0, config.backoff_cap_s), config.backoff_cap_s, rand)
+        self.batch_size = FIRST_BATCH
+        self.client: HubClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._round_done = asyncio.Event()
+        self.last_success: datetime | None = None
+        self.last_error: str | None = None
+        self.refused: str | None = None
+        self.events_sent = 0
+        self._next_bundle = 0.0
+        self._next_heartbeat = 0.0
+        self.bundle_generated: datetime | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Apply the stored bundle, read the token, and begin syncing (if enabled)."""
+        self._apply_stored_bundle()
+        if not self.config.enabled or not self.config.hub_url:
+            return
+        token = read_secret_file(self.config.token_file)  # a missing token is this component failing to start
+        self.client = HubClient(self.config.hub_url, self.station_id, token, timeout_s=self.config.timeout_s)
+        self._task = asyncio.create_task(self._run(), name="sync-relay")
+
+    async def close(self) -> None:
+        """Stop (an exchange in flight is abandoned; its events are simply sent again next time)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def sync_now(self) -> None:
+        """Skip the wait: run a round at once (``kiosk sync now``)."""
+        self._wake.set()
+
+    async def wait_round(self, timeout_s: float) -> bool:
+        """Wait until the next round ends (True) or ``timeout_s`` passes (False)."""
+        self._round_done.clear()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._round_done.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    # --- the rounds ----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            wait = await self.round()
+            self._round_done.set()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+
+    async def round(self) -> float:
+        """One exchange with the hub; returns how long to wait before the next."""
+        try:
+            await self._push_events()
+            now = self.clock.monotonic()
+            if now >= self._next_bundle:
+                await self._fetch_bundle()
+                self._next_bundle = now + self.config.bundle_s
+            if now >= self._next_heartbeat:
+                await self._send_heartbeat()
+                self._next_heartbeat = now + self.config.heartbeat_s
+        except HubBusy as exc:
+            return self._failed(str(exc), exc.retry_after_s)
+        except HubRefused as exc:
+            self.refused = str(exc)
+            self._failed(str(exc), None)
+            return self.config.backoff_cap_s
+        except HubError as exc:
+            return self._failed(str(exc), None)
+        self.backoff.reset()
+        self.last_success = self.clock.wall()
+        self.last_error = self.refused = None
+        return 0.0 if self._backlog() else self.config.interval_s
+
+    def _failed(self, message: str, retry_after_s: float | None) -> float:
+        if message != self.last_error:
+            log.warning("sync with the hub failed: %s", message)
+        self.last_error = message
+        return self.backoff.next_wait(retry_after_s)
+
+    def _backlog(self) -> int:
+        return self._store().stats().unsynced_count
+
+    async def _push_events(self) -> None:
+        assert self.client is not None
+        store = self._store()
+        while True:
+            records = store.unsynced(self.batch_size)
+            if not records:
+                return
+            batch = EventBatch(station_id=self.station_id, events=records)
+            try:
+                ack = await asyncio.to_thread(self.client.post_events, batch)
+            except HubUnavailable as exc:
+                if "Timeout" in str(exc) or "ReadTimeout" in str(exc):
+                    self.batch_size = max(SMALLEST_BATCH, self.batch_size // 2)
+                raise
+            sent = {r.id for r in records}
+            acknowledged = sent & (set(ack.accepted) | set(ack.duplicates))
+            marked = store.mark_synced(acknowledged, self.clock.wall())
+            self.events_sent += marked
+            if acknowledged != sent:
+                # The hub stored only some: send the rest again, later, with the same ids.
+                raise HubUnavailable(f"the hub acknowledged {len(acknowledged)} of {len(sent)} events")
+            if len(records) == self.batch_size:
+                self.batch_size = min(MAX_BATCH_EVENTS, self.batch_size * 2)
+
+    async def _fetch_bundle(self) -> None:
+        assert self.client is not None
+        store = self._store()
+        etag = _setting(store, ETAG_KEY)
+        bundle, new_etag = await asyncio.to_thread(self.client.get_bundle, etag)
+        if bundle is None:
+            return
+        try:
+            if bundle.station_id != self.station_id:
+                raise ValueError(f"it is for station {bundle.station_id!r}")
+            put_into_effect = self._on_bundle(bundle)
+        except (ValueError, KioskError) as exc:
+            log.error("refused the hub's bundle, keeping the old one: %s", exc)
+            raise HubUnavailable(f"the hub's bundle was refused: {exc}") from exc
+        with store.transaction() as tx:
+            tx.db.table("settings").upsert({"key": BUNDLE_KEY, "value": bundle.model_dump_json()}, pk="key")
+            tx.db.table("sync_state").upsert({"key": ETAG_KEY, "value": new_etag or ""}, pk="key")
+        put_into_effect()
+        self.bundle_generated = bundle.generated_at
+        log.info("bundle from the hub applied (generated %s)", bundle.generated_at.isoformat())
+
+    def _apply_stored_bundle(self) -> None:
+        text = _setting(self._store(), BUNDLE_KEY, table="settings")
+        if not text:
+            return
+        try:
+            bundle = Bundle.model_validate_json(text)
+            self._on_bundle(bundle)()
+        except (ValueError, KioskError) as exc:
+            log.error("the stored bundle cannot be used (%s); waiting for a new one from the hub", exc)
+            return
+        self.bundle_generated = bundle.generated_at
+
+    async def _send_heartbeat(self) -> None:
+        assert self.client is not None
+        await asyncio.to_thread(self.client.post_heartbeat, self._heartbeat())
+
+    # --- status -------------------------------------------------------------------------------
+
+    def get_status(self) -> dict[str, Any]:
+        """Backlog, oldest unsynced, last success and error, bytes sent — for the status page."""
+        stats = self._store().stats()
+        oldest = stats.oldest_unsynced_wall
+        warnings: list[str] = []
+        if self.refused:
+            warnings.append(f"the hub refuses this station: {self.refused} — check the hub token")
+        elif self.last_error and stats.unsynced_count:
+            warnings.append(f"cannot reach the hub ({self.last_error}); {stats.unsynced_count} events wait")
+        return {
+            "enabled": self.config.enabled,
+            "hub_url": self.config.hub_url,
+            "backlog": stats.unsynced_count,
+            "oldest_unsynced": oldest.isoformat() if oldest else None,
+            "oldest_unsynced_age_s": (self.clock.wall() - oldest).total_seconds() if oldest else None,
+            "last_success": self.last_success.isoformat() if self.last_success else None,
+            "last_error": self.last_error,
+            "events_sent": self.events_sent,
+            "bytes_sent": self.client.bytes_sent if self.client else 0,
+            "batch_size": self.batch_size,
+            "bundle_generated": self.bundle_generated.isoformat() if self.bundle_generated else None,
+            "warnings": warnings,
+        }
+
+
+def _setting(store: Store, key: str, table: str = "sync_state") -> str | None:
+    rows = store.db.execute(f"SELECT value FROM {table} WHERE key = ?", [key]).fetchall()  # noqa: S608 - fixed names
+    return str(rows[0][0]) if rows else None
