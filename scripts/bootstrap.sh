@@ -44,6 +44,16 @@ ensure_venv() {
         need_apt linux-libc-dev test -e /usr/include/linux/input.h
         need_apt python3-dev _python_headers
     fi
+    if [[ "$extras" == *ui* ]]; then
+        # The Kivy app: a virtual screen for tests, software OpenGL, and a font with Chinese and Latin.
+        if [[ "$extras" == *test* ]]; then
+            need_apt xvfb command -v Xvfb
+            need_apt xauth command -v xauth
+        fi
+        need_apt libgl1-mesa-dri sh -c 'ls /usr/lib/*/dri/swrast_dri.so'
+        need_apt libegl1 sh -c 'ls /usr/lib/*/libEGL.so.1'
+        need_apt fonts-wqy-microhei test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+    fi
     install_apt
     if [ ! -x "$VENV/bin/python" ]; then
         echo "==> creating the virtual environment in $VENV"
