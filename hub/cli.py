@@ -1,19 +1,249 @@
-"""The ``kiosk-hub`` command (the city server). Serving, stations and codes arrive with the sync issue."""
+"""The ``kiosk-hub`` command: serve, and administer stations, keys, codes, riders, content and operators.
+
+Every command takes ``--db`` (a SQLite file, default ``./hub.db`` or ``$KIOSK_HUB_DB``, or a
+``postgresql://`` URL). Secrets (station tokens, API keys) are printed once; only their hashes are kept.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import getpass
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
 
+from hub.codes import RiderRevoked, issue_code
+from hub.content import read_content_file
+from hub.storage import AlreadyExists, Storage, StorageUnavailable, UnknownStation, open_storage
 from kiosk import __version__
+from kiosk.core.errors import KioskError
+from kiosk.core.ridercode import MAX_LIFETIME, SCOPE_NAMES, CodeFormatError
+
+DEFAULT_DB = "hub.db"
+DEFAULT_PORT = 8800
+
+
+def write_token_file(path: Path, token: str) -> None:
+    """Write ``token`` to ``path`` readable by its owner only (0600), replacing the file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (token + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, 0o600)  # the mode given to open() is narrowed by the umask, never widened: be explicit
+    os.replace(tmp, path)
+
+
+def _print_secret(what: str, secret: str, token_file: Path | None) -> None:
+    if token_file is not None:
+        write_token_file(token_file, secret)
+        print(f"{what} written to {token_file} (mode 0600); it is not shown again.")
+    else:
+        print(f"{what} (shown once, keep it safe): {secret}")
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+def _serve(storage: Storage, args: argparse.Namespace) -> int:
+    from hub.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    storage.signing_key()  # so the first bundle already carries a key
+    serve(storage, args.host, args.port, utc_offset_minutes=args.utc_offset_minutes)
+    return 0
+
+
+def _station_add(storage: Storage, args: argparse.Namespace) -> int:
+    token = storage.add_station(
+        args.id, name=args.name, name_en=args.name_en or args.name, latitude=args.lat, longitude=args.lon
+    )
+    print(f"station {args.id} registered")
+    _print_secret("token", token, args.token_file)
+    return 0
+
+
+def _station_list(storage: Storage, args: argparse.Namespace) -> int:
+    beats = storage.heartbeats()
+    print(f"{'id':<20} {'name':<24} {'events':>8} {'high water':>10}  last seen")
+    for st in storage.stations():
+        seen = [m for m in (st.last_event_at, beats[st.id].received_at if st.id in beats else None) if m]
+        last = max(seen).strftime("%Y-%m-%d %H:%M UTC") if seen else "never"
+        print(f"{st.id:<20} {st.name_en[:24]:<24} {st.event_count:>8} {st.high_water_seq:>10}  {last}")
+    return 0
+
+
+def _station_revoke_token(storage: Storage, args: argparse.Namespace) -> int:
+    token = storage.new_station_token(args.id)
+    print(f"the old token of station {args.id} no longer works")
+    _print_secret("new token", token, args.token_file)
+    return 0
+
+
+def _keys_rotate(storage: Storage, args: argparse.Namespace) -> int:
+    key = storage.rotate_key(timedelta(days=args.overlap_days))
+    print(f"new signing key {key.kid}, valid from {key.valid_from:%Y-%m-%d %H:%M} UTC")
+    for old in storage.valid_keys():
+        if old.kid != key.kid and old.valid_until is not None:
+            print(f"key {old.kid} stays valid until {old.valid_until:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+def _keys_list(storage: Storage, args: argparse.Namespace) -> int:
+    for key in storage.valid_keys():
+        until = "no end" if key.valid_until is None else f"until {key.valid_until:%Y-%m-%d %H:%M} UTC"
+        print(f"{key.kid:<8} {key.entry().public_key}  from {key.valid_from:%Y-%m-%d %H:%M} UTC, {until}")
+    return 0
+
+
+def _codes_issue(storage: Storage, args: argparse.Namespace) -> int:
+    issued = issue_code(storage, args.rider, scope=args.scope, ttl=timedelta(seconds=args.ttl), points=args.points)
+    print(issued.code)
+    print(
+        f"rider {issued.rider_id}, {'+'.join(issued.scopes)}, key {issued.kid},"
+        f" expires {issued.expires_at:%Y-%m-%d %H:%M:%S} UTC",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _apikey_add(storage: Storage, args: argparse.Namespace) -> int:
+    key = storage.add_api_key(args.name)
+    print(f"API key {args.name} created")
+    _print_secret("key", key, args.key_file)
+    return 0
+
+
+def _riders_revoke(storage: Storage, args: argparse.Namespace) -> int:
+    fresh = storage.revoke_rider(args.id, args.reason)
+    print(f"rider {args.id} {'revoked' if fresh else 'was already revoked'}; every bundle carries it")
+    return 0
+
+
+def _riders_unrevoke(storage: Storage, args: argparse.Namespace) -> int:
+    found = storage.unrevoke_rider(args.id)
+    print(f"rider {args.id} {'may use codes again' if found else 'was not revoked'}")
+    return 0
+
+
+def _riders_list(storage: Storage, args: argparse.Namespace) -> int:
+    for rider in storage.revoked_riders():
+        print(rider)
+    return 0
+
+
+def _content_load(storage: Storage, args: argparse.Namespace) -> int:
+    content = read_content_file(args.file)
+    storage.load_content(content)
+    print(
+        f"content loaded: {len(content.services)} services, {len(content.announcements)} announcements,"
+        f" {len(content.config_overrides)} overrides; stations get it with their next bundle"
+    )
+    return 0
+
+
+def _operator_add(storage: Storage, args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("the passwords differ; nothing changed", file=sys.stderr)
+            return 1
+    storage.set_operator(args.name, password)
+    print(f"operator {args.name} can log in to /fleet")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------------
+
+
+Handler = Callable[[Storage, argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        default=os.environ.get("KIOSK_HUB_DB", DEFAULT_DB),
+        help="SQLite file or postgresql:// URL (default: $KIOSK_HUB_DB or ./hub.db)",
+    )
     parser = argparse.ArgumentParser(prog="kiosk-hub", description="The city hub that stations sync to.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("version", help="print the version")
+
+    def leaf(
+        group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help_: str
+    ) -> argparse.ArgumentParser:
+        p = group.add_parser(name, parents=[common], help=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = leaf(sub, "serve", _serve, "serve the sync API and the fleet view")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--utc-offset-minutes", type=int, default=0, help="the city's time zone for per-day counts")
+
+    station = sub.add_parser("station", help="register stations and manage their tokens").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = leaf(station, "add", _station_add, "register a station and print its token once")
+    p.add_argument("id", help="station id: lower-case letters, digits, '-'")
+    p.add_argument("--name", required=True, help="name shown to riders (Chinese)")
+    p.add_argument("--name-en", default=None, help="name in English")
+    p.add_argument("--lat", type=float, default=None, help="latitude (for nearby stations)")
+    p.add_argument("--lon", type=float, default=None, help="longitude")
+    p.add_argument("--token-file", type=Path, default=None, help="write the token to this file (0600) instead")
+    leaf(station, "list", _station_list, "list the stations")
+    p = leaf(station, "revoke-token", _station_revoke_token, "replace a station's token with a new one")
+    p.add_argument("id")
+    p.add_argument("--token-file", type=Path, default=None, help="write the new token to this file (0600)")
+
+    keys = sub.add_parser("keys", help="rider-code signing keys").add_subparsers(dest="action", required=True)
+    p = leaf(keys, "rotate", _keys_rotate, "make a new signing key; older keys stay valid for the overlap")
+    p.add_argument("--overlap-days", type=float, default=7.0, help="how long older keys stay valid (default 7)")
+    leaf(keys, "list", _keys_list, "list the valid keys")
+
+    codes = sub.add_parser("codes", help="rider codes").add_subparsers(dest="action", required=True)
+    p = leaf(codes, "issue", _codes_issue, "issue a signed rider code")
+    p.add_argument("--rider", required=True, help="rider id")
+    p.add_argument("--scope", choices=sorted(SCOPE_NAMES), default="both", help="what the code allows")
+    p.add_argument("--ttl", type=int, default=600, help="seconds until it expires (default 600)")
+    p.add_argument("--points", type=int, default=None, help="points balance to show at the station")
+
+    apikey = sub.add_parser("apikey", help="API keys for the rider app").add_subparsers(dest="action", required=True)
+    p = leaf(apikey, "add", _apikey_add, "create an API key and print it once")
+    p.add_argument("name")
+    p.add_argument("--key-file", type=Path, default=None, help="write the key to this file (0600) instead")
+
+    riders = sub.add_parser("riders", help="rider revocations").add_subparsers(dest="action", required=True)
+    p = leaf(riders, "revoke", _riders_revoke, "revoke a rider (in every bundle from now on)")
+    p.add_argument("id")
+    p.add_argument("--reason", default="", help="why (kept on the hub)")
+    p = leaf(riders, "unrevoke", _riders_unrevoke, "lift a revocation")
+    p.add_argument("id")
+    leaf(riders, "list", _riders_list, "list revoked riders")
+
+    content = sub.add_parser("content", help="the city's services and announcements").add_subparsers(
+        dest="action", required=True
+    )
+    p = leaf(content, "load", _content_load, "load services, announcements and overrides from a JSON file")
+    p.add_argument("file", type=Path)
+
+    operator = sub.add_parser("operator", help="fleet-view logins").add_subparsers(dest="action", required=True)
+    p = leaf(operator, "add", _operator_add, "add an operator or change their password")
+    p.add_argument("name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     return parser
 
 
@@ -22,7 +252,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "version":
         print(f"kiosk-hub {__version__}")
-    return 0
+        return 0
+    if args.command == "codes" and not 0 < args.ttl <= MAX_LIFETIME.total_seconds():
+        print(f"--ttl must be 1 to {int(MAX_LIFETIME.total_seconds())} seconds", file=sys.stderr)
+        return 2
+    try:
+        storage = open_storage(args.db)
+    except (StorageUnavailable, KioskError) as exc:
+        print(f"kiosk-hub: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return int(args.handler(storage, args))
+    except (AlreadyExists, UnknownStation, RiderRevoked, CodeFormatError, KioskError, ValueError, OSError) as exc:
+        print(f"kiosk-hub: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        storage.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,229 @@
+"""The hub's HTTP API: sync protocol v1 for stations, code issuing for the rider app, the fleet view.
+
+- ``POST /v1/stations/{id}/events`` — :class:`EventBatch` (gzip or plain JSON) → :class:`BatchAck`
+- ``GET /v1/stations/{id}/bundle`` — :class:`Bundle` with an ETag; ``If-None-Match`` → 304
+- ``POST /v1/stations/{id}/heartbeat`` — :class:`Heartbeat` → :class:`HeartbeatAck`
+- ``POST /v1/codes`` — :class:`CodeRequest` → :class:`IssuedCode` (rider-app API key)
+- ``GET /v1/health``, ``GET /fleet`` (HTML), ``GET /fleet.csv``, ``GET /openapi.json``
+
+Station endpoints take the station's bearer token; a token of another station is 403. Every error is
+a :class:`Problem` body. Endpoints are plain functions: FastAPI runs them in its thread pool, where the
+blocking database calls belong.
+"""
+
+# No "from __future__ import annotations" here: FastAPI must see the real annotations of endpoints that
+# refer to dependencies defined inside create_app.
+import base64
+import logging
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, Header, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from hub.bodies import BodyLimitMiddleware
+from hub.bundle import build_bundle, bundle_etag, etag_matches
+from hub.codes import CodeRequest, IssuedCode, RiderRevoked, issue_code
+from hub.fleet import gather, to_csv
+from hub.fleet_html import render_fleet
+from hub.storage import Storage, StorageUnavailable, UnknownStation
+from kiosk import __version__
+from kiosk.core.ridercode import CodeFormatError
+from kiosk.sync.protocol import (
+    MAX_BODY_BYTES,
+    PROTOCOL_VERSION,
+    BatchAck,
+    Bundle,
+    EventBatch,
+    Heartbeat,
+    HeartbeatAck,
+    Problem,
+)
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5
+"""What a 503 asks the station to wait before retrying."""
+
+StationPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="The station's id")]
+_bearer = HTTPBearer(auto_error=False, description="The station's token, or the rider app's API key")
+_basic = HTTPBasic(auto_error=False, description="An operator (kiosk-hub operator add)")
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": Problem} for code in (401, 403, 404, 409, 413, 415, 422, 503)
+}
+
+
+class Health(BaseModel):
+    """``GET /v1/health``."""
+
+    status: Literal["ok"] = "ok"
+    protocol: int = PROTOCOL_VERSION
+    version: str
+    storage: str
+
+
+def _fail(status: int, error: str, headers: dict[str, str] | None = None) -> HTTPException:
+    return HTTPException(status, error, headers)
+
+
+def _describe(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    more = len(exc.errors()) - 5
+    return "invalid request: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int = 14) -> FastAPI:
+    """The hub's ASGI app over ``storage``."""
+    app = FastAPI(
+        title="kiosk-hub",
+        version=__version__,
+        description="The city hub that battery-swap stations sync to (sync protocol v1).",
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+
+    @app.exception_handler(HTTPException)
+    async def _http_problem(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(Problem(error=str(exc.detail)).model_dump(), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(Problem(error=_describe(exc)).model_dump(), 422)
+
+    @app.exception_handler(StorageUnavailable)
+    async def _unavailable(request: Request, exc: StorageUnavailable) -> JSONResponse:
+        log.warning("storage unavailable: %s", exc)
+        body = Problem(error="the hub's database is unavailable; try again shortly").model_dump()
+        return JSONResponse(body, 503, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+    def station_auth(
+        station_id: StationPath, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> str:
+        if creds is None:
+            raise _fail(401, "a station token is needed (Authorization: Bearer …)", {"WWW-Authenticate": "Bearer"})
+        owner = storage.station_for_token(creds.credentials)
+        if owner is None:
+            raise _fail(
+                401, "the token is not valid (mistyped, or replaced by a new one)", {"WWW-Authenticate": "Bearer"}
+            )
+        if owner != station_id:
+            raise _fail(403, f"this token belongs to station {owner}, not {station_id}")
+        return station_id
+
+    Station = Annotated[str, Depends(station_auth)]
+
+    @app.get("/v1/health", response_model=Health, tags=["hub"])
+    def health() -> Health:
+        """Whether the hub and its database answer."""
+        storage.ping()
+        return Health(version=__version__, storage=storage.db.engine.value)
+
+    @app.post("/v1/stations/{station_id}/events", response_model=BatchAck, responses=_ERRORS, tags=["sync"])
+    def post_events(station_id: Station, batch: EventBatch) -> BatchAck:
+        """Store a batch of the station's events; each id exactly once. Send with ``Content-Encoding: gzip``."""
+        if batch.station_id != station_id:
+            raise _fail(422, f"the batch is for station {batch.station_id}, not {station_id}")
+        strangers = sorted({e.station_id for e in batch.events} - {station_id})
+        if strangers:
+            raise _fail(422, f"the batch carries events of other stations: {', '.join(strangers)}")
+        if len({e.id for e in batch.events}) != len(batch.events):
+            raise _fail(422, "the batch carries the same event id twice")
+        if len({e.seq for e in batch.events}) != len(batch.events):
+            raise _fail(422, "the batch carries the same seq twice")
+        try:
+            result = storage.ingest(station_id, batch.events)
+        except UnknownStation as exc:
+            raise _fail(404, str(exc)) from None
+        return BatchAck(accepted=result.accepted, duplicates=result.duplicates, high_water_seq=result.high_water_seq)
+
+    @app.get(
+        "/v1/stations/{station_id}/bundle",
+        response_model=Bundle,
+        responses={**_ERRORS, 304: {"description": "Not modified"}},
+        tags=["sync"],
+    )
+    def get_bundle(station_id: Station, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+        """Everything the station needs to work offline; 304 when ``If-None-Match`` names the current ETag."""
+        bundle = build_bundle(
+            storage.station(station_id),
+            stations=storage.stations(),
+            heartbeats=storage.heartbeats(),
+            keys=storage.valid_keys(),
+            revoked=storage.revoked_riders(),
+            content=storage.content(),
+            now=storage.now(),
+        )
+        etag = bundle_etag(bundle)
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag_matches(if_none_match, etag):
+            return Response(status_code=304, headers=headers)
+        return Response(bundle.model_dump_json(), media_type="application/json", headers=headers)
+
+    @app.post("/v1/stations/{station_id}/heartbeat", response_model=HeartbeatAck, responses=_ERRORS, tags=["sync"])
+    def post_heartbeat(station_id: Station, heartbeat: Heartbeat) -> HeartbeatAck:
+        """Keep the station's status snapshot as its latest."""
+        if heartbeat.station_id != station_id:
+            raise _fail(422, f"the heartbeat is from station {heartbeat.station_id}, not {station_id}")
+        return HeartbeatAck(server_time=storage.record_heartbeat(heartbeat))
+
+    def api_key_auth(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+        name = None if creds is None else storage.api_key_name(creds.credentials)
+        if name is None:
+            raise _fail(401, "a valid API key is needed (Authorization: Bearer …)", {"WWW-Authenticate": "Bearer"})
+        return name
+
+    @app.post("/v1/codes", response_model=IssuedCode, responses=_ERRORS, tags=["riders"])
+    def post_code(request: CodeRequest, client: Annotated[str, Depends(api_key_auth)]) -> IssuedCode:
+        """Issue a signed rider code (for the rider app)."""
+        try:
+            issued = issue_code(
+                storage,
+                request.rider_id,
+                scope=request.scope,
+                ttl=timedelta(seconds=request.ttl_s),
+                points=request.points,
+            )
+        except RiderRevoked as exc:
+            raise _fail(409, str(exc)) from None
+        except CodeFormatError as exc:
+            raise _fail(422, str(exc)) from None
+        log.info("code issued for rider %s to %s (key %s)", issued.rider_id, client, issued.kid)
+        return issued
+
+    def operator_auth(request: Request, basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> str:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            name = storage.api_key_name(header[7:].strip())
+            if name is not None:
+                return f"api key {name}"
+        elif basic is not None and storage.operator_ok(basic.username, basic.password):
+            return basic.username
+        raise _fail(
+            401, "operator login needed", {"WWW-Authenticate": 'Basic realm="kiosk-hub fleet", charset="UTF-8"'}
+        )
+
+    @app.get("/fleet", response_class=HTMLResponse, tags=["fleet"])
+    def fleet(who: Annotated[str, Depends(operator_auth)], days: int = fleet_days) -> HTMLResponse:
+        """The fleet view (HTML with inline SVG charts)."""
+        view = gather(storage, days=max(1, min(days, 366)), utc_offset_minutes=utc_offset_minutes)
+        return HTMLResponse(render_fleet(view))
+
+    @app.get("/fleet.csv", response_class=PlainTextResponse, tags=["fleet"])
+    def fleet_csv(who: Annotated[str, Depends(operator_auth)], days: int = fleet_days) -> Response:
+        """Per station and day: swaps, entries, service views, and the station's state now."""
+        view = gather(storage, days=max(1, min(days, 366)), utc_offset_minutes=utc_offset_minutes)
+        headers = {"Content-Disposition": 'attachment; filename="fleet.csv"'}
+        return Response(to_csv(view), media_type="text/csv; charset=utf-8", headers=headers)
+
+    return app
+
+
+def basic_header(user: str, password: str) -> str:
+    """An ``Authorization`` value for HTTP Basic (for clients and tests)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

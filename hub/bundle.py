@@ -1,0 +1,90 @@
+"""Building a station's bundle (pure): keys, revocations, content, overrides, nearby stations; its ETag."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from hub.content import Content
+from hub.storage import LatestHeartbeat, SigningKey, Station
+from kiosk.sync.protocol import Bundle, NearbyStation
+
+NEARBY_LIMIT = 5
+"""How many other stations a bundle lists."""
+_EARTH_RADIUS_M = 6_371_000.0
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
+    """Great-circle distance in whole metres (haversine: plenty for stations across a city)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return round(2 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a))))
+
+
+def nearby(
+    station: Station, stations: Sequence[Station], heartbeats: Mapping[str, LatestHeartbeat], limit: int = NEARBY_LIMIT
+) -> list[NearbyStation]:
+    """Other stations with a known place and a heartbeat that reported batteries, nearest first."""
+    if station.latitude is None or station.longitude is None:
+        return []
+    found = []
+    for other in stations:
+        beat = heartbeats.get(other.id)
+        if other.id == station.id or other.latitude is None or other.longitude is None or beat is None:
+            continue
+        if beat.heartbeat.charged_batteries is None:
+            continue
+        found.append(
+            NearbyStation(
+                station_id=other.id,
+                name=other.name,
+                name_en=other.name_en,
+                distance_m=distance_m(station.latitude, station.longitude, other.latitude, other.longitude),
+                charged_batteries=beat.heartbeat.charged_batteries,
+                updated_at=beat.received_at,
+                latitude=other.latitude,
+                longitude=other.longitude,
+            )
+        )
+    found.sort(key=lambda n: (n.distance_m, n.station_id))
+    return found[:limit]
+
+
+def build_bundle(
+    station: Station,
+    *,
+    stations: Sequence[Station],
+    heartbeats: Mapping[str, LatestHeartbeat],
+    keys: Sequence[SigningKey],
+    revoked: Sequence[str],
+    content: Content,
+    now: datetime,
+) -> Bundle:
+    """The bundle for ``station`` as of ``now``."""
+    return Bundle(
+        station_id=station.id,
+        generated_at=now,
+        config_overrides=content.overrides_for(station.id),
+        keys=[key.entry() for key in keys],
+        revoked_riders=list(revoked),
+        services=content.services,
+        announcements=content.announcements,
+        nearby=nearby(station, stations, heartbeats),
+    )
+
+
+def bundle_etag(bundle: Bundle) -> str:
+    """A strong ETag over everything but the generation time, so an unchanged bundle keeps its tag."""
+    text = bundle.model_dump_json(exclude={"generated_at"})
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (or ``*``); weak tags compare by their value."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags

@@ -1,0 +1,76 @@
+"""Issuing rider codes: the rider-app API's models and the one function both the API and the CLI use."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from hub.storage import Storage
+from kiosk.core.errors import KioskError
+from kiosk.core.ridercode import (
+    MAX_LIFETIME,
+    POINTS_MAX,
+    RIDER_ID_MAX_LENGTH,
+    SCOPE_NAMES,
+    RiderCode,
+    scope_words,
+    sign_code,
+)
+from kiosk.sync.protocol import Answer, Request
+
+DEFAULT_TTL = timedelta(minutes=10)
+"""How long a code lives unless asked otherwise: long enough to walk up to the station."""
+
+
+class RiderRevoked(KioskError, PermissionError):
+    """The rider is revoked: no code is issued."""
+
+
+class CodeRequest(Request):
+    """``POST /v1/codes``: the rider app asks for a code for one of its riders."""
+
+    rider_id: Annotated[
+        str, Field(min_length=1, max_length=RIDER_ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    ]
+    scope: Literal["swap", "entry", "both"] = "both"
+    ttl_s: Annotated[int, Field(ge=30, le=int(MAX_LIFETIME.total_seconds()))] = int(DEFAULT_TTL.total_seconds())
+    """Seconds from issue to expiry."""
+    points: Annotated[int, Field(ge=0, le=POINTS_MAX)] | None = None
+    """The rider's points balance to show at the station, if any."""
+
+
+class IssuedCode(Answer):
+    """A signed rider code and what it says."""
+
+    code: str
+    """The text to show as a QR code (``RK1:…``)."""
+    kid: str
+    rider_id: str
+    scopes: list[str]
+    issued_at: datetime
+    expires_at: datetime
+
+
+def issue_code(
+    storage: Storage, rider_id: str, *, scope: str = "both", ttl: timedelta = DEFAULT_TTL, points: int | None = None
+) -> IssuedCode:
+    """Sign a new code for ``rider_id`` with the hub's current key; :class:`RiderRevoked` for a revoked rider.
+
+    Bad fields raise :class:`kiosk.core.ridercode.CodeFormatError` with the reason.
+    """
+    if storage.is_revoked(rider_id):
+        raise RiderRevoked(f"rider {rider_id} is revoked; no code is issued")
+    key = storage.signing_key()
+    fields = RiderCode.issue(
+        kid=key.kid, rider_id=rider_id, scopes=SCOPE_NAMES[scope], now=storage.now(), ttl=ttl, points=points
+    )
+    return IssuedCode(
+        code=sign_code(fields, key.private_key),
+        kid=key.kid,
+        rider_id=rider_id,
+        scopes=scope_words(fields.scopes),
+        issued_at=fields.issued_at,
+        expires_at=fields.expires_at,
+    )

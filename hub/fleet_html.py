@@ -1,0 +1,105 @@
+"""The fleet page: one server-rendered HTML document with inline SVG charts (no scripts, no assets)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from hub.fleet import FleetView, StationRow
+from hub.svg import bar_chart, line_chart
+
+_STYLE = """
+body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222}
+table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}
+th{background:#f3f3f3}td.num{text-align:right}.warn{color:#b00020}.ok{color:#2a7a2a}
+section.station{margin:1.5rem 0;border-top:1px solid #ddd;padding-top:.5rem}
+"""
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    seconds = int((now - moment).total_seconds())
+    ago = (
+        f"{seconds} s ago"
+        if seconds < 120
+        else f"{seconds // 60} min ago"
+        if seconds < 7200
+        else f"{seconds // 3600} h ago"
+    )
+    return f'<time datetime="{moment.isoformat()}">{escape(moment.strftime("%Y-%m-%d %H:%M"))} UTC ({ago})</time>'
+
+
+def _cell(value: int | None) -> str:
+    return '<td class="num">–</td>' if value is None else f'<td class="num">{value}</td>'
+
+
+def _summary_row(row: StationRow, view: FleetView) -> str:
+    warnings = (
+        '<ul class="warn">' + "".join(f"<li>{escape(w)}</li>" for w in row.warnings) + "</ul>"
+        if row.warnings
+        else '<span class="ok">none</span>'
+    )
+    gaps = ", ".join(f"{g.first}–{g.last}" if g.size > 1 else str(g.first) for g in row.gaps) or "none"
+    return (
+        f'<tr><td><a href="#{escape(row.station.id)}">{escape(row.station.id)}</a></td>'
+        f"<td>{escape(row.station.name)}<br>{escape(row.station.name_en)}</td>"
+        f"<td>{_when(row.last_seen, view.generated_at)}</td>{_cell(row.backlog)}{_cell(row.charged)}"
+        f'<td class="num">{row.station.high_water_seq}</td><td>{escape(gaps)}</td>'
+        f'<td class="num">{row.swaps[-1]}</td><td class="num">{row.entries[-1]}</td>'
+        f'<td class="num">{row.service_views[-1]}</td><td>{warnings}</td></tr>'
+    )
+
+
+def _station_section(row: StationRow, labels: list[str]) -> str:
+    chart = line_chart(
+        labels,
+        [("swaps", row.swaps), ("entries", row.entries), ("service views", row.service_views)],
+        title=f"{row.station.id}: use per day",
+    )
+    services = (
+        "<p>Most viewed services: "
+        + ", ".join(f"{escape(name)} ({count})" for name, count in row.top_services)
+        + "</p>"
+        if row.top_services
+        else "<p>No service views in this period.</p>"
+    )
+    return (
+        f'<section class="station" id="{escape(row.station.id)}"><h3>{escape(row.station.name)}'
+        f" · {escape(row.station.name_en)} ({escape(row.station.id)})</h3>{chart}{services}</section>"
+    )
+
+
+def render_fleet(view: FleetView) -> str:
+    """The whole fleet page."""
+    labels = [d.strftime("%m-%d") for d in view.days]
+    offset = view.utc_offset_minutes
+    tz = f"UTC{'+' if offset >= 0 else '-'}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+    fleet_chart = line_chart(
+        labels,
+        [
+            ("swaps", view.totals("swaps")),
+            ("entries", view.totals("entries")),
+            ("service views", view.totals("service_views")),
+        ],
+        title=f"All stations: use per day ({tz})",
+        width=800,
+        height=240,
+    )
+    batteries = bar_chart(
+        [(r.station.id, r.charged) for r in view.rows if r.charged is not None],
+        title="Charged batteries now (last heartbeat)",
+    )
+    head = (
+        "<tr><th>station</th><th>name</th><th>last seen</th><th>backlog</th><th>charged</th><th>high water</th>"
+        "<th>gaps</th><th>swaps today</th><th>entries today</th><th>service views today</th><th>warnings</th></tr>"
+    )
+    rows = "".join(_summary_row(r, view) for r in view.rows) or '<tr><td colspan="11">No stations yet.</td></tr>'
+    sections = "".join(_station_section(r, labels) for r in view.rows)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fleet · kiosk-hub</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head><body>'
+        f"<h1>Fleet</h1><p>{len(view.rows)} stations, as of {_when(view.generated_at, view.generated_at)}."
+        ' <a href="/fleet.csv">Download CSV</a></p>'
+        f"<table>{head}{rows}</table>{fleet_chart}{batteries}<h2>Stations</h2>{sections}</body></html>"
+    )
