@@ -44,6 +44,10 @@ ensure_venv() {
         need_apt linux-libc-dev test -e /usr/include/linux/input.h
         need_apt python3-dev _python_headers
     fi
+    if [[ "$extras" == *test* ]]; then
+        # The hub's tests run on a real PostgreSQL server that the test fixture starts (initdb, pg_ctl).
+        need_apt postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
+    fi
     if [[ "$extras" == *ui* ]]; then
         # The Kivy app: a virtual screen for tests, software OpenGL, and a font with Chinese and Latin.
         if [[ "$extras" == *test* ]]; then
