@@ -1,4 +1,4 @@
-"""Helpers the tests share: bounded waiting on a condition (never a bare sleep)."""
+"""Helpers the tests share: bounded waiting on a condition (never a bare sleep), a station driven over HTTP."""
 
 from __future__ import annotations
 
@@ -7,9 +7,18 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
+import requests
+
+from kiosk.app.simcodes import SimCodeIssuer
+from kiosk.app.station import Station
+from kiosk.core.clock import SystemClock
+from kiosk.core.config import Config, parse_config
 from kiosk.devices.base import Scan
+from kiosk.devices.sim.cabinet import SimCabinet
 
 T = TypeVar("T")
 
@@ -84,3 +93,130 @@ class LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
+
+
+# --- a station with a simulated cabinet, driven over HTTP -------------------------------------------
+
+
+def sim_config(
+    tmp_path: Path, *, policy: dict[str, Any] | None = None, hardware: dict[str, Any] | None = None
+) -> Config:
+    """The ``kiosk sim`` config with its data under ``tmp_path``, fast polls, and the given overrides."""
+    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+    base = parse_config(text)
+    slots = base.hardware.slots.model_copy(update={"poll_s": 0.1})
+    hw = base.hardware.model_copy(update={"poll_s": 0.05, "slots": slots, **(hardware or {})})
+    station = base.station.model_copy(update={"data_dir": tmp_path / "data"})
+    api = base.api.model_copy(update={"port": 0, "ui_token_file": tmp_path / "data" / "ui-token"})
+    pol = base.policy.model_copy(update=policy or {})
+    return base.model_copy(update={"station": station, "api": api, "hardware": hw, "policy": pol})
+
+
+class LastingSimCabinet(SimCabinet):
+    """A simulated cabinet that outlives the stations using it: a station restart leaves the world as it is.
+
+    A stopping station closes its simulator; this one ignores that and ends only at :meth:`end`.
+    """
+
+    def close(self) -> None:
+        """Ignored: the world goes on while kiosk-core restarts."""
+
+    def end(self) -> None:
+        """Really stop the simulated devices."""
+        super().close()
+
+
+class Technician:
+    """HTTP as staff, the touchscreen and the simulator's controls (a rider's actions) would use it."""
+
+    def __init__(self, station: Station) -> None:
+        self.url = station.api.url
+        token = station.config.api.ui_token_file.read_text().strip()
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def status(self) -> dict[str, Any]:
+        """``/api/status``."""
+        return dict(self.session.get(f"{self.url}/api/status", timeout=5).json())
+
+    def bay(self, number: int) -> dict[str, Any]:
+        """One bay as the cabinet component sees it."""
+        return dict(self.status()["components"]["cabinet"]["bays"][str(number)])
+
+    def swap(self) -> dict[str, Any] | None:
+        """The swap in flight as the station controller shows it (None when idle)."""
+        swap = self.status()["components"]["station"]["swap"]
+        return None if swap is None else dict(swap)
+
+    def screen(self) -> dict[str, Any]:
+        """``/api/screen``: what the touchscreen shows now."""
+        return dict(self.session.get(f"{self.url}/api/screen", timeout=5).json())
+
+    def world(self) -> dict[str, Any]:
+        """``/api/sim``: the simulated world as it really is."""
+        return dict(self.session.get(f"{self.url}/api/sim", timeout=5).json())
+
+    def sim(self, path: str, **body: Any) -> requests.Response:
+        """POST to a simulator control under ``/api/sim``."""
+        return self.session.post(f"{self.url}/api/sim{path}", json=body or None, timeout=5)
+
+    def code(self, rider_id: str, *, scope: str = "swap", ttl_s: float = 300.0, scan: bool = True) -> str:
+        """A signed rider code from the simulator's issuer, shown to the scanner at once unless ``scan`` is False."""
+        answer = self.sim("/codes", rider_id=rider_id, scope=scope, ttl_s=ttl_s, scan=scan)
+        answer.raise_for_status()
+        return str(answer.json()["text"])
+
+    def all_events(self) -> list[dict[str, Any]]:
+        """Every event recorded so far, oldest first."""
+        return list(self.session.get(f"{self.url}/api/events?since=0&limit=1000", timeout=5).json())
+
+    def events(self, type_name: str) -> list[dict[str, Any]]:
+        """The recorded events of one type, oldest first."""
+        return [e for e in self.all_events() if e["type"] == type_name]
+
+
+class RunningStation:
+    """kiosk-core on a loop thread with a simulated cabinet; :meth:`restart` starts a new one on the same data."""
+
+    def __init__(self, config: Config, sim: SimCabinet, codes_dir: Path) -> None:
+        self.config = config
+        self.sim = sim
+        self.codes_dir = codes_dir
+        self.loop = LoopThread()
+        self.stopped = False
+        self.station = self._start()
+        self.tech = Technician(self.station)
+
+    def _start(self, boot_id: str | None = None) -> Station:
+        async def build() -> Station:
+            clock = SystemClock()
+            issuer = SimCodeIssuer(self.codes_dir, clock)
+            return Station(self.config, clock, boot_id=boot_id, sim=self.sim, sim_codes=issuer)
+
+        station: Station = self.loop.run(build())
+        self.loop.run(station.start())
+        return station
+
+    def stop(self) -> None:
+        """Stop kiosk-core (the simulated world goes on)."""
+        self.loop.run(self.station.stop("test stop"))
+        self.stopped = True
+
+    def start(self, boot_id: str | None = None) -> None:
+        """Start a new kiosk-core on the same data folder and simulated cabinet (``boot_id``: a new boot)."""
+        self.station = self._start(boot_id)
+        self.tech = Technician(self.station)
+        self.stopped = False
+
+    def restart(self, boot_id: str | None = None) -> None:
+        """Stop kiosk-core and start a new one on the same data folder and simulated cabinet."""
+        self.stop()
+        self.start(boot_id)
+
+    def close(self) -> None:
+        """Stop kiosk-core and the loop (the simulated cabinet is the caller's to end)."""
+        try:
+            if not self.stopped:
+                self.loop.run(self.station.stop("test over"))
+        finally:
+            self.loop.close()

@@ -7,55 +7,17 @@ threads, the store and the API are all on the path.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 
 from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
-from kiosk.core.config import Config, parse_config
 from kiosk.devices.sim.cabinet import SimCabinet
-from tests.support import LoopThread, wait_until
+from tests.support import LoopThread, Technician, sim_config, wait_until
 
 KINDS = ["kerong", "8a80", "gpio"]
-
-
-def sim_config(tmp_path: Path) -> Config:
-    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
-    base = parse_config(text)
-    hardware = base.hardware.model_copy(
-        update={"poll_s": 0.05, "slots": base.hardware.slots.model_copy(update={"poll_s": 0.1})}
-    )
-    station = base.station.model_copy(update={"data_dir": tmp_path / "data"})
-    api = base.api.model_copy(update={"port": 0, "ui_token_file": tmp_path / "data" / "ui-token"})
-    return base.model_copy(update={"station": station, "api": api, "hardware": hardware})
-
-
-class Technician:
-    """HTTP as staff and the simulator's controls would use it."""
-
-    def __init__(self, station: Station) -> None:
-        self.url = station.api.url
-        token = station.config.api.ui_token_file.read_text().strip()
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def status(self) -> dict[str, Any]:
-        return dict(self.session.get(f"{self.url}/api/status", timeout=5).json())
-
-    def bay(self, number: int) -> dict[str, Any]:
-        return dict(self.status()["components"]["cabinet"]["bays"][str(number)])
-
-    def sim(self, path: str, **body: Any) -> requests.Response:
-        return self.session.post(f"{self.url}/api/sim{path}", json=body or None, timeout=5)
-
-    def events(self, type_name: str) -> list[dict[str, Any]]:
-        answer = self.session.get(f"{self.url}/api/events?since=0&limit=1000", timeout=5).json()
-        return [e for e in answer if e["type"] == type_name]
 
 
 @pytest.fixture(params=KINDS)
