@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.core.config import Config
+from kiosk.core.config import Config, HardwareConfig
 from kiosk.core.ridercode import parse_code
 from tests.support import LastingSimCabinet, RunningStation, Technician, sim_config, wait_until
 
@@ -377,3 +377,62 @@ def test_a_charged_battery_taken_while_the_station_was_down_completes_the_swap(s
     assert [e["payload"]["decision"] for e in tech.events("swap.recovered")] == ["ended"]
     assert world_bays(tech)[charged]["battery"] is None
     assert [r["outcome"] for r in swap_rows(run.config)] == ["completed"]
+
+
+# --- a GPIO cabinet without slot controllers (presence switches only) --------------------------------
+
+
+class PresenceOnlyCabinet(LastingSimCabinet):
+    """The simulated GPIO cabinet with its slot controllers left unwired: the station sees presence only."""
+
+    def hardware_config(self) -> HardwareConfig:
+        """The simulator's GPIO config without the slot controllers' port."""
+        hw = super().hardware_config()
+        return hw.model_copy(update={"slots": hw.slots.model_copy(update={"port": None})})
+
+
+@pytest.fixture
+def presence_only(tmp_path: Path) -> Iterator[StartStation]:
+    """Start a station (policy overrides as keywords) on a GPIO cabinet that senses batteries by presence only."""
+    made: list[tuple[RunningStation, LastingSimCabinet]] = []
+
+    def make(**policy: Any) -> RunningStation:
+        config = test_config(tmp_path, policy)
+        sim = PresenceOnlyCabinet("gpio", config.hardware, tmp_path / "devices", seed=1)
+        running = RunningStation(config, sim, tmp_path / "codes")
+        made.append((running, sim))
+        bays = lambda: running.tech.status()["components"]["cabinet"]["bays"].values()  # noqa: E731
+        wait_until(lambda: all(b["presence"] is not None for b in bays()), WAIT, "every bay's presence")
+        return running
+
+    yield make
+    for running, sim in made:
+        try:
+            running.close()
+        finally:
+            sim.end()
+
+
+def test_presence_only_cabinet_refuses_swaps_unless_present_batteries_may_count_as_charged(
+    presence_only: StartStation,
+) -> None:
+    run = presence_only()
+    run.tech.code("R-gpio")
+    assert screen_named(run.tech, "swap.refused")["reason"] == "no_charged_battery"
+    assert run.sim.pulses == []
+
+
+def test_presence_only_cabinet_swaps_when_resting_batteries_count_as_charged(presence_only: StartStation) -> None:
+    run = presence_only(assume_charged_after_s=1.0)
+    tech = run.tech
+    tech.code("R-gpio")
+    return_bay = return_battery(tech, battery_id="XX0000001")  # no id is read, so none is judged foreign
+    charged = int(screen_named(tech, "swap.take_charged")["bay"])
+    assert world_bays(tech)[charged]["battery"] is not None
+    wait_state(tech, "await_collect")
+    tech.sim(f"/bays/{charged}/take")
+    shut(tech, charged)
+    end = swap_end(tech)
+    assert end["outcome"] == "completed"
+    assert (end["returned_battery_id"], end["charged_battery_id"]) == (None, None)
+    assert world_bays(tech)[return_bay]["battery"]["battery_id"] == "XX0000001"

@@ -30,7 +30,7 @@ from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
 from kiosk.core.ids import new_id
 from kiosk.core.ridercode import Scope
-from kiosk.devices.base import BayState, DoorState, Scan
+from kiosk.devices.base import BatteryReading, BayState, DoorState, Scan
 from kiosk.station.codes import KeySet, Refusal, Refused, Verdict, verify
 from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
 from kiosk.station.events import verdict_event
@@ -84,6 +84,8 @@ class StationController:
         self.boot_id = boot_id
         self.policy = SwapPolicy.from_config(config.policy, require_battery_id=config.hardware.slots.port is not None)
         self.swaps = SwapMachine(self.policy, self._cabinet_view)
+        hw = config.hardware
+        self._presence_only = frozenset(b.number for b in hw.bays if hw.slots.port is None or b.slave is None)
         self.entry = EntryMachine(config.policy.door_open_alarm_s)
         self.keyset = KeySet()
         self.revoked: frozenset[str] = frozenset()
@@ -263,9 +265,17 @@ class StationController:
     # --- carrying out commands -------------------------------------------------------------------
 
     def _cabinet_view(self) -> Cabinet:
+        bays = self.cabinet.bays()
+        readings = self.cabinet.batteries()
+        for number in self._presence_only:
+            state = bays.get(number)
+            if state is not None and state.presence is not None:
+                # A bay without a slot controller is known by its presence switch alone; without this the
+                # selection sees no battery anywhere and a GPIO-only cabinet could never hand one out.
+                readings[number] = BatteryReading(bay=number, present=state.presence)
         return Cabinet(
-            bays=self.cabinet.bays(),
-            readings=self.cabinet.batteries(),
+            bays=bays,
+            readings=readings,
             out_of_service=frozenset(self._out_of_service),
             last_used=dict(self._last_used),
         )
