@@ -16,6 +16,7 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -86,7 +87,14 @@ def place(event: Timed, anchor: Anchor | None) -> Placed:
         return Placed(_utc(event.wall), TimeState.UNANCHORED)
     if anchor.boot_id != event.boot_id:
         raise ValueError(f"anchor of boot {anchor.boot_id} cannot place an event of boot {event.boot_id}")
-    return Placed(anchor.wall + timedelta(seconds=event.mono - anchor.mono), TimeState.ANCHORED)
+    delta = event.mono - anchor.mono
+    try:
+        if not math.isfinite(delta):
+            raise OverflowError(delta)
+        return Placed(anchor.wall + timedelta(seconds=delta), TimeState.ANCHORED)
+    except OverflowError:
+        # A monotonic time no real boot reaches (a damaged record): keep the raw time, flagged.
+        return Placed(_utc(event.wall), TimeState.UNANCHORED)
 
 
 def place_all(events: Iterable[Timed], known: Mapping[str, Anchor] | None = None) -> list[Placed]:

@@ -15,6 +15,7 @@ blocking database calls belong.
 # refer to dependencies defined inside create_app.
 import base64
 import logging
+import math
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -46,6 +47,8 @@ from kiosk.sync.protocol import (
 
 log = logging.getLogger(__name__)
 
+MAX_SEQ = 2**63 - 1
+"""The largest seq both engines store (a signed 64-bit integer)."""
 RETRY_AFTER_S = 5
 """What a 503 asks the station to wait before retrying."""
 
@@ -132,6 +135,13 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
         strangers = sorted({e.station_id for e in batch.events} - {station_id})
         if strangers:
             raise _fail(422, f"the batch carries events of other stations: {', '.join(strangers)}")
+        if any("\x00" in f"{e.id}{e.type}{e.boot_id}" for e in batch.events):
+            # PostgreSQL text cannot hold NUL characters; no real event has one in these fields.
+            raise _fail(422, "event id, type and boot_id must not contain NUL characters")
+        if any(e.seq > MAX_SEQ for e in batch.events):
+            raise _fail(422, f"seq must be at most {MAX_SEQ}")
+        if not all(math.isfinite(e.mono) for e in batch.events):
+            raise _fail(422, "an event's monotonic time must be a finite number")
         if len({e.id for e in batch.events}) != len(batch.events):
             raise _fail(422, "the batch carries the same event id twice")
         if len({e.seq for e in batch.events}) != len(batch.events):

@@ -188,6 +188,8 @@ class RegistryMixin(StorageBase):
 
     def operator_ok(self, name: str, password: str) -> bool:
         """Whether ``name`` is an operator with that password."""
+        if "\x00" in name:  # cannot be a stored name (and PostgreSQL text refuses NUL)
+            return False
         with self.db.transaction(write=False) as tx:
             row = tx.one("SELECT password_hash FROM operators WHERE name = ?", (name,))
         return row is not None and password_matches(password, str(row[0]))

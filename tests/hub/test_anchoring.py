@@ -60,3 +60,9 @@ def test_a_known_anchor_from_an_earlier_batch_places_later_events() -> None:
 def test_an_anchor_of_another_boot_is_refused() -> None:
     with pytest.raises(ValueError, match="boot"):
         place(record("st-a", 1, boot="boot-1", synced=False), Anchor("boot-9", 1, 0.0, REAL))
+
+
+def test_an_impossible_monotonic_time_keeps_the_raw_time_flagged() -> None:
+    anchor = Anchor("boot-1", 1, 0.0, REAL)
+    broken = record("st-a", 2, mono=1e300, wall=WRONG, synced=False)
+    assert place(broken, anchor) == place(broken, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from typing import Any
 
 import pytest
@@ -21,10 +22,13 @@ from hub.storage import Storage
 from tests.hub.support import batch_body, heartbeat, records
 
 FUZZ = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
+    max_examples=int(os.environ.get("HUB_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    database=None,
 )
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
@@ -136,3 +140,41 @@ def test_the_openapi_document_lists_every_endpoint(hub: HubServer) -> None:
     } <= set(paths)
     schema = paths["/v1/stations/{station_id}/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert schema["$ref"].endswith("/EventBatch")
+
+
+@pytest.mark.parametrize("literal", ["Infinity", "-Infinity", "NaN", "1e308"])
+def test_non_finite_monotonic_times_are_refused_and_huge_ones_stored(hub: HubServer, token: str, literal: str) -> None:
+    events = records("st-a", [1, 2], synced=False) + records("st-a", [3])
+    text = batch_body("st-a", events).decode().replace('"mono": 101.0', f'"mono": {literal}')
+    answer = requests.post(
+        f"{hub.url}/v1/stations/st-a/events",
+        data=text.encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == (200 if literal == "1e308" else 422), answer.text
+
+
+def test_nul_characters_in_event_text_are_422(hub: HubServer, token: str) -> None:
+    body = valid_batch()
+    body["events"][0]["boot_id"] = "boot\x00"
+    answer = requests.post(
+        f"{hub.url}/v1/stations/st-a/events", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert answer.status_code == 422
+
+
+def test_a_nul_in_an_operator_name_is_refused_quietly(hub: HubServer, storage: Storage) -> None:
+    from hub.app import basic_header
+
+    answer = requests.get(f"{hub.url}/fleet", headers={"Authorization": basic_header("o\x00ps", "x")}, timeout=30)
+    assert answer.status_code == 401
+
+
+def test_a_seq_beyond_64_bits_is_422(hub: HubServer, token: str) -> None:
+    body = valid_batch()
+    body["events"][0]["seq"] = 2**64
+    answer = requests.post(
+        f"{hub.url}/v1/stations/st-a/events", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert answer.status_code == 422
