@@ -29,7 +29,7 @@ from kiosk.core.clock import Clock
 from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
 from kiosk.core.ids import new_id
-from kiosk.core.ridercode import Scope
+from kiosk.core.ridercode import CodeFormatError, Scope, parse_code
 from kiosk.devices.base import BatteryReading, BayState, DoorState, Scan
 from kiosk.station.codes import KeySet, Refusal, Refused, Verdict, verify
 from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
@@ -86,7 +86,7 @@ class StationController:
         self.swaps = SwapMachine(self.policy, self._cabinet_view)
         hw = config.hardware
         self._presence_only = frozenset(b.number for b in hw.bays if hw.slots.port is None or b.slave is None)
-        self.entry = EntryMachine(config.policy.door_open_alarm_s)
+        self.entry = EntryMachine(config.hardware.entry_door.open_alarm_s)
         self.keyset = KeySet()
         self.revoked: frozenset[str] = frozenset()
         self.nearby: list[dict[str, Any]] = []
@@ -227,6 +227,10 @@ class StationController:
         if isinstance(verdict, Refused) and verdict.reason is Refusal.WRONG_SCOPE:
             scope = Scope.ENTRY
             verdict = self._verify(text, Scope.ENTRY)
+        elif isinstance(verdict, Refused) and _entry_only(text):
+            # Refused before its scope was looked at (expired, unknown key...): an entry code shown at the
+            # entry is an entry refusal, recorded and shown as such.
+            scope = Scope.ENTRY
         now = self.clock.monotonic()
         if isinstance(verdict, Refused):
             self.store.append(verdict_event(verdict, scope))
@@ -400,3 +404,12 @@ class StationController:
             "screen": self.screen.current.name,
             "warnings": warnings,
         }
+
+
+def _entry_only(text: str) -> bool:
+    """Whether ``text`` reads as a code for the entry and not for swaps (False when it cannot be read)."""
+    try:
+        scopes = parse_code(text).code.scopes
+    except CodeFormatError:
+        return False
+    return Scope.SWAP not in scopes
