@@ -1,0 +1,100 @@
+"""Building the app for a test and reading what it shows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from kivy.uix.button import Button
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+from kiosk.ui.app import KioskApp, LinkFactory
+from kiosk.ui.settings import UiSettings
+from tests.ui.loop import pump
+
+
+class FakeLink:
+    """Stands in for the core client where a test feeds the app core's news itself."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.closed = False
+        self.reopens = 0
+
+    def start(self) -> None:
+        """Nothing to follow."""
+        self.started = True
+
+    def close(self) -> None:
+        """Nothing to stop."""
+        self.closed = True
+
+    def request_reopen(self) -> None:
+        """Counted."""
+        self.reopens += 1
+
+
+def start_app(window: Any, settings: UiSettings, link: LinkFactory | None) -> KioskApp:
+    """Build the app, put its root in the window, and start it as ``App.run`` would (without its loop)."""
+    app = KioskApp(settings, link)
+    app.root = app.build()
+    window.add_widget(app.root)
+    app.on_start()
+    pump(3)
+    return app
+
+
+def stop_app(window: Any, app: KioskApp) -> None:
+    """Stop the app and take its root out of the window."""
+    app.on_stop()
+    window.remove_widget(app.root)
+    pump()
+
+
+def visible(widget: Widget) -> bool:
+    """Drawn and not hidden by an ancestor's opacity."""
+    node: Any = widget
+    while node is not None:
+        if getattr(node, "opacity", 1) == 0:
+            return False
+        parent = node.parent
+        node = None if parent is node else parent
+    return True
+
+
+def shown_screen(app: KioskApp) -> Widget:
+    """The screen on display now."""
+    return app.root.ids.manager.current_screen
+
+
+def walk_shown(app: KioskApp) -> Iterator[Widget]:
+    """Every widget drawn now: the header and the current screen."""
+    yield from app.root.ids.header.walk()
+    yield from shown_screen(app).walk()
+
+
+def texts(app: KioskApp) -> list[str]:
+    """The text of every visible label and button, header first."""
+    return [w.text for w in walk_shown(app) if isinstance(w, Label) and w.text and visible(w)]
+
+
+def overflowing(app: KioskApp) -> list[str]:
+    """Visible labels whose rendered text is larger than their box (should be none)."""
+    bad = []
+    for widget in walk_shown(app):
+        if isinstance(widget, Label) and widget.text and visible(widget):
+            tw, th = widget.texture_size
+            if tw > widget.width + 0.5 or th > widget.height + 0.5:
+                bad.append(f"{widget.text!r}: text {tw}x{th} in a {widget.width:.0f}x{widget.height:.0f} box")
+    return bad
+
+
+def small_buttons(app: KioskApp) -> list[str]:
+    """Visible, enabled buttons smaller than the 15 mm touch target."""
+    least = app.touch - 0.5
+    return [
+        f"{b.text!r}: {b.width:.0f}x{b.height:.0f} < {app.touch}"
+        for b in walk_shown(app)
+        if isinstance(b, Button) and b.text and not b.disabled and visible(b) and min(b.size) < least
+    ]
