@@ -68,10 +68,14 @@ class SyncRelay:
         self._on_bundle = on_bundle
         self.backoff = Backoff(min(2.0, config.backoff_cap_s), config.backoff_cap_s, rand)
         self.batch_size = FIRST_BATCH
+        self.batch_cap = MAX_BATCH_EVENTS
+        """Largest batch to grow to; lowered when the hub finds a batch too large (413)."""
         self.client: HubClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._round_done = asyncio.Event()
+        self.rounds_started = 0
+        self.rounds_done = 0
         self.last_success: datetime | None = None
         self.last_error: str | None = None
         self.refused: str | None = None
@@ -103,15 +107,24 @@ class SyncRelay:
             self.client = None
 
     def sync_now(self) -> None:
-        """Skip the wait: run a round at once (``kiosk sync now``)."""
+        """Skip the wait: run a round at once (``kiosk sync now``), fetching the bundle and sending a heartbeat too.
+
+        Staff press "sync now" to get fresh keys and revocations, so the bundle is not left to its timer.
+        """
+        self._next_bundle = self._next_heartbeat = 0.0
         self._wake.set()
 
     async def wait_round(self, timeout_s: float) -> bool:
-        """Wait until the next round ends (True) or ``timeout_s`` passes (False)."""
-        self._round_done.clear()
+        """Wait until a round that starts after this call has ended (True), or ``timeout_s`` passes (False).
+
+        A round already under way does not count: it may have passed the bundle fetch before the request.
+        """
+        target = self.rounds_started + 1
         try:
             async with asyncio.timeout(timeout_s):
-                await self._round_done.wait()
+                while self.rounds_done < target:
+                    self._round_done.clear()
+                    await self._round_done.wait()
         except TimeoutError:
             return False
         return True
@@ -120,9 +133,19 @@ class SyncRelay:
 
     async def _run(self) -> None:
         while True:
-            wait = await self.round()
-            self._round_done.set()
+            # Cleared before the round, not after: a sync_now() during the round must start another one.
             self._wake.clear()
+            self.rounds_started += 1
+            try:
+                wait = await self.round()
+            except Exception as exc:  # a bug or a broken store must not end syncing for good: back off, retry
+                log.exception("sync round failed unexpectedly")
+                wait = self._failed(f"unexpected error: {type(exc).__name__}: {exc}", None)
+            finally:
+                self.rounds_done += 1
+                self._round_done.set()
+            if self._wake.is_set():
+                continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
@@ -171,9 +194,15 @@ class SyncRelay:
             try:
                 ack = await asyncio.to_thread(self.client.post_events, batch)
             except HubUnavailable as exc:
-                if "Timeout" in str(exc) or "ReadTimeout" in str(exc):
+                if "Timeout" in str(exc):
                     self.batch_size = max(SMALLEST_BATCH, self.batch_size // 2)
                 raise
+            except HubRefused as exc:
+                if exc.status != 413 or self.batch_size == 1:
+                    raise
+                # Too large for the hub's body cap (events with long texts): smaller batches, not a refusal.
+                self.batch_size = self.batch_cap = max(1, self.batch_size // 4)
+                raise HubUnavailable(f"{exc}; sending smaller batches of {self.batch_size}") from exc
             sent = {r.id for r in records}
             acknowledged = sent & (set(ack.accepted) | set(ack.duplicates))
             marked = store.mark_synced(acknowledged, self.clock.wall())
@@ -182,7 +211,7 @@ class SyncRelay:
                 # The hub stored only some: send the rest again, later, with the same ids.
                 raise HubUnavailable(f"the hub acknowledged {len(acknowledged)} of {len(sent)} events")
             if len(records) == self.batch_size:
-                self.batch_size = min(MAX_BATCH_EVENTS, self.batch_size * 2)
+                self.batch_size = min(self.batch_cap, self.batch_size * 2)
 
     async def _fetch_bundle(self) -> None:
         assert self.client is not None
