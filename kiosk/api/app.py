@@ -6,6 +6,7 @@
   ``Last-Event-ID`` (or ``?since=SEQ``) by replaying from the store, so a reconnecting UI misses nothing.
 - ``GET /api/events?since=SEQ&limit=N`` — recent events as JSON.
 - ``GET /api/screen`` and ``GET /api/screen/stream`` — what the touchscreen should show, and its changes.
+- ``POST /api/swap/reopen`` — the rider asks (on the touchscreen) for the empty return bay to open again.
 - ``/api/sim/…`` — the simulated cabinet's controls, only under ``kiosk sim``.
 
 Clients present the UI token as ``Authorization: Bearer <token>``; a browser signs in once at
@@ -58,6 +59,8 @@ class ApiContext:
     """Run a sync round with the hub now and return the sync status after it."""
     issue_code: CodeIssuer | None = None
     """Under ``kiosk sim``: sign a rider code with the simulator's key (rider id, scope, ttl seconds)."""
+    request_reopen: Callable[[], None] | None = None
+    """The rider asked on the touchscreen to open the return bay again (``StationController.request_reopen``)."""
 
     def session_value(self) -> str:
         """The session cookie's value: derived from the token, so rotating the token ends sessions."""
@@ -136,6 +139,14 @@ def create_app(ctx: ApiContext) -> FastAPI:
         if ctx.sync_now is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this station does not sync")
         return await ctx.sync_now()
+
+    @protected.post("/api/swap/reopen", status_code=status.HTTP_202_ACCEPTED)
+    def reopen() -> dict[str, bool]:
+        # Only a request: the swap machine decides whether the bay may open again (and says so on the screen).
+        if ctx.request_reopen is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this station does not take reopen requests")
+        ctx.request_reopen()
+        return {"requested": True}
 
     @protected.get("/api/screen", response_model=Screen)
     def current_screen() -> Screen:

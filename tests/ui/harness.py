@@ -35,21 +35,34 @@ class FakeLink:
         self.reopens += 1
 
 
-def start_app(window: Any, settings: UiSettings, link: LinkFactory | None) -> KioskApp:
+def start_app(window: Any, settings: UiSettings, link: LinkFactory | None, **kwargs: Any) -> KioskApp:
     """Build the app, put its root in the window, and start it as ``App.run`` would (without its loop)."""
-    app = KioskApp(settings, link)
+    app = KioskApp(settings, link, **kwargs)
     app.root = app.build()
     window.add_widget(app.root)
-    app.on_start()
+    app.dispatch("on_start")
     pump(3)
     return app
 
 
 def stop_app(window: Any, app: KioskApp) -> None:
     """Stop the app and take its root out of the window."""
-    app.on_stop()
+    app.dispatch("on_stop")  # as App.stop does: kv's `app` proxy forgets this app
     window.remove_widget(app.root)
     pump()
+
+
+def tap(widget: Widget, release: bool = True) -> Any:
+    """Press ``widget`` with one finger (and lift it unless ``release`` is False); the touch."""
+    from kivy.tests.common import UnitTestTouch
+
+    touch = UnitTestTouch(*widget.to_window(*widget.center))
+    touch.touch_down()
+    if release:
+        pump()
+        touch.touch_up()
+    pump()
+    return touch
 
 
 def visible(widget: Widget) -> bool:
