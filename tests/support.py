@@ -160,7 +160,7 @@ class Technician:
         """POST to a simulator control under ``/api/sim``."""
         return self.session.post(f"{self.url}/api/sim{path}", json=body or None, timeout=5)
 
-    def code(self, rider_id: str, *, scope: str = "swap", ttl_s: float = 300.0, scan: bool = True) -> str:
+    def code(self, rider_id: str, *, scope: str = "swap", ttl_s: int = 300, scan: bool = True) -> str:
         """A signed rider code from the simulator's issuer, shown to the scanner at once unless ``scan`` is False."""
         answer = self.sim("/codes", rider_id=rider_id, scope=scope, ttl_s=ttl_s, scan=scan)
         answer.raise_for_status()

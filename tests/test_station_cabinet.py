@@ -130,3 +130,10 @@ def test_a_flapping_door_switch_faults_the_bay(running: tuple[Station, Technicia
     fault = wait_until(lambda: tech.bay(2)["fault"], 20, "bay 2 faulted")
     assert "flapping" in fault
     assert any(w.startswith("cabinet: bay 2: ") for w in tech.status()["warnings"])
+
+
+def test_a_code_with_a_fractional_lifetime_is_a_clear_422(running: tuple[Station, Technician, LoopThread]) -> None:
+    _, tech, _ = running
+    answer = tech.sim("/codes", rider_id="R1001", ttl_s=1.5)
+    assert answer.status_code == 422
+    assert tech.sim("/codes", rider_id="R1001", ttl_s=2).status_code == 200

@@ -82,7 +82,8 @@ class CodeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rider_id: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     scope: Literal["swap", "entry", "both"] = "swap"
-    ttl_s: float = Field(default=300.0, gt=0, le=86400)
+    ttl_s: int = Field(default=300, ge=1, le=86400)
+    """Whole seconds: codes carry their times to the second."""
     scan: bool = False
     """Also show it to the scanner at once."""
 
