@@ -14,6 +14,7 @@ conftest call it); it refuses to run late rather than half-apply. What it sets, 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -26,6 +27,13 @@ MAX_FPS = 30
 """Plenty for a kiosk, and half the idle work of 60."""
 
 _prepared: UiSettings | None = None
+
+
+class _NoMtdevNoise(logging.Filter):
+    """Kivy logs a traceback at import when libmtdev is missing; we never use mtdev (hidinput reads touch)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Input: MTDev is not supported")
 
 
 class FontMissing(ConfigError, FileNotFoundError):
@@ -79,6 +87,7 @@ def prepare(settings: UiSettings) -> None:
     home = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / "kiosk-ui-kivy"
     home.mkdir(mode=0o700, exist_ok=True)
     os.environ.update(kivy_environment(settings, home))
+    logging.getLogger("kivy").addFilter(_NoMtdevNoise())
 
     from kivy.config import Config
 

@@ -103,6 +103,33 @@ def overflowing(app: KioskApp) -> list[str]:
     return bad
 
 
+def _window_rect(widget: Widget) -> tuple[float, float, float, float]:
+    parent = widget.parent
+    x, y = parent.to_window(*widget.pos) if parent is not None and parent is not widget else widget.pos
+    return x, y, x + widget.width, y + widget.height
+
+
+def escaping(app: KioskApp) -> list[str]:
+    """Visible widgets drawn outside their parent layout (over a neighbour); should be none."""
+    from kivy.uix.layout import Layout
+    from kivy.uix.screenmanager import Screen
+
+    bad = []
+    for widget in walk_shown(app):
+        parent = widget.parent
+        if not isinstance(parent, Layout) or isinstance(widget, Screen) or not visible(widget):
+            continue
+        if widget.width < 2 or widget.height < 2:
+            continue
+        x0, y0, x1, y1 = _window_rect(widget)
+        px0, py0, px1, py1 = _window_rect(parent)
+        if x0 < px0 - 1 or y0 < py0 - 1 or x1 > px1 + 1 or y1 > py1 + 1:
+            name = getattr(widget, "text", "") or type(widget).__name__
+            where = f"{x0:.0f},{y0:.0f}-{x1:.0f},{y1:.0f}"
+            bad.append(f"{name!r} at {where} outside {px0:.0f},{py0:.0f}-{px1:.0f},{py1:.0f}")
+    return bad
+
+
 def small_buttons(app: KioskApp) -> list[str]:
     """Visible, enabled buttons smaller than the 15 mm touch target."""
     least = app.touch - 0.5

@@ -15,7 +15,7 @@ from kiosk.ui.i18n import Language
 from kiosk.ui.settings import SIZES
 from tests.ui.cases import CASES, screen, status
 from tests.ui.conftest import SETTINGS
-from tests.ui.harness import FakeLink, overflowing, shown_screen, small_buttons, start_app, stop_app, texts
+from tests.ui.harness import FakeLink, escaping, overflowing, shown_screen, small_buttons, start_app, stop_app, texts
 from tests.ui.loop import pump, resize, screenshot
 
 EXTRA = ["out_of_service.unreachable", "out_of_service.cabinet", "maintenance.pin", "maintenance.status"]
@@ -60,7 +60,7 @@ def show(app: KioskApp, case: str, language: Language) -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("case", ALL)
-def test_every_screen_fits_and_has_big_buttons_in_both_languages(
+def test_every_screen_fits_stays_in_its_place_and_has_big_buttons_in_both_languages(
     app: KioskApp, window: Any, size: tuple[int, int], case: str
 ) -> None:
     resize(window, size)
@@ -68,6 +68,6 @@ def test_every_screen_fits_and_has_big_buttons_in_both_languages(
     for language in Language:
         show(app, case, language)
         screenshot(app.root, f"{case}-{size[0]}x{size[1]}-{language.value}")
-        problems += [f"{language.value}: {p}" for p in overflowing(app) + small_buttons(app)]
+        problems += [f"{language.value}: {p}" for p in overflowing(app) + escaping(app) + small_buttons(app)]
         assert texts(app), "nothing is written on the screen"
     assert problems == []
