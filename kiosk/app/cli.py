@@ -178,6 +178,16 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    """``kiosk ui``: the touchscreen app (a client of the running kiosk-core)."""
+    from kiosk.ui.main import main as ui_main  # Kivy is imported only here
+
+    argv = list(args.ui_args)
+    if "--config" not in argv:
+        argv = ["--config", args.config, *argv]
+    return ui_main(argv)
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     """``kiosk version``."""
     print(f"kiosk {__version__}")
@@ -246,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = ssub.add_parser("status", help="backlog, oldest unsynced event, last success and last error")
     config_arg(c)
     c.set_defaults(func=cmd_sync_status)
+
+    p = sub.add_parser("ui", help="the touchscreen app riders use (needs the ui extra)")
+    config_arg(p)
+    p.add_argument(
+        "ui_args", nargs=argparse.REMAINDER, help="--window WxH, --mouse, --lang en, --api-url, --token-file"
+    )
+    p.set_defaults(func=cmd_ui)
 
     add_codes_commands(sub)
 

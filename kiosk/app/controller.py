@@ -401,6 +401,7 @@ class StationController:
             "swap": current.as_dict() if current is not None else None,
             "out_of_service": {str(b): r for b, r in sorted(self._out_of_service.items())},
             "keys": [info.kid for info in self.keyset],
+            "charged_batteries": self.charged_batteries(),
             "screen": self.screen.current.name,
             "warnings": warnings,
         }

@@ -108,6 +108,7 @@ class Station:
                 screen=self.screen,
                 issue_code=sim_codes.issue if sim_codes is not None else None,
                 sync_now=self.sync_now,
+                request_reopen=self.controller.request_reopen,
             ),
             config.api.host,
             config.api.port,

@@ -138,6 +138,23 @@ class CodesConfig(Section):
     real-time clock may boot hours behind, and that must not lock riders out."""
 
 
+class UiConfig(Section):
+    """The touchscreen app (kiosk-ui)."""
+
+    inactivity_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    """A screen nobody touches returns to idle after this long (s), unless a swap step is waiting."""
+    maintenance_pin_file: Path | None = None
+    """File (mode 0600) holding the staff PIN (4-12 digits); unset hides the staff button."""
+    font_file: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    """A font covering Chinese and Latin; the app refuses to start without it (never shows empty boxes)."""
+    diagonal_in: Annotated[float, Field(ge=3, le=40)] = 7.0
+    """Display diagonal in inches: turns the 15 mm minimum touch target into pixels."""
+    scanner_position: Literal["below", "left", "right"] = "below"
+    """Where the scanner is, seen from the screen; the idle screen points at it."""
+    input: Literal["touchscreen", "mouse"] = "touchscreen"
+    """One input source: the touchscreen (kernel touch device) or a mouse on a desktop."""
+
+
 class Config(Section):
     """The whole station configuration (``/etc/kiosk/kiosk.toml``)."""
 
@@ -153,6 +170,8 @@ class Config(Section):
     """Cabinet, bays and scanner."""
     codes: CodesConfig = CodesConfig()
     """Rider codes."""
+    ui: UiConfig = UiConfig()
+    """The touchscreen app."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """How much kiosk-core logs."""
 
