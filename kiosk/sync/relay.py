@@ -22,6 +22,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from pydantic import JsonValue
+
 from kiosk.core.clock import Clock
 from kiosk.core.config import SyncConfig
 from kiosk.core.errors import KioskError
@@ -39,6 +41,13 @@ step that puts it into effect."""
 
 FIRST_BATCH = 100
 SMALLEST_BATCH = 10
+FULL_STATUS_EVERY_S = 300.0
+"""Most seconds between heartbeats carrying the full status snapshot (sooner when the warnings change).
+
+The summary (backlog, warnings, charged batteries, clock) goes with every heartbeat; the snapshot of
+every component is most of a heartbeat's bytes and changes mostly in battery telemetry, so sending it
+every minute would by itself exceed the idle budget of 100 KB/hour. Heartbeats in between carry ``{}``.
+"""
 BUNDLE_KEY = "bundle"
 ETAG_KEY = "bundle_etag"
 
@@ -83,6 +92,8 @@ class SyncRelay:
         self._next_bundle = 0.0
         self._next_heartbeat = 0.0
         self.bundle_generated: datetime | None = None
+        self._full_status_at: float | None = None
+        self._full_status_warnings: list[str] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -247,8 +258,20 @@ class SyncRelay:
         self.bundle_generated = bundle.generated_at
 
     async def _send_heartbeat(self) -> None:
+        """The summary every time; the full status snapshot only now and then (see :data:`FULL_STATUS_EVERY_S`)."""
         assert self.client is not None
-        await asyncio.to_thread(self.client.post_heartbeat, self._heartbeat())
+        beat = self._heartbeat()
+        now = self.clock.monotonic()
+        full = (
+            self._full_status_at is None
+            or now - self._full_status_at >= FULL_STATUS_EVERY_S
+            or beat.warnings != self._full_status_warnings
+        )
+        sent = beat.model_copy(update={"status": compact_status(beat.status) if full else {}})
+        await asyncio.to_thread(self.client.post_heartbeat, sent)
+        if full:
+            self._full_status_at = now
+            self._full_status_warnings = list(beat.warnings)
 
     # --- status -------------------------------------------------------------------------------
 
@@ -275,6 +298,19 @@ class SyncRelay:
             "bundle_generated": self.bundle_generated.isoformat() if self.bundle_generated else None,
             "warnings": warnings,
         }
+
+
+def compact_status(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """``value`` without null, empty-list and empty-object members, at any depth (absent reads as "none")."""
+    return {k: _compact(v) for k, v in value.items() if v is not None and v != [] and v != {}}
+
+
+def _compact(value: JsonValue) -> JsonValue:
+    if isinstance(value, dict):
+        return compact_status(value)
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
 
 
 def _setting(store: Store, key: str, table: str = "sync_state") -> str | None:

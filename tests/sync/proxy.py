@@ -167,6 +167,9 @@ class FaultProxy:
         """Requests as handled, in the order they were finished."""
         self.decided: list[tuple[str, Fault]] = []
         """(path, fault) of every request, in the order they arrived."""
+        self.sizes: list[tuple[str, int]] = []
+        """(path, bytes both ways) of every request once handled."""
+        self._local = threading.local()
         self._lock = threading.Lock()
         self._count = 0
         self._server: socketserver.ThreadingTCPServer | None = None
@@ -240,6 +243,7 @@ class FaultProxy:
             self.bytes_in = self.bytes_out = 0
             self.exchanges = []
             self.decided = []
+            self.sizes = []
 
     # --- one station connection --------------------------------------------------------------
 
@@ -259,7 +263,12 @@ class FaultProxy:
                 fault = self.plan(n, request.method, request.path)
                 with self._lock:
                     self.decided.append((request.path, fault))
-                keep = self._apply(sock, request, fault, n)
+                self._local.bytes = 0
+                try:
+                    keep = self._apply(sock, request, fault, n)
+                finally:
+                    with self._lock:
+                        self.sizes.append((request.path, self._local.bytes))
                 if not keep:
                     return
         except OSError:
@@ -270,10 +279,12 @@ class FaultProxy:
             sock.close()
 
     def _count_in(self, n: int) -> None:
+        self._local.bytes += n
         with self._lock:
             self.bytes_in += n
 
     def _send(self, sock: socket.socket, data: bytes) -> None:
+        self._local.bytes += len(data)
         with self._lock:
             self.bytes_out += len(data)
         sock.sendall(data)
