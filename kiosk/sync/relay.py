@@ -10,6 +10,9 @@ waits on the network; reading the outbox and marking events synced happen on the
   refusal (bad token) is shown on the status page and retried only at the cap, never hot.
 - A bundle is checked by the station (``on_bundle``) before it is stored; a bad one is refused and the
   old one kept. The stored bundle is applied again at every start, so the station works offline.
+- A batch the hub finds too large (413, events with long texts) shrinks the batches; it is not a refusal.
+- Heartbeats carry the summary every time and the full status snapshot every few minutes (idle traffic).
+- ``sync_now()`` starts a fresh round that also fetches the bundle and sends a heartbeat.
 """
 
 from __future__ import annotations
