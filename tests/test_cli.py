@@ -156,3 +156,10 @@ def test_sim_prints_where_to_look_serves_health_and_stops_on_ctrl_c(tmp_path: Pa
             proc.kill()
         proc.communicate(timeout=10)
     assert wait_until(lambda: (tmp_path / "sim" / "station.db").exists(), 5, "the sim database")
+
+
+def test_kiosk_ui_hands_its_options_to_the_touchscreen_app() -> None:
+    result = kiosk("ui", "--help")
+    assert result.returncode == 0
+    assert "--window" in result.stdout
+    assert "--api-url" in result.stdout

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -78,7 +80,27 @@ def cmd_sim(args: argparse.Namespace) -> int:
     print(f"Simulated {args.cabinet} cabinet with {len(config.hardware.bays)} bays; its controls: /api/sim", flush=True)
     print('A rider code, scanned at once: POST /api/sim/codes {"rider_id": "R1001", "scan": true}', flush=True)
     print(f"UI token (shown because this is a simulation): {token}", flush=True)
-    return asyncio.run(run_station(station))
+    ui: list[subprocess.Popen[bytes]] = []
+
+    def open_window(running: Station) -> None:
+        if args.no_ui or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return
+        if importlib.util.find_spec("kivy") is None:
+            print("(no touchscreen window: install the ui extra for it)", flush=True)
+            return
+        with resources.as_file(resources.files("kiosk.app").joinpath("sim.toml")) as sim_toml:
+            command = [sys.executable, "-m", "kiosk.app.cli", "ui", "--config", str(sim_toml)]
+            command += ["--api-url", running.api.url, "--token-file", str(config.api.ui_token_file)]
+            ui.append(subprocess.Popen([*command, "--window", "800x480", "--mouse"]))  # noqa: S603 - our own command
+        print("Touchscreen app: opened in a window (800x480)", flush=True)
+
+    try:
+        return asyncio.run(run_station(station, after_start=open_window))
+    finally:
+        for process in ui:
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -178,14 +200,11 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    """``kiosk ui``: the touchscreen app (a client of the running kiosk-core)."""
+def run_ui(argv: Sequence[str]) -> int:
+    """``kiosk ui ARGS``: the touchscreen app (a client of the running kiosk-core); its own options."""
     from kiosk.ui.main import main as ui_main  # Kivy is imported only here
 
-    argv = list(args.ui_args)
-    if "--config" not in argv:
-        argv = ["--config", args.config, *argv]
-    return ui_main(argv)
+    return ui_main(list(argv))
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -224,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="which cabinet to simulate: Kerong or 8A/80 lock boards on RS-485, or GPIO relays (default kerong)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated cabinet's initial batteries")
+    p.add_argument("--no-ui", action="store_true", help="do not open the touchscreen app even when a display exists")
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("config", help="check a config file or print an example")
@@ -257,12 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     config_arg(c)
     c.set_defaults(func=cmd_sync_status)
 
-    p = sub.add_parser("ui", help="the touchscreen app riders use (needs the ui extra)")
-    config_arg(p)
-    p.add_argument(
-        "ui_args", nargs=argparse.REMAINDER, help="--window WxH, --mouse, --lang en, --api-url, --token-file"
-    )
-    p.set_defaults(func=cmd_ui)
+    # Listed for --help; `kiosk ui …` is handed to the app's own parser in main() (see `kiosk ui --help`).
+    sub.add_parser("ui", help="the touchscreen app riders use (needs the ui extra; kiosk ui --help)", add_help=False)
 
     add_codes_commands(sub)
 
@@ -273,7 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kiosk`` command; errors are printed in plain words, exit code 2."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["ui"]:
+        return run_ui(words[1:])
+    args = build_parser().parse_args(words)
     try:
         return int(args.func(args))
     except KioskError as exc:

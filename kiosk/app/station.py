@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -202,7 +203,12 @@ class Station:
         await self.runtime.close()
 
 
-async def run_station(station: Station, stop: asyncio.Event | None = None, announce: bool = True) -> int:
+async def run_station(
+    station: Station,
+    stop: asyncio.Event | None = None,
+    announce: bool = True,
+    after_start: Callable[[Station], None] | None = None,
+) -> int:
     """Run ``station`` until SIGTERM/SIGINT (or ``stop`` is set); return the process exit code."""
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
@@ -218,6 +224,8 @@ async def run_station(station: Station, stop: asyncio.Event | None = None, annou
         await station.start()
         if announce:
             _announce(station)
+        if after_start is not None:
+            after_start(station)
         await stop.wait()
         await station.stop(received[0] if received else "requested")
     finally:
