@@ -78,7 +78,9 @@ class Heartbeat(Request):
     charged_batteries: int | None = None
     """Batteries ready to hand out now (for the nearby-stations view of other stations)."""
     status: dict[str, JsonValue] = {}
-    """The rest of the station's status, as ``GET /api/status`` shows it."""
+    """The rest of the station's status, as ``GET /api/status`` shows it, without null or empty members.
+
+    Sent every few minutes and when the warnings change; ``{}`` in the heartbeats in between (idle traffic)."""
 
 
 class HeartbeatAck(Answer):
