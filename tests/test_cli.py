@@ -130,7 +130,7 @@ def test_run_under_systemd_notifies_pings_the_watchdog_and_stops_cleanly_on_sigt
 
 def test_sim_prints_where_to_look_serves_health_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.app.cli", "sim", "--port", "0", "--data-dir", str(tmp_path / "sim")],
+        [sys.executable, "-m", "kiosk.app.cli", "sim", "--no-ui", "--port", "0", "--data-dir", str(tmp_path / "sim")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
