@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -90,6 +91,8 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
         description="The city hub that battery-swap stations sync to (sync protocol v1).",
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    # Acknowledgements list every event id: gzip halves the bytes a station spends per event.
+    app.add_middleware(GZipMiddleware, minimum_size=500)
 
     @app.exception_handler(HTTPException)
     async def _http_problem(request: Request, exc: HTTPException) -> JSONResponse:

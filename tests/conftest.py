@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from kiosk.core.clock import FakeClock
 from kiosk.devices.sim.pty import PtyPort
+from tests.hub.pg import PostgresServer
 
 
 @pytest.fixture
@@ -23,3 +25,22 @@ def pty_port(tmp_path: Path) -> Iterator[PtyPort]:
     port = PtyPort(tmp_path / "serial-by-id-sim")
     yield port
     port.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database on one PostgreSQL server started for the whole test session (hub and sync tests share it;
+    fails, never skips, without PostgreSQL)."""
+    try:
+        importlib.import_module("psycopg")
+    except ImportError:
+        pytest.fail("psycopg 3 is not installed: the hub's tests need the 'postgres' extra (psycopg[binary])")
+    try:
+        server = PostgresServer()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        server.start()
+        yield server.create_database("kiosk_hub_test")
+    finally:
+        server.stop()

@@ -132,9 +132,18 @@ class RegistryMixin(StorageBase):
     # --- heartbeats ------------------------------------------------------------------------------
 
     def record_heartbeat(self, heartbeat: Heartbeat) -> datetime:
-        """Keep ``heartbeat`` as the station's latest status; returns when it was received."""
+        """Keep ``heartbeat`` as the station's latest status; returns when it was received.
+
+        Stations send their full status only every few minutes (an empty ``status`` in between keeps
+        idle traffic low), so an empty one keeps the full status last received.
+        """
         now = self.now()
         with self.db.transaction() as tx:
+            if not heartbeat.status:
+                rows = tx.execute("SELECT body FROM heartbeats WHERE station_id = ?", (heartbeat.station_id,))
+                if rows:
+                    previous = Heartbeat.model_validate(json.loads(rows[0][0]))
+                    heartbeat = heartbeat.model_copy(update={"status": previous.status})
             tx.execute(
                 "INSERT INTO heartbeats (station_id, received_at, body) VALUES (?, ?, ?)"
                 " ON CONFLICT (station_id) DO UPDATE SET received_at = excluded.received_at, body = excluded.body",

@@ -13,28 +13,9 @@ import pytest
 from hub.server import HubServer
 from hub.storage import Storage, open_storage
 from kiosk.core.clock import FakeClock
-from tests.hub.pg import PostgresServer
 
 HUB_NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 """The hub's fake wall-clock time at the start of every test."""
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A database on a PostgreSQL server started for this test session (fails, never skips, without one)."""
-    try:
-        importlib.import_module("psycopg")
-    except ImportError:
-        pytest.fail("psycopg 3 is not installed: the hub's tests need the 'postgres' extra (psycopg[binary])")
-    try:
-        server = PostgresServer()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
-        server.start()
-        yield server.create_database("kiosk_hub_test")
-    finally:
-        server.stop()
 
 
 def _wipe(url: str) -> None:

@@ -105,6 +105,22 @@ def test_a_heartbeat_is_kept_as_the_latest_status(hub: HubServer, token: str, st
     assert (latest.charged_batteries, latest.backlog) == (5, 12)
 
 
+def test_a_summary_heartbeat_keeps_the_last_full_status(storage: Storage, token: str) -> None:
+    from kiosk.sync.protocol import Heartbeat
+
+    full = Heartbeat.model_validate({**heartbeat("st-a"), "status": {"cabinet": {"kind": "kerong"}}})
+    storage.record_heartbeat(full)
+    storage.record_heartbeat(Heartbeat.model_validate({**heartbeat("st-a", backlog=4), "status": {}}))
+    latest = storage.heartbeats()["st-a"].heartbeat
+    assert latest.backlog == 4
+    assert latest.status == {"cabinet": {"kind": "kerong"}}
+
+
+def test_acknowledgements_are_gzipped_when_asked(hub: HubServer, storage: Storage, token: str) -> None:
+    answer = requests.get(f"{hub.url}/openapi.json", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert answer.headers.get("Content-Encoding") == "gzip"
+
+
 def test_a_heartbeat_naming_another_station_is_422(hub: HubServer, token: str) -> None:
     answer = requests.post(
         f"{hub.url}/v1/stations/st-a/heartbeat",

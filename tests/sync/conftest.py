@@ -12,11 +12,9 @@ from hub.cli import write_token_file
 from hub.server import HubServer
 from hub.storage import Storage, open_storage
 from kiosk.core.clock import SystemClock
-from tests.hub.conftest import _wipe, postgres_url
+from tests.hub.conftest import _wipe
 from tests.sync.proxy import FaultProxy
 from tests.sync.support import STATION
-
-__all__ = ["postgres_url"]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -18,7 +18,7 @@ from kiosk.core.secrets import read_secret_file
 from kiosk.devices.events import BatteryChanged, BayDoorChanged
 from kiosk.store import Store
 from kiosk.sync.client import HubClient
-from kiosk.sync.protocol import Bundle, Heartbeat
+from kiosk.sync.protocol import Bundle, Heartbeat, HeartbeatAck
 from kiosk.sync.relay import SyncRelay
 
 STATION = "st-sync"
@@ -114,6 +114,14 @@ class Driver:
         token = read_secret_file(config.token_file)
         relay.client = HubClient(config.hub_url, relay.station_id, token, timeout_s=config.timeout_s)
         self.waits: list[float] = []
+        self.heartbeats_sent: list[Heartbeat] = []
+        send = relay.client.post_heartbeat
+
+        def recording(heartbeat: Heartbeat) -> HeartbeatAck:
+            self.heartbeats_sent.append(heartbeat)
+            return send(heartbeat)
+
+        relay.client.post_heartbeat = recording  # type: ignore[method-assign]
 
     def round(self) -> float:
         """One exchange; the wait the relay asked for."""
