@@ -163,3 +163,49 @@ def test_kiosk_ui_hands_its_options_to_the_touchscreen_app() -> None:
     assert result.returncode == 0
     assert "--window" in result.stdout
     assert "--api-url" in result.stdout
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_sync_commands_ask_the_running_core(config_file: Path, tmp_path: Path) -> None:
+    port = free_port()
+    config_file.write_text(CONFIG.replace("port = 0", f"port = {port}"), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.app.cli", "run", "--config", str(config_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: _healthy(port), 20, "kiosk-core answering")
+        status = kiosk("sync", "status", "--config", str(config_file))
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["enabled"] is False
+        now = kiosk("sync", "now", "--config", str(config_file))
+        assert now.returncode == 1
+        assert "sync with the hub is not enabled" in now.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+
+
+def test_sync_commands_without_a_running_core_say_so(config_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    token = tmp_path / "data" / "ui-token"
+    token.write_text("t" * 40)
+    token.chmod(0o600)
+    config_file.write_text(CONFIG.replace("port = 0", f"port = {free_port()}"), encoding="utf-8")
+    result = kiosk("sync", "status", "--config", str(config_file))
+    assert result.returncode == 2
+    assert "kiosk-core is not answering" in result.stderr
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False

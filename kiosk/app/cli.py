@@ -189,8 +189,14 @@ def _ask_core(method: str, path: str, args: argparse.Namespace, timeout_s: float
 def cmd_sync_now(args: argparse.Namespace) -> int:
     """``kiosk sync now``: ask the running kiosk-core to sync at once (it owns the database)."""
     result = _ask_core("POST", "/api/sync/now", args, timeout_s=120)
+    if not result.get("ran"):
+        print(
+            f"kiosk: nothing was sent: {result.get('reason') or 'the sync round did not finish in time'}",
+            file=sys.stderr,
+        )
+        return 1
     print(json.dumps(result, indent=2, ensure_ascii=False))
-    return 0 if result.get("ran") and not result.get("last_error") else 1
+    return 0 if not result.get("last_error") else 1
 
 
 def cmd_sync_status(args: argparse.Namespace) -> int:

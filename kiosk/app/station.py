@@ -170,7 +170,8 @@ class Station:
     async def sync_now(self) -> dict[str, Any]:
         """Run a sync round at once and wait (bounded) for it; the sync status after it."""
         if self.sync.client is None:
-            return {"ran": False, **self.sync.get_status()}
+            reason = "sync with the hub is not enabled ([sync] enabled = false or no hub_url in the config)"
+            return {"ran": False, "reason": reason, **self.sync.get_status()}
         self.sync.sync_now()
         ran = await self.sync.wait_round(self.config.sync.timeout_s * 4 + 5)
         return {"ran": ran, **self.sync.get_status()}
