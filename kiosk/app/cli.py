@@ -14,14 +14,16 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk import __version__
-from kiosk.app.cli_codes import add_codes_commands
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config
 from kiosk.core.config_example import example_toml
 from kiosk.core.errors import KioskError
-from kiosk.store import Store
+
+if TYPE_CHECKING:
+    from kiosk.store import Store
 
 log = logging.getLogger("kiosk")
 
@@ -119,6 +121,8 @@ def cmd_config_example(args: argparse.Namespace) -> int:
 
 
 def _open_store(args: argparse.Namespace) -> Store:
+    from kiosk.store import Store
+
     config = load_config(Path(args.config))
     path = config.database_path()
     if not path.exists():
@@ -285,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Listed for --help; `kiosk ui …` is handed to the app's own parser in main() (see `kiosk ui --help`).
     sub.add_parser("ui", help="the touchscreen app riders use (needs the ui extra; kiosk ui --help)", add_help=False)
+
+    from kiosk.app.cli_codes import add_codes_commands  # cryptography and segno: only for these commands
 
     add_codes_commands(sub)
 
