@@ -8,7 +8,9 @@
 - writes the station-side hardware config it implies (``SimCabinet.hardware_config()``) as JSON to
   ``DIR/hardware.json``;
 - serves the world's controls on the unix socket ``DIR/control.sock``: one JSON object per line in, one
-  per line out (:data:`OPS` lists them; :class:`ControlClient` is the client);
+  per line out (:attr:`CabinetServer.ops`: ``scan``, ``close_door``, ``door_open``, ``insert_battery``,
+  ``take_battery``, ``staff_unload``, ``inject``, ``status``, ``batteries``, ``pulses``, ``stop``);
+  :class:`ControlClient` is the client;
 - prints one JSON line (``{"ready": true, ...}``) on stdout when all of that is in place, and runs until
   SIGTERM/SIGINT, the ``stop`` operation, or (with ``--until-eof``) the end of its standard input.
 
@@ -32,7 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from kiosk.core.hardware import BayConfig, HardwareConfig
 from kiosk.devices.sim.cabinet import Fault, SimCabinet
@@ -133,7 +135,7 @@ class CabinetServer:
         if fault not in get_args(Fault):
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(get_args(Fault))}")
         bay = request.get("bay")
-        self.sim.inject(fault, None if bay is None else int(bay), bool(request.get("on", True)))  # type: ignore[arg-type]
+        self.sim.inject(cast(Fault, fault), None if bay is None else int(bay), bool(request.get("on", True)))
 
     def batteries(self) -> dict[str, str]:
         """Bay number (as text, JSON keys are text) → id of the battery in it, for every bay holding one."""
