@@ -726,11 +726,6 @@ def test_every_lock_pulse_follows_an_unlock_intent_on_disk(run: Run) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="controller.start registers its bay listener after recovery: a door opened by a reissued unlock is "
-    "missed and the working lock is marked faulted (patch in the crash-test report)",
-)
 def test_no_working_bay_is_declared_faulted(run: Run) -> None:
     # No fault is injected: every lock opens. A bay declared faulted is a false alarm, and a bay whose
     # door stands open while the station believes its lock failed (a second charged bay is then opened).
@@ -739,11 +734,6 @@ def test_no_working_bay_is_declared_faulted(run: Run) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="CabinetComponent.start reads no battery before the station starts: a swap resumed by recovery judges "
-    "its return before the first slot poll, finds no charged battery and gives the rider's back (report)",
-)
 def test_no_swap_ends_for_want_of_a_battery_the_cabinet_had(run: Run) -> None:
     # Before every scan the script makes sure of two empty bays and a charged battery (staff, charging).
     short = [(s["swap_id"], s["detail"]) for s in run.swaps if s["outcome"] == "no_capacity"]

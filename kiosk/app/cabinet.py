@@ -134,6 +134,10 @@ class CabinetComponent:
             devices.lockers.subscribe(self._bay_from_thread)
             first = await self._loop.run_in_executor(self._executor, devices.lockers.read_all)
             self._bays.update(first)
+        if devices.slots is not None:
+            # Every battery read once before the station starts: a swap recovery resumes, or a rider's
+            # scan, must not judge the cabinet by an empty list of batteries (no charged one to hand out).
+            self._batteries_read(await self._loop.run_in_executor(None, devices.slots.read_all))
         if devices.entry_door is not None:
             devices.entry_door.subscribe(self._entry_from_thread)
         self._pollers.append(Poller("cabinet-pins", PINS_TICK_S, self._tick_pins))

@@ -107,10 +107,13 @@ class StationController:
             self.keyset = self._load_keyset(self.config.codes.keyset_file)
         for row in self.store.store.db.query("SELECT bay, reason FROM bays_out_of_service"):
             self._out_of_service[int(row["bay"])] = str(row["reason"])
-        await self._recover()
-        self.cabinet.add_scan_listener(self._on_scan)
+        # Listen to the doors before reconciling: a door that a reissued unlock opens while recovery is
+        # still running must reach the machine (queued until the flows start below), or the swap waits for
+        # an opening it already missed and a working lock is marked faulted.
         self.cabinet.add_bay_listener(self._on_bay)
         self.cabinet.add_entry_listener(self._on_entry_door)
+        await self._recover()
+        self.cabinet.add_scan_listener(self._on_scan)
         self._tasks = [
             asyncio.create_task(self._work(), name="station-flows"),
             asyncio.create_task(self._tick(), name="station-ticks"),
