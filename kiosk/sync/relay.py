@@ -94,6 +94,7 @@ class SyncRelay:
         self.events_sent = 0
         self._next_bundle = 0.0
         self._next_heartbeat = 0.0
+        self._forced = False
         self.bundle_generated: datetime | None = None
         self._full_status_at: float | None = None
         self._full_status_warnings: list[str] = []
@@ -125,7 +126,7 @@ class SyncRelay:
 
         Staff press "sync now" to get fresh keys and revocations, so the bundle is not left to its timer.
         """
-        self._next_bundle = self._next_heartbeat = 0.0
+        self._forced = True  # read by the next round to start, never by one already under way
         self._wake.set()
 
     async def wait_round(self, timeout_s: float) -> bool:
@@ -166,13 +167,14 @@ class SyncRelay:
 
     async def round(self) -> float:
         """One exchange with the hub; returns how long to wait before the next."""
+        forced, self._forced = self._forced, False
         try:
             await self._push_events()
             now = self.clock.monotonic()
-            if now >= self._next_bundle:
+            if forced or now >= self._next_bundle:
                 await self._fetch_bundle()
                 self._next_bundle = now + self.config.bundle_s
-            if now >= self._next_heartbeat:
+            if forced or now >= self._next_heartbeat:
                 await self._send_heartbeat()
                 self._next_heartbeat = now + self.config.heartbeat_s
         except HubBusy as exc:
