@@ -44,3 +44,22 @@ def postgres_url() -> Iterator[str]:
         yield server.create_database("kiosk_hub_test")
     finally:
         server.stop()
+
+
+def wipe_postgres(url: str) -> None:
+    """Empty the session's PostgreSQL database (faster than making a new one per test)."""
+    psycopg = importlib.import_module("psycopg")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where a fresh, empty hub database lives: a SQLite file, or the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "hub.db")
+        return
+    url = request.getfixturevalue("postgres_url")
+    wipe_postgres(url)
+    yield url

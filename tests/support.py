@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import selectors
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -220,3 +224,45 @@ class RunningStation:
                 self.loop.run(self.station.stop("test over"))
         finally:
             self.loop.close()
+
+
+class ZygotePipe:
+    """A long-lived child that forks short-lived workers on request (``<script> zygote``), and its output.
+
+    Crash tests kill hundreds of workers; forking them from one parent that has already imported
+    everything makes each start cost milliseconds instead of a fresh interpreter's few hundred.
+    """
+
+    def __init__(self, script: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), "zygote"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+        )
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self._stdin = self.proc.stdin
+        self._fd = self.proc.stdout.fileno()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._fd, selectors.EVENT_READ)
+        self.buffer = b""
+
+    def send(self, line: str) -> None:
+        """Write one command line to the zygote."""
+        self._stdin.write(line.encode() + b"\n")
+
+    def fill(self, wait_s: float) -> bool:
+        """Read what arrives within ``wait_s`` into ``buffer``; False if nothing came."""
+        if not self._selector.select(wait_s):
+            return False
+        chunk = os.read(self._fd, 1 << 16)
+        if not chunk:
+            raise AssertionError(f"the zygote {self.proc.args} ended unexpectedly")
+        self.buffer += chunk
+        return True
+
+    def close(self) -> None:
+        """End the zygote (end of its input) and reap it."""
+        self._stdin.close()
+        self.proc.wait(timeout=10)
+        self._selector.close()
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()

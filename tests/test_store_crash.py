@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import random
-import selectors
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +20,7 @@ import pytest
 
 from kiosk.core.clock import FakeClock
 from kiosk.store import Store
+from tests.support import ZygotePipe
 
 CHILD = Path(__file__).with_name("crash_child.py")
 STATION = "crash-test"
@@ -43,28 +41,15 @@ class Zygote:
     """The parent's side of ``crash_child.py zygote``: start workers, read their lines, signal them."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), "zygote"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
-        )
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
-        self._stdin = self.proc.stdin
-        self._fd = self.proc.stdout.fileno()
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._fd, selectors.EVENT_READ)
-        self._buffer = b""
+        self.pipe = ZygotePipe(CHILD)
 
     def _line(self) -> list[str]:
         deadline = time.monotonic() + LINE_TIMEOUT_S
-        while b"\n" not in self._buffer:
+        while b"\n" not in self.pipe.buffer:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self._selector.select(remaining):
+            if remaining <= 0 or not self.pipe.fill(remaining):
                 raise AssertionError(f"crash child said nothing for {LINE_TIMEOUT_S}s")
-            chunk = os.read(self._fd, 65536)
-            if not chunk:
-                raise AssertionError("crash child zygote ended unexpectedly")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
+        line, self.pipe.buffer = self.pipe.buffer.split(b"\n", 1)
         parts = line.decode().split(" ", 3)
         if parts[0] == "error":
             raise AssertionError(f"crash child failed: {line.decode()}")
@@ -72,7 +57,7 @@ class Zygote:
 
     def run(self, db: Path, *, on_term: str, seed: int, after: int, sig: signal.Signals) -> Outcome:
         """Start a worker, send it ``sig`` once it has reported ``after`` commits, collect what it said."""
-        self._stdin.write(f"run {db} {on_term} {seed}\n".encode())
+        self.pipe.send(f"run {db} {on_term} {seed}")
         outcome: Outcome | None = None
         while outcome is None or len(outcome.committed) < after:
             parts = self._line()
@@ -96,12 +81,8 @@ class Zygote:
         return outcome
 
     def close(self) -> None:
-        """End the zygote (end of its input) and reap it."""
-        self._stdin.close()
-        self.proc.wait(timeout=10)
-        self._selector.close()
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
+        """End the zygote and reap it."""
+        self.pipe.close()
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ import json
 import os
 import random
 import re
-import selectors
 import signal
 import sqlite3
 import subprocess
@@ -43,6 +42,7 @@ from kiosk.devices.sim.cabinet import SimCabinet
 from kiosk.devices.sim.serve import CabinetServer, ControlClient, board_hardware
 from kiosk.station.swap_record import SwapState
 from tests.crash_station import POLICY, write_settings
+from tests.support import ZygotePipe
 
 CHILD = Path(__file__).with_name("crash_station.py")
 KILLS = int(os.environ.get("KIOSK_SWAP_CRASH_KILLS", "200"))
@@ -91,38 +91,22 @@ class Zygote:
     """The parent's side of ``crash_station.py zygote``: start station lives, read their lines."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), "zygote"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
-        )
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
-        self._stdin = self.proc.stdin
-        self._fd = self.proc.stdout.fileno()
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._fd, selectors.EVENT_READ)
-        self._buffer = b""
+        self.pipe = ZygotePipe(CHILD)
 
     def run(self, settings: Path, boot_id: str) -> None:
         """Ask for a new station life."""
-        self._stdin.write(f"run {settings} {boot_id}\n".encode())
+        self.pipe.send(f"run {settings} {boot_id}")
 
     def read(self, wait_s: float) -> list[dict[str, Any]]:
         """The lines that arrive within ``wait_s`` (all that are there if some already are)."""
-        if b"\n" not in self._buffer and self._selector.select(wait_s):
-            chunk = os.read(self._fd, 1 << 16)
-            if not chunk:
-                raise AssertionError("the station zygote ended unexpectedly")
-            self._buffer += chunk
-        *lines, self._buffer = self._buffer.split(b"\n")
+        if b"\n" not in self.pipe.buffer:
+            self.pipe.fill(wait_s)
+        *lines, self.pipe.buffer = self.pipe.buffer.split(b"\n")
         return [json.loads(line) for line in lines]
 
     def close(self) -> None:
-        """End the zygote (end of its input) and reap it."""
-        self._stdin.close()
-        self.proc.wait(timeout=10)
-        self._selector.close()
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
+        """End the zygote and reap it."""
+        self.pipe.close()
 
 
 class CabinetProcess:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,23 +16,10 @@ HUB_NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 """The hub's fake wall-clock time at the start of every test."""
 
 
-def _wipe(url: str) -> None:
-    psycopg = importlib.import_module("psycopg")
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Where a fresh, empty hub database lives: a SQLite file, or the session's PostgreSQL database."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "hub.db")
-        return
-    url = request.getfixturevalue("postgres_url")
-    _wipe(url)
-    yield url
+@pytest.fixture
+def db_target(hub_db: str) -> str:
+    """Where a fresh, empty hub database lives, on each engine (see tests/conftest.py)."""
+    return hub_db
 
 
 @pytest.fixture

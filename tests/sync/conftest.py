@@ -12,20 +12,14 @@ from hub.cli import write_token_file
 from hub.server import HubServer
 from hub.storage import Storage, open_storage
 from kiosk.core.clock import SystemClock
-from tests.hub.conftest import _wipe
 from tests.sync.proxy import FaultProxy
 from tests.sync.support import STATION
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def hub_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty hub database on each engine."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "hub.db")
-        return
-    url = request.getfixturevalue("postgres_url")
-    _wipe(url)
-    yield url
+@pytest.fixture
+def hub_target(hub_db: str) -> str:
+    """A fresh, empty hub database on each engine (see tests/conftest.py)."""
+    return hub_db
 
 
 @pytest.fixture
