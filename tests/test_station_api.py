@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any, TypeVar
 
 import pytest
 import requests
+from argon2 import PasswordHasher
 
+from kiosk.api.users import UserStore
 from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import Config, parse_config
@@ -105,14 +108,23 @@ def test_security_headers_are_sent(station: Station) -> None:
     assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
 
 
-def test_the_status_page_asks_to_sign_in_and_then_shows_the_station(station: Station) -> None:
+def test_the_status_page_asks_to_sign_in_and_then_shows_the_station(station: Station, tmp_path: Path) -> None:
+    users = UserStore(tmp_path / "users.json", hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    users.add("alice", "correct horse battery")
+    station.api.ctx.users = users
     session = requests.Session()
     first = session.get(f"{station.api.url}/", timeout=5)
     assert first.url.endswith("/login")
-    refused = session.post(f"{station.api.url}/login", data={"token": "guess"}, timeout=5)
+    login_csrf = re.search(r'name="login_csrf" value="([^"]+)"', first.text)
+    assert login_csrf is not None
+    form = {"login_csrf": login_csrf.group(1), "username": "alice"}
+    refused = session.post(f"{station.api.url}/login", data={**form, "password": token_of(station)}, timeout=5)
     assert refused.status_code == 401
     assert "not right" in refused.text
-    signed = session.post(f"{station.api.url}/login", data={"token": token_of(station)}, timeout=5)
+    retry = re.search(r'name="login_csrf" value="([^"]+)"', refused.text)  # each form has its own token
+    assert retry is not None
+    form["login_csrf"] = retry.group(1)
+    signed = session.post(f"{station.api.url}/login", data={**form, "password": "correct horse battery"}, timeout=5)
     assert signed.status_code == 200
     assert "测试驿站" in signed.text
     cookie = signed.history[0].headers["set-cookie"]

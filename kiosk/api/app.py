@@ -1,4 +1,4 @@
-"""The local HTTP API of kiosk-core.
+"""The local HTTP API of kiosk-core, and the maintenance status page.
 
 - ``GET /api/health`` — the only thing served without credentials.
 - ``GET /api/status`` — every component's status, warnings, version, uptime, store and sync figures.
@@ -8,33 +8,58 @@
 - ``GET /api/screen`` and ``GET /api/screen/stream`` — what the touchscreen should show, and its changes.
 - ``POST /api/swap/reopen`` — the rider asks (on the touchscreen) for the empty return bay to open again.
 - ``/api/sim/…`` — the simulated cabinet's controls, only under ``kiosk sim``.
+- ``GET /metrics`` — Prometheus text format, for the fleet monitor's API key (or any signed-in party).
+- ``/``, ``/devices``, ``/sync``, ``/events``, ``/login``, ``/actions/…`` — the status page
+  (:mod:`kiosk.api.web`).
 
-Clients present the UI token as ``Authorization: Bearer <token>``; a browser signs in once at
-``/login`` with the same token and gets an HttpOnly, SameSite=Strict session cookie.
+Who may ask (:mod:`kiosk.api.auth`): the touchscreen app with ``Authorization: Bearer <ui token>``
+(all of ``/api``); staff signed in at ``/login`` with a session cookie (everything; every POST also
+carries the session's CSRF token); the fleet monitor with ``Authorization: Bearer <metrics key>``
+(read-only: ``/metrics``, ``GET /api/status`` and ``/api/events``). The client's address counts for nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from kiosk.api import pages
+from kiosk.api.auth import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    LoginLimiter,
+    Principal,
+    Role,
+    SessionStore,
+    csrf_ok,
+    token_matches,
+)
+from kiosk.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from kiosk.api.metrics import render_metrics
 from kiosk.api.models import Health, Status
 from kiosk.api.screen import Screen, ScreenFeed
 from kiosk.api.sim import CodeIssuer, SimControls, sim_router
 from kiosk.api.stream import EventBus
-from kiosk.core.events import EventRecord
+from kiosk.api.users import UserStore
+from kiosk.api.web.routes import web_router
+from kiosk.api.web.system import THERMAL
+from kiosk.core.events import Event, EventRecord
 
-SESSION_COOKIE = "kiosk_session"
 KEEPALIVE_S = 15.0
 REPLAY_LIMIT = 1000
+MONITOR_PATHS = frozenset({"/api/status", "/api/events", "/metrics"})
+"""What the fleet monitor's key may read (GET only)."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
 
 
 @dataclass
@@ -50,7 +75,7 @@ class ApiContext:
     events_since: Callable[[int, int], list[EventRecord]]
     """Stored events with seq > since, at most limit, in seq order."""
     secure_cookies: bool = False
-    """Mark the session cookie Secure (when served over TLS)."""
+    """Mark cookies Secure and send Strict-Transport-Security (when served over TLS)."""
     sim: SimControls | None = None
     """The simulated cabinet's controls, when kiosk-core runs one (``kiosk sim``)."""
     screen: ScreenFeed = field(default_factory=ScreenFeed)
@@ -61,10 +86,35 @@ class ApiContext:
     """Under ``kiosk sim``: sign a rider code with the simulator's key (rider id, scope, ttl seconds)."""
     request_reopen: Callable[[], None] | None = None
     """The rider asked on the touchscreen to open the return bay again (``StationController.request_reopen``)."""
-
-    def session_value(self) -> str:
-        """The session cookie's value: derived from the token, so rotating the token ends sessions."""
-        return hmac.new(self.token.encode(), b"kiosk-session-v1", hashlib.sha256).hexdigest()
+    users: UserStore | None = None
+    """Staff accounts (``[api] users_file``); None: nobody can sign in to the status page."""
+    metrics_key: str | None = None
+    """The fleet monitor's read-only API key (``[api] metrics_key_file``); None: only signed-in parties."""
+    record: Callable[[Event], object] | None = None
+    """Append an event to the station's record (``StoreComponent.append``): staff actions' audit trail."""
+    unlock_bay: Callable[[int], Awaitable[None]] | None = None
+    """Pulse a bay's lock (``CabinetComponent.unlock``)."""
+    reset_fault: Callable[[int], None] | None = None
+    """Clear a bay's fault (``CabinetComponent.reset_fault``)."""
+    set_out_of_service: Callable[[int, str | None, Event | None], None] | None = None
+    """Take a bay out of service with a reason, or back (None), writing the audit event in the same
+    transaction (``StationController.set_out_of_service``)."""
+    swap_outcomes: Callable[[], dict[str, int]] | None = None
+    """Swaps ended so far by outcome, for ``/metrics`` (``StationController.swap_outcomes``)."""
+    trigger_scanner: Callable[[], Awaitable[None]] | None = None
+    """Ask the scanner for one scan, where it supports a trigger command; None: it reads by itself."""
+    restart_ui: Callable[[], Awaitable[None]] | None = None
+    """Restart the touchscreen app (e.g. ``systemctl restart kiosk-ui``); raises when that fails."""
+    data_dir: Path | None = None
+    """The data folder, whose disk's free space the overview shows."""
+    thermal_dir: Path = THERMAL
+    """Where the kernel lists thermal zones (the CPU temperature)."""
+    monotonic: Callable[[], float] = time.monotonic
+    """The station clock's monotonic time (ages of last scans)."""
+    sessions: SessionStore = field(default_factory=SessionStore)
+    """Staff sessions (in memory)."""
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    """Sign-in failure limits."""
 
 
 def _bearer(request: Request) -> str | None:
@@ -73,24 +123,53 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value else None
 
 
+def identify(ctx: ApiContext, request: Request) -> Principal | None:
+    """Who sent ``request``: the UI token, the metrics key, a live staff session, or nobody."""
+    token = _bearer(request)
+    if token is not None:
+        if token_matches(token, ctx.token):
+            return Principal(Role.UI, "ui")
+        if token_matches(token, ctx.metrics_key):
+            return Principal(Role.MONITOR, "monitor")
+        return None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = ctx.sessions.get(cookie)
+    if session is None or ctx.users is None:
+        return None
+    if ctx.users.stamp(session.user) != session.stamp:  # password changed or account removed
+        ctx.sessions.close(cookie)
+        return None
+    return Principal(Role.STAFF, session.user, session)
+
+
 def create_app(ctx: ApiContext) -> FastAPI:
     """Build the FastAPI application around ``ctx``."""
-    app = FastAPI(title="kiosk-core local API", version=ctx.version, docs_url=None, redoc_url=None)
+    app = FastAPI(title="kiosk-core local API", version=ctx.version, docs_url=None, redoc_url=None, openapi_url=None)
 
-    def authorised(request: Request) -> bool:
-        token = _bearer(request)
-        if token is not None:
-            return hmac.compare_digest(token, ctx.token)
-        cookie = request.cookies.get(SESSION_COOKIE)
-        return cookie is not None and hmac.compare_digest(cookie, ctx.session_value())
+    def who(request: Request) -> Principal | None:
+        return identify(ctx, request)
 
-    def require_auth(request: Request) -> None:
-        if not authorised(request):
+    def require_auth(request: Request) -> Principal:
+        principal = who(request)
+        if principal is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail="credentials required: send 'Authorization: Bearer <ui token>' or sign in at /login",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        if principal.role is Role.MONITOR and (
+            request.method not in SAFE_METHODS or request.url.path not in MONITOR_PATHS
+        ):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="the metrics key may only read status and metrics")
+        # A browser sends the cookie by itself; only our own pages know the CSRF token.
+        session = principal.session
+        if (
+            session is not None
+            and request.method not in SAFE_METHODS
+            and not csrf_ok(session, request.headers.get(CSRF_HEADER))
+        ):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="missing or wrong X-CSRF-Token header")
+        return principal
 
     protected = APIRouter(dependencies=[Depends(require_auth)])
 
@@ -100,8 +179,13 @@ def create_app(ctx: ApiContext) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.headers.setdefault("Cache-Control", "no-store")
+        if ctx.secure_cookies:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     @app.get("/api/health", response_model=Health)
@@ -111,6 +195,11 @@ def create_app(ctx: ApiContext) -> FastAPI:
     @protected.get("/api/status", response_model=Status)
     def get_status() -> dict[str, Any]:
         return ctx.status()
+
+    @protected.get("/metrics")
+    def metrics() -> Response:
+        outcomes = ctx.swap_outcomes() if ctx.swap_outcomes is not None else None
+        return Response(render_metrics(ctx.status(), outcomes), media_type=METRICS_CONTENT_TYPE)
 
     @protected.get("/api/events")
     def get_events(
@@ -159,32 +248,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     if ctx.sim is not None:
         protected.include_router(sim_router(ctx.sim, ctx.issue_code))
     app.include_router(protected)
-
-    @app.get("/login", response_class=HTMLResponse)
-    def login_form() -> str:
-        return pages.login_page(ctx.station_id)
-
-    @app.post("/login")
-    async def login(request: Request) -> Response:
-        form = pages.parse_form(await request.body())
-        if not hmac.compare_digest(form.get("token", ""), ctx.token):
-            return HTMLResponse(pages.login_page(ctx.station_id, error="That token is not right."), status_code=401)
-        response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
-        response.set_cookie(
-            SESSION_COOKIE,
-            ctx.session_value(),
-            httponly=True,
-            samesite="strict",
-            secure=ctx.secure_cookies,
-            max_age=12 * 3600,
-        )
-        return response
-
-    @app.get("/", response_class=HTMLResponse)
-    def index(request: Request) -> Response:
-        if not authorised(request):
-            return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-        return HTMLResponse(pages.status_page(ctx.status()))
+    app.include_router(web_router(ctx, who))
 
     @app.exception_handler(HTTPException)
     async def plain_errors(request: Request, exc: HTTPException) -> JSONResponse:

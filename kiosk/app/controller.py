@@ -28,6 +28,7 @@ from kiosk.app.components import RecordingTransaction, StoreComponent
 from kiosk.core.clock import Clock
 from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
+from kiosk.core.events import Event
 from kiosk.core.ids import new_id
 from kiosk.core.ridercode import CodeFormatError, Scope, parse_code
 from kiosk.devices.base import BatteryReading, BayState, DoorState, Scan
@@ -366,12 +367,38 @@ class StationController:
         reading = await self.cabinet.read_battery(bay)
         self._queue.put_nowait(BatteryRead(bay, reading, self.clock.monotonic()))
 
-    def _take_out_of_service(self, bay: int, reason: str) -> None:
+    def _take_out_of_service(self, bay: int, reason: str, audit: Event | None = None) -> None:
         self._out_of_service[bay] = reason
         with self.store.transaction() as tx:
             tx.db.table("bays_out_of_service").upsert(
                 {"bay": bay, "reason": reason, "since": self.clock.wall().isoformat()}, pk="bay"
             )
+            if audit is not None:
+                tx.append(audit)
+
+    def set_out_of_service(self, bay: int, reason: str | None, audit: Event | None = None) -> None:
+        """Staff take a bay out of service (``reason``) or bring it back (None); kept in SQLite.
+
+        ``audit`` (who did it) is written in the same transaction as the change. The swap flow never picks
+        a bay out of service. Raises ``ValueError`` for a bay the cabinet lacks.
+        """
+        if bay not in {b.number for b in self.config.hardware.bays}:
+            raise ValueError(f"this cabinet has no bay {bay}")
+        if reason is not None:
+            self._take_out_of_service(bay, reason, audit)
+            return
+        self._out_of_service.pop(bay, None)
+        with self.store.transaction() as tx:
+            tx.db.execute("DELETE FROM bays_out_of_service WHERE bay = ?", [bay])
+            if audit is not None:
+                tx.append(audit)
+
+    def swap_outcomes(self) -> dict[str, int]:
+        """How many swaps ended with each outcome (for ``/metrics``)."""
+        rows = self.store.store.db.execute(
+            "SELECT outcome, count(*) FROM swaps WHERE outcome IS NOT NULL GROUP BY outcome"
+        ).fetchall()
+        return {str(outcome): int(count) for outcome, count in rows}
 
     # --- recovery ---------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The maintenance status page: server-rendered pages for staff, their actions, sign-in, static files."""
