@@ -291,8 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("ui", help="the touchscreen app riders use (needs the ui extra; kiosk ui --help)", add_help=False)
 
     from kiosk.app.cli_codes import add_codes_commands  # cryptography and segno: only for these commands
+    from kiosk.app.cli_ops import add_ops_commands
 
     add_codes_commands(sub)
+    add_ops_commands(sub)
 
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(func=cmd_version)
