@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from kiosk.core.config import Config, HardwareConfig
 from kiosk.core.ridercode import parse_code
@@ -436,3 +437,17 @@ def test_presence_only_cabinet_swaps_when_resting_batteries_count_as_charged(pre
     assert end["outcome"] == "completed"
     assert (end["returned_battery_id"], end["charged_battery_id"]) == (None, None)
     assert world_bays(tech)[return_bay]["battery"]["battery_id"] == "XX0000001"
+
+
+def test_a_return_bay_shut_empty_opens_again_when_the_rider_asks_on_the_screen(start: StartStation) -> None:
+    run = start(insert_timeout_s=30)
+    tech = run.tech
+    tech.code("R-reopen")
+    bay = int(screen_named(tech, "swap.open_return_bay")["bay"])
+    wait_state(tech, "await_return")
+    shut(tech, bay)
+    assert screen_named(tech, "swap.no_battery")["can_reopen"] is True
+    assert requests.post(f"{tech.url}/api/swap/reopen", timeout=5).status_code == 401  # the UI's token is needed
+    assert tech.session.post(f"{tech.url}/api/swap/reopen", timeout=5).status_code == 202
+    wait_until(lambda: run.sim.pulses == [bay, bay], 10, "the same return bay pulsed again")
+    assert [e["payload"]["bay"] for e in tech.events("swap.reopen_requested")] == [bay]
