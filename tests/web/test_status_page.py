@@ -151,7 +151,7 @@ def test_a_new_password_ends_the_accounts_sessions(web: WebStation) -> None:
 
 def test_the_events_page_filters_by_type_prefix(web: WebStation) -> None:
     session, _ = sign_in(web.url)
-    page = session.get(f"{web.url}/events", params={"type": "bay.battery", "limit": 3}, timeout=5).text
+    page = session.get(f"{web.url}/events", params={"type": "bay.battery", "limit": "3"}, timeout=5).text
     types = set(re.findall(r'<tr data-type="([^"]+)"', page))
     assert types == {"bay.battery_changed"}
     assert page.count('<tr data-type="') == 3

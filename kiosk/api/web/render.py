@@ -230,7 +230,7 @@ def bay_rows(status: Mapping[str, Any], view: View) -> str:
             f"<th>{n}</th>"
             f'<td data-field="door" class="{"warn-text" if door == "open" else ""}">{h(door)}</td>'
             f'<td data-field="lock">{h(bay.get("lock"))}</td>'
-            f'<td data-field="battery">{_yes_no(present)}</td>'
+            f'<td data-field="battery">{"—" if present is None else ("yes" if present else "no")}</td>'
             f'<td data-field="battery_id">{h((battery or {}).get("battery_id"))}</td>'
             f'<td data-field="soc">{_soc(battery)}</td>'
             f'<td data-field="temperature">{_temp(battery)}</td>'

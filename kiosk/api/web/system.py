@@ -6,7 +6,6 @@ missing (no thermal zone on a laptop, no data folder yet) reads as None, never a
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,11 +73,3 @@ def format_bytes(count: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} TiB"  # pragma: no cover - the loop always returns
-
-
-def load_average() -> float | None:
-    """The one-minute load average, or None where the system has none."""
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return None
