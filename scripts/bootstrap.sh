@@ -45,6 +45,10 @@ ensure_venv() {
         need_apt python3-dev _python_headers
     fi
     if [[ "$extras" == *test* ]]; then
+        # The status page's browser tests drive Debian's own Chromium (Playwright never downloads one).
+        need_apt chromium command -v chromium
+    fi
+    if [[ "$extras" == *test* ]]; then
         # The hub's tests run on a real PostgreSQL server that the test fixture starts (initdb, pg_ctl).
         need_apt postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
     fi

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -36,10 +37,11 @@ class ApiServer:
     name = "api"
     optional = False
 
-    def __init__(self, ctx: ApiContext, host: str, port: int) -> None:
+    def __init__(self, ctx: ApiContext, host: str, port: int, tls: tuple[Path, Path | None] | None = None) -> None:
         self.ctx = ctx
         self.host = host
         self.port = port
+        self.tls = tls
         self._server: _InLoopServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
@@ -48,7 +50,7 @@ class ApiServer:
     def url(self) -> str:
         """Where the API is reachable."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104 - only for display
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     async def start(self) -> None:
         """Bind, start serving, and return once uvicorn accepts connections."""
@@ -66,6 +68,8 @@ class ApiServer:
             lifespan="off",
             timeout_graceful_shutdown=2,
             server_header=False,
+            ssl_certfile=str(self.tls[0]) if self.tls else None,
+            ssl_keyfile=str(self.tls[1]) if self.tls and self.tls[1] else None,
         )
         self._server = _InLoopServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="api-server")

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from kiosk.core.clock import Clock
+from kiosk.core.errors import DeviceError
 from kiosk.core.events import Event
 from kiosk.core.hardware import HardwareConfig
 from kiosk.devices.base import BatteryReading, BayState, DoorState, LockerBank, Scan, ScanListener
@@ -321,6 +322,14 @@ class CabinetComponent:
         if self.devices is None or self.devices.lockers is None or self._loop is None:
             raise RuntimeError("the cabinet is not running")
         await self._loop.run_in_executor(self._executor, self.devices.lockers.unlock, bay)
+
+    async def trigger_scanner(self) -> None:
+        """Ask the scanner for one scan (serial scanners that take a trigger command); DeviceError otherwise."""
+        scanner = self.devices.scanner if self.devices is not None else None
+        trigger = getattr(scanner, "trigger", None)
+        if scanner is None or not callable(trigger) or self._loop is None:
+            raise DeviceError("this scanner takes no trigger command: scan any code and watch 'last scan'")
+        await self._loop.run_in_executor(None, trigger)
 
     async def unlock_entry(self) -> None:
         """Pulse the entry door strike."""

@@ -46,13 +46,28 @@ def _sim_config(args: argparse.Namespace) -> Config:
         base = parse_config(text, source="built-in sim.toml")
     data_dir = Path(args.data_dir).expanduser().resolve()
     station = base.station.model_copy(update={"data_dir": data_dir})
-    api_updates: dict[str, object] = {"ui_token_file": data_dir / "ui-token"}
+    api_updates: dict[str, object] = {"ui_token_file": data_dir / "ui-token", "users_file": data_dir / "users.json"}
     if args.port is not None:
         api_updates["port"] = args.port
     if args.host is not None:
         api_updates["host"] = args.host
     api = base.api.model_copy(update=api_updates)
     return base.model_copy(update={"station": station, "api": api})
+
+
+def _sim_admin_password(config: Config) -> str:
+    """The simulated station's staff account 'admin', made at first start; its password kept beside it."""
+    from kiosk.api.users import UserStore
+    from kiosk.core.secrets import ensure_secret_file
+
+    secret = config.station.data_dir / "admin-password"
+    users = UserStore(config.api.users_file)
+    if "admin" not in users.names():
+        secret.unlink(missing_ok=True)
+        password = ensure_secret_file(secret)
+        users.add("admin", password)
+        return password
+    return ensure_secret_file(secret)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -82,6 +97,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     print(f"Simulated {args.cabinet} cabinet with {len(config.hardware.bays)} bays; its controls: /api/sim", flush=True)
     print('A rider code, scanned at once: POST /api/sim/codes {"rider_id": "R1001", "scan": true}', flush=True)
     print(f"UI token (shown because this is a simulation): {token}", flush=True)
+    print(f"Status page sign-in (simulation): admin / {_sim_admin_password(config)}", flush=True)
     ui: list[subprocess.Popen[bytes]] = []
 
     def open_window(running: Station) -> None:
@@ -290,11 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help; `kiosk ui …` is handed to the app's own parser in main() (see `kiosk ui --help`).
     sub.add_parser("ui", help="the touchscreen app riders use (needs the ui extra; kiosk ui --help)", add_help=False)
 
+    from kiosk.app.cli_admin import add_admin_commands
     from kiosk.app.cli_codes import add_codes_commands  # cryptography and segno: only for these commands
     from kiosk.app.cli_ops import add_ops_commands
 
     add_codes_commands(sub)
     add_ops_commands(sub)
+    add_admin_commands(sub)
 
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(func=cmd_version)

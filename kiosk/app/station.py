@@ -16,6 +16,7 @@ from kiosk.api.app import ApiContext
 from kiosk.api.screen import ScreenFeed
 from kiosk.api.server import ApiServer
 from kiosk.api.stream import EventBus
+from kiosk.api.users import UserStore
 from kiosk.app import systemd
 from kiosk.app.bundle import bundle_check
 from kiosk.app.cabinet import CabinetComponent
@@ -29,7 +30,7 @@ from kiosk.core.component import Component
 from kiosk.core.config import Config
 from kiosk.core.events import StationStarted, StationStopped
 from kiosk.core.ids import boot_id as read_boot_id
-from kiosk.core.secrets import ensure_secret_file
+from kiosk.core.secrets import ensure_secret_file, read_secret_file
 from kiosk.devices.build import build_devices
 from kiosk.devices.sim.cabinet import SimCabinet
 from kiosk.sync.protocol import Heartbeat
@@ -110,9 +111,22 @@ class Station:
                 issue_code=sim_codes.issue if sim_codes is not None else None,
                 sync_now=self.sync_now,
                 request_reopen=self.controller.request_reopen,
+                users=UserStore(config.api.users_file),
+                metrics_key=read_secret_file(config.api.metrics_key_file) if config.api.metrics_key_file else None,
+                record=self.store.append,
+                unlock_bay=self.cabinet.unlock,
+                reset_fault=self.cabinet.reset_fault,
+                set_out_of_service=self.controller.set_out_of_service,
+                swap_outcomes=self.controller.swap_outcomes,
+                trigger_scanner=self.cabinet.trigger_scanner,
+                restart_ui=None if sim is not None else restart_ui,
+                data_dir=config.station.data_dir,
+                monotonic=clock.monotonic,
+                secure_cookies=config.api.tls_cert_file is not None,
             ),
             config.api.host,
             config.api.port,
+            tls=(config.api.tls_cert_file, config.api.tls_key_file) if config.api.tls_cert_file else None,
         )
         self.simulator = SimulatorComponent(sim) if sim is not None else None
         parts: list[Component] = [self.store]
@@ -204,6 +218,24 @@ class Station:
         await self.runtime.close()
 
 
+UI_RESTART_TIMEOUT_S = 30.0
+
+
+async def restart_ui() -> None:
+    """Restart the touchscreen app's service (the kiosk user needs the polkit rule the installer writes)."""
+    process = await asyncio.create_subprocess_exec(
+        "systemctl", "restart", "--no-block", "kiosk-ui.service", stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(UI_RESTART_TIMEOUT_S):
+            _, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        raise RuntimeError("systemctl did not answer in time") from None
+    if process.returncode != 0:
+        raise RuntimeError(f"systemctl could not restart kiosk-ui: {err.decode(errors='replace').strip()}")
+
+
 async def run_station(
     station: Station,
     stop: asyncio.Event | None = None,
@@ -239,7 +271,7 @@ def _announce(station: Station) -> None:
     info = station.info()
     lines = [
         f"Station {station.config.station.id} ({station.config.station.name_en}) is running.",
-        f"  Status page : {info.url}/   (sign in with the UI token)",
+        f"  Status page : {info.url}/   (sign in with a staff account: kiosk admin add-user)",
         f"  Local API   : {info.url}/api/status   (header 'Authorization: Bearer <UI token>')",
         f"  Health      : {info.url}/api/health",
         f"  UI token    : in {info.token_file}",

@@ -59,6 +59,20 @@ class ApiConfig(Section):
     """TCP port (0 picks a free one, for tests)."""
     ui_token_file: Path = Path("/etc/kiosk/ui-token")
     """File (mode 0600) holding the token the touchscreen app presents; created at first start."""
+    users_file: Path = Path("/etc/kiosk/users.json")
+    """Staff accounts of the status page (JSON, mode 0600, argon2id hashes); managed with 'kiosk admin'."""
+    metrics_key_file: Path | None = None
+    """File (mode 0600) holding the read-only key for /metrics and GET /api/status|events (fleet monitoring)."""
+    tls_cert_file: Path | None = None
+    """Serve the API and status page over HTTPS with this certificate (the station's own); cookies become Secure."""
+    tls_key_file: Path | None = None
+    """The certificate's private key."""
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ApiConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("HTTPS needs both tls_cert_file and tls_key_file (or neither)")
+        return self
 
 
 class SyncConfig(Section):
