@@ -37,6 +37,8 @@ GROUPS = ("gpio", "dialout", "input", "video", "render")
 STATION_UNITS = ("kiosk-core.service", "kiosk-ui.service")
 HUB_UNITS = ("kiosk-hub.service",)
 UDEV_RULES = "99-kiosk.rules"
+POLKIT_RULE = "50-kiosk-ui-restart.rules"
+"""Lets kiosk-core restart kiosk-ui (the status page's action), nothing else."""
 USERS_FILE = "users.json"
 """The status page's accounts file in the config folder (``kiosk admin``'s default)."""
 DROP_IN = "kiosk-core.service.d/paths.conf"
@@ -66,6 +68,7 @@ class Layout:
     data_dir: Path = Path(_UNIT_DATA)
     unit_dir: Path = Path("/etc/systemd/system")
     udev_dir: Path = Path("/etc/udev/rules.d")
+    polkit_dir: Path = Path("/etc/polkit-1/rules.d")
 
     def at(self, path: Path) -> Path:
         """Where ``path`` of the installed system lies on this machine."""
@@ -275,6 +278,7 @@ class Installer:
             self._config(result)
             self._token(result)
             self._file(self.layout.udev_dir / UDEV_RULES, self._source(UDEV_RULES), 0o644, result, ("root", "root"))
+            self._file(self.layout.polkit_dir / POLKIT_RULE, self._source(POLKIT_RULE), 0o644, result, ("root", "root"))
             self._cmdline(result)
         for unit in self._units():
             self._file(self.layout.unit_dir / unit, unit_text(self._source(unit), self.layout), 0o644, result, _ROOT)
@@ -365,7 +369,11 @@ class Installer:
             self.system.run(self._systemctl("disable", *(["--now"] if self.layout.live else []), *units))
         removed = [self.layout.unit_dir / u for u in units]
         if self.station:
-            removed += [self.layout.unit_dir / DROP_IN, self.layout.udev_dir / UDEV_RULES]
+            removed += [
+                self.layout.unit_dir / DROP_IN,
+                self.layout.udev_dir / UDEV_RULES,
+                self.layout.polkit_dir / POLKIT_RULE,
+            ]
         for path in removed:
             real = self.layout.at(path)
             if real.exists():

@@ -123,6 +123,7 @@ def test_install_writes_config_token_rules_and_units(layout: Layout) -> None:
         "etc/kiosk/kiosk.toml",
         "etc/kiosk/ui-token",
         "etc/udev/rules.d/99-kiosk.rules",
+        "etc/polkit-1/rules.d/50-kiosk-ui-restart.rules",
         "etc/systemd/system/kiosk-core.service",
         "etc/systemd/system/kiosk-ui.service",
     ]
@@ -281,6 +282,7 @@ def test_uninstall_removes_units_and_rules(layout: Layout) -> None:
         layout.unit_dir / "kiosk-core.service",
         layout.unit_dir / "kiosk-ui.service",
         layout.udev_dir / "99-kiosk.rules",
+        layout.polkit_dir / "50-kiosk-ui-restart.rules",
     ]
     assert [p for p in gone if layout.at(p).exists()] == []
 
