@@ -7,116 +7,29 @@ monotonic seconds; the swap starts at t=0.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from kiosk.core.errors import ProtocolError
-from kiosk.devices.base import BatteryReading, BayState, DoorState, LockState
-from kiosk.station.selection import Cabinet, SwapPolicy
+from kiosk.devices.base import BatteryReading
+from kiosk.station.selection import SwapPolicy
 from kiosk.station.swap import (
     MAX_REOPENS,
     Alarm,
     BatteryRead,
-    Command,
     DoorChanged,
     MarkBayFaulted,
-    Persist,
     ReadBattery,
     ReopenRequested,
-    Show,
-    SwapInput,
-    SwapMachine,
     SwapOutcome,
     SwapRecord,
     SwapRequested,
-    SwapState,
     Tick,
     Unlock,
     UnlockFailed,
 )
 from kiosk.station.swap_events import SwapCompleted, SwapEnded
-
-RETURNED = BatteryReading(1, True, battery_id="AB00000099", soc_pct=12.0, temperature_c=30.0)
-
-
-def full(n: int, soc: float) -> BatteryReading:
-    return BatteryReading(n, True, battery_id=f"AB{n:08d}", soc_pct=soc, temperature_c=25.0)
-
-
-def make_cabinet(readings: dict[int, BatteryReading] | None = None) -> Cabinet:
-    readings = readings or {
-        1: BatteryReading(1, False),
-        2: BatteryReading(2, False),
-        3: full(3, 98.0),
-        4: full(4, 96.0),
-    }
-    bays = {n: BayState(n, DoorState.CLOSED, LockState.LOCKED) for n in readings}
-    return Cabinet(bays, readings)
-
-
-class Station:
-    """A machine plus the cabinet view the app would keep current."""
-
-    def __init__(self, policy: SwapPolicy | None = None, cabinet: Cabinet | None = None) -> None:
-        self.cabinet = cabinet or make_cabinet()
-        self.machine = SwapMachine(policy or SwapPolicy(), lambda: self.cabinet)
-
-    def __call__(self, *inputs: SwapInput) -> list[Any]:
-        """Feed inputs; a summary of the commands of the last one."""
-        out: list[Command] = []
-        for event in inputs:
-            out = self.machine.handle(event)
-        return summary(out)
-
-    def start(self) -> list[Any]:
-        return self(SwapRequested("swap-1", "rider-7", "n1", 0.0))
-
-    def at_return_read(self) -> None:
-        self.start()
-        self(DoorChanged(1, True, 2.0), DoorChanged(1, False, 10.0))
-
-    def at_charged(self) -> None:
-        self.at_return_read()
-        self(BatteryRead(1, RETURNED, 11.0))
-
-    def at_take_back(self) -> None:
-        self.at_return_read()
-        self(BatteryRead(1, replace(RETURNED, battery_id="XX-1"), 11.0))
-
-    @property
-    def record(self) -> SwapRecord:
-        record = self.machine.current or self.machine.last_ended
-        assert record is not None
-        return record
-
-
-def summary(commands: list[Command]) -> list[Any]:
-    out: list[Any] = []
-    for c in commands:
-        if isinstance(c, Persist):
-            assert c.swap is not None
-            out.append(("persist", c.swap.state, [e.TYPE for e in c.events]))
-        elif isinstance(c, Show):
-            out.append(("show", c.screen, dict(c.params)))
-        else:
-            out.append(c)
-    return out
-
-
-def ended(commands: list[Command]) -> SwapEnded | SwapCompleted:
-    first = commands[0]
-    assert isinstance(first, Persist)
-    event = first.events[-1]
-    assert isinstance(event, SwapEnded | SwapCompleted)
-    return event
-
-
-P = "persist"
-S = SwapState
-
+from tests.swap_machine_support import RETURNED, P, S, Station, ended, full, make_cabinet, summary
 
 # --- starting ---------------------------------------------------------------------------------
 
@@ -588,91 +501,3 @@ def test_an_in_flight_record_with_an_outcome_is_refused() -> None:
     data = SwapRecord("x", "r", "n", S.AWAIT_RETURN).as_dict() | {"outcome": "completed"}
     with pytest.raises(ProtocolError, match="outcome"):
         SwapRecord.from_dict(data)
-
-
-# --- property: unlocks are always preceded by their intent ------------------------------------
-
-BAYS = st.integers(min_value=1, max_value=5)
-GOOD = BatteryReading(0, True, battery_id="AB00000099", soc_pct=10.0, temperature_c=30.0)
-READINGS = st.sampled_from(
-    [
-        BatteryReading(0, False),
-        GOOD,
-        GOOD,
-        BatteryReading(0, False),
-        BatteryReading(0, True, battery_id="nope"),
-        BatteryReading(0, True, battery_id="AB00000098", fault_flags=frozenset({"short"})),
-        BatteryReading(0, False, error="timeout"),
-    ]
-)
-# Bay 0 means "the bay the swap works on now", so sequences get deep into the flow, not stuck at the first door.
-CURRENT_DOOR = st.builds(lambda o: ("door", 0, o), st.booleans())
-CURRENT_READ = st.builds(lambda r: ("read", 0, r), READINGS)
-STEPS = st.one_of(
-    CURRENT_DOOR,
-    CURRENT_DOOR,
-    CURRENT_READ,
-    CURRENT_READ,
-    st.builds(lambda b, o: ("door", b, o), BAYS, st.booleans()),
-    st.builds(lambda b, r: ("read", b, r), BAYS, READINGS),
-    st.builds(lambda b: ("fail", b, None), st.one_of(st.just(0), BAYS)),
-    st.just(("reopen", 0, None)),
-    st.just(("request", 0, None)),
-    st.builds(lambda d: ("tick", 0, d), st.floats(min_value=0.0, max_value=12.0)),
-    st.builds(lambda d: ("tick", 0, d), st.floats(min_value=0.0, max_value=250.0)),
-)
-
-
-def _to_input(step: tuple[str, int, Any], now: float, n: int, current: SwapRecord | None) -> SwapInput:
-    kind, bay, arg = step
-    if bay == 0:
-        bay = (current.current_bay if current is not None else None) or 1
-    if kind == "door":
-        return DoorChanged(bay, arg, now)
-    if kind == "read":
-        return BatteryRead(bay, replace(arg, bay=bay), now)
-    if kind == "fail":
-        return UnlockFailed(bay, "stuck", now)
-    if kind == "reopen":
-        return ReopenRequested(now)
-    if kind == "request":
-        return SwapRequested(f"swap-{n}", "rider", f"n{n}", now)
-    return Tick(now)
-
-
-def _natural(current: SwapRecord | None, reading: BatteryReading) -> tuple[str, int, Any]:
-    """The input a cooperative rider and cabinet would give next."""
-    if current is None:
-        return ("request", 0, None)
-    if current.state in (S.OPENING_RETURN, S.REJECTING_RETURN, S.OPENING_CHARGED):
-        return ("door", 0, True)
-    if current.state in (S.AWAIT_RETURN, S.AWAIT_TAKE_BACK, S.AWAIT_COLLECT):
-        return ("door", 0, False)
-    if current.state is S.RETURN_EMPTY:
-        return ("reopen", 0, None)
-    return ("read", 0, reading)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 9), STEPS, READINGS), max_size=60))
-def test_every_unlock_follows_a_persisted_intent_and_no_charged_bay_opens_twice(steps: list[Any]) -> None:
-    station = Station()
-    now = 0.0
-    charged_unlocks: dict[str, list[int]] = {}
-    for n, (dice, random_step, reading) in enumerate(steps):
-        current = station.machine.current
-        step = _natural(current, reading) if dice < 6 else random_step
-        now += step[2] if step[0] == "tick" else 0.5
-        commands = station.machine.handle(_to_input(step, now, n, current))
-        intent: SwapRecord | None = None
-        for command in commands:
-            if isinstance(command, Persist):
-                intent = command.swap
-            elif isinstance(command, Unlock):
-                assert intent is not None, "an unlock without a persisted intent"
-                assert intent.current_bay == command.bay
-                assert intent.state in (S.OPENING_RETURN, S.REJECTING_RETURN, S.OPENING_CHARGED)
-                if intent.state is S.OPENING_CHARGED:
-                    seen = charged_unlocks.setdefault(intent.swap_id, [])
-                    assert command.bay not in seen, "the same charged bay unlocked twice in one swap"
-                    seen.append(command.bay)
