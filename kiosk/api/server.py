@@ -49,7 +49,7 @@ class ApiServer:
     @property
     def url(self) -> str:
         """Where the API is reachable."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104 - only for display
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - only for display
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     async def start(self) -> None:

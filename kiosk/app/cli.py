@@ -187,9 +187,8 @@ def _local_api(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
     from kiosk.core.secrets import read_secret_file
 
     config = load_config(Path(args.config))
-    host = "127.0.0.1" if config.api.host in ("0.0.0.0", "::", "") else config.api.host  # noqa: S104 - a bind-all address
     token = read_secret_file(config.api.ui_token_file)
-    return f"http://{host}:{config.api.port}", {"Authorization": f"Bearer {token}"}
+    return config.api.local_url(), {"Authorization": f"Bearer {token}"}
 
 
 def _ask_core(method: str, path: str, args: argparse.Namespace, timeout_s: float) -> dict[str, object]:

@@ -18,16 +18,12 @@ from kiosk.api.users import UserError, UserStore, check_password, generate_passw
 from kiosk.core.config import DEFAULT_CONFIG_PATH, load_config
 from kiosk.core.errors import KioskError
 
-DEFAULT_USERS_FILE = Path("/etc/kiosk/users.json")
-
 
 def users_file(args: argparse.Namespace) -> Path:
-    """The accounts file: ``--users-file``, else the config's ``[api] users_file``, else the default."""
+    """The accounts file: ``--users-file``, else the config's ``[api] users_file``."""
     if args.users_file:
         return Path(args.users_file)
-    config = load_config(Path(args.config))
-    configured = getattr(config.api, "users_file", None)  # the field arrives with the status page's config
-    return Path(configured) if configured else DEFAULT_USERS_FILE
+    return load_config(Path(args.config)).api.users_file
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:

@@ -68,6 +68,11 @@ class ApiConfig(Section):
     tls_key_file: Path | None = None
     """The certificate's private key."""
 
+    def local_url(self) -> str:
+        """Where a program on this machine reaches the API (loopback when it listens on every address)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - bind-all test
+        return f"{'https' if self.tls_cert_file else 'http'}://{host}:{self.port}"
+
     @model_validator(mode="after")
     def _tls_pair(self) -> ApiConfig:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):

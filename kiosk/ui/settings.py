@@ -11,13 +11,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from kiosk.core.config import Config
+from kiosk.core.config import Config, UiConfig
 from kiosk.core.errors import ConfigError
 from kiosk.ui.i18n import Language
 
-DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+DEFAULT_FONT = UiConfig.model_fields["font_file"].default
+"""The font the [ui] section names by default."""
 MIN_TOUCH_MM = 15.0
 SIZES: tuple[tuple[int, int], ...] = ((800, 480), (1024, 600), (1280, 800), (720, 1280))
 """The displays the layouts are made for (the Pi 7" display first)."""
@@ -86,28 +87,23 @@ def read_pin(env: Mapping[str, str]) -> str | None:
 def from_config(config: Config, env: Mapping[str, str] | None = None) -> UiSettings:
     """Settings for the station described by ``config`` (``env`` defaults to the process environment)."""
     env = os.environ if env is None else env
-    host = config.api.host
-    if host in ("0.0.0.0", "::", ""):  # listening everywhere: this Pi reaches it on loopback  # noqa: S104
-        host = "127.0.0.1"
+    ui = config.ui
+    pin = read_pin(env)
+    if pin is None and ui.maintenance_pin_file is not None:
+        pin = read_pin({"KIOSK_UI_PIN_FILE": str(ui.maintenance_pin_file)})
     settings = UiSettings(
-        api_url=f"http://{host}:{config.api.port}",
+        api_url=config.api.local_url(),
         token_file=config.api.ui_token_file,
         station_name=config.station.name,
         station_name_en=config.station.name_en,
         timezone=config.station.timezone,
-        maintenance_pin=read_pin(env),
+        maintenance_pin=pin,
+        inactivity_s=ui.inactivity_s,
+        font_file=ui.font_file,
+        diagonal_in=ui.diagonal_in,
+        scanner_position=ui.scanner_position,
+        input=ui.input,
     )
-    section: Any = getattr(config, "ui", None)
-    if section is not None:  # the [ui] section, once the config has one
-        updates = {
-            name: getattr(section, name)
-            for name in ("inactivity_s", "font_file", "diagonal_in", "scanner_position", "input")
-            if getattr(section, name, None) is not None
-        }
-        pin_file = getattr(section, "maintenance_pin_file", None)
-        if pin_file is not None and settings.maintenance_pin is None:
-            updates["maintenance_pin"] = read_pin({"KIOSK_UI_PIN_FILE": str(pin_file)})
-        settings = replace(settings, **updates)
     if env.get("KIOSK_UI_INACTIVITY_S"):
         settings = replace(settings, inactivity_s=float(env["KIOSK_UI_INACTIVITY_S"]))
     if env.get("KIOSK_UI_FONT"):
