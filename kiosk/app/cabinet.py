@@ -118,6 +118,8 @@ class CabinetComponent:
         self._flaps: dict[int, FlapDetector] = {}
         self._flap_faults: dict[int, str] = {}
         self._scanner_connected: bool | None = None
+        self._scanner_posted: bool | None = None
+        """The pins thread's last word on the scanner: it posts only changes, not 50 times a second."""
         self._scan_listeners: list[ScanListener] = []
         self._bay_listeners: list[Callable[[BayState], None]] = []
         self._entry_listeners: list[Callable[[bool], None]] = []
@@ -183,7 +185,10 @@ class CabinetComponent:
         if callable(check_reports):
             check_reports()
         if devices.scanner is not None and devices.scanner.state is not ScannerState.IDLE:
-            self._post(self._scanner_seen, devices.scanner.connected)
+            connected = devices.scanner.connected
+            if connected != self._scanner_posted:
+                self._scanner_posted = connected
+                self._post(self._scanner_seen, connected)
 
     def _read_slots(self) -> None:
         devices = self.devices
