@@ -306,7 +306,5 @@ async def _sse(ctx: ApiContext, request: Request, since: int | None) -> AsyncIte
                 continue
             last = record.seq
             yield _frame(record)
-    except asyncio.CancelledError:
-        raise
     finally:
         sub.close()
