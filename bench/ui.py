@@ -24,7 +24,7 @@ core's API. What is measured:
 
 How the UI says when it drew: no line in kiosk-ui's own log has a frame's time, and nothing in
 ``kiosk/ui`` was changed for this bench. Instead the measured UI process is started as
-``python bench/ui.py --as-kiosk-ui ARGS``, which runs exactly ``kiosk ui ARGS`` (``kiosk.app.cli.main``)
+``python bench/ui_probe.py ARGS``, which runs exactly ``kiosk ui ARGS`` (``kiosk.app.cli.main``)
 after wrapping two methods once Kivy is set up: ``KioskApp.refresh`` (notes when the screen shown changes)
 and the window's ``flip`` (after the real buffer swap, prints ``kiosk-ui-probe drawn <core screen number>
 <screen> <time.monotonic()>`` for a pending change, and ``frame`` for the very first frame). Both
@@ -78,75 +78,6 @@ T = TypeVar("T")
 
 class BenchError(RuntimeError):
     """Something the bench waited for did not happen (with what was waited for, and where to look)."""
-
-
-# --- inside the measured kiosk-ui process ---------------------------------------------------------------
-
-
-def _say(kind: str, number: int, screen: str, mono: float) -> None:
-    print(f"{PROBE} {kind} {number} {screen or '-'} {mono:.6f}", flush=True)
-
-
-def _install_probe() -> None:
-    """Wrap the app's ``refresh`` and ``build`` (the window's ``flip``); runs after Kivy is set up."""
-    from kiosk.ui.app import KioskApp
-
-    pending: list[tuple[int, str]] = []
-    first = [True]
-    real_build = KioskApp.build
-    real_refresh = KioskApp.refresh
-
-    def shown(app: KioskApp) -> tuple[Any, str | None]:
-        manager = app.root.ids.manager.current if app.root is not None else None
-        return app.current, manager
-
-    def refresh(app: KioskApp) -> None:
-        before = shown(app)
-        real_refresh(app)
-        if shown(app) != before:
-            number = app.core_screen.number if app.core_screen is not None else 0
-            pending[:] = [(number, app.current.screen.value)]
-
-    def build(app: KioskApp) -> Any:
-        root = real_build(app)
-        from kivy.core.window import Window
-
-        real_flip = Window.flip
-
-        def flip() -> None:
-            real_flip()  # the buffer swap: with software GL this is where the frame is rasterised and shown
-            now = time.monotonic()
-            if first[0]:
-                first[0] = False
-                _say("frame", 0, "", now)
-            if pending:
-                number, screen = pending.pop()
-                _say("drawn", number, screen, now)
-
-        Window.flip = flip
-        return root
-
-    KioskApp.refresh = refresh  # type: ignore[method-assign,assignment]
-    KioskApp.build = build  # type: ignore[method-assign,assignment]
-
-
-def run_probed_ui(argv: list[str]) -> int:
-    """``kiosk ui ARGV`` with the probe installed right after ``kiosk.ui.bootstrap.prepare`` (Kivy set up)."""
-    import kiosk.ui.bootstrap as bootstrap
-    from kiosk.app.cli import main as kiosk_main
-    from kiosk.ui.settings import UiSettings
-
-    here = Path(__file__).resolve().parent
-    # Run as a script, this folder is first on sys.path and its bench modules would shadow packages (hub).
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
-    real_prepare = bootstrap.prepare
-
-    def prepare(settings: UiSettings) -> None:
-        real_prepare(settings)
-        _install_probe()
-
-    bootstrap.prepare = prepare  # kiosk.ui.main imports it when it runs, so it gets this one
-    return kiosk_main(["ui", *argv])
 
 
 # --- pure parts --------------------------------------------------------------------------------------------
@@ -339,7 +270,7 @@ class Ui:
         args = ["--config", str(config), "--api-url", core.url, "--token-file", str(core.token_file)]
         args += ["--window", WINDOW, "--mouse"]
         if probed:
-            command = [sys.executable, str(Path(__file__).resolve()), "--as-kiosk-ui", *args]
+            command = [sys.executable, str(Path(__file__).with_name("ui_probe.py")), *args]
         else:
             command = [sys.executable, "-m", "kiosk.app.cli", "ui", *args]
         self.log_path = workdir / f"{name}.log"
@@ -583,8 +514,6 @@ def run(workdir: Path, idle_s: float, scans: int, starts: int) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run the bench and print the figures beside the targets; exit 1 when one is missed."""
     words = list(sys.argv[1:] if argv is None else argv)
-    if words[:1] == ["--as-kiosk-ui"]:
-        return run_probed_ui(words[1:])
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 s of idle instead of 60, 20 scans instead of 40")
     parser.add_argument("--scans", type=int, default=None, help="how many scans (at least 20)")
