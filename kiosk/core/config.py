@@ -136,6 +136,12 @@ class PolicyConfig(Section):
     """How many bays are tried for one step of a swap before it ends on faulty locks."""
     assume_charged_after_s: Annotated[float | None, Field(gt=0)] = None
     """Cabinets without battery data: a present battery counts as charged after resting this long (s)."""
+    offline_spend_cap_points: Annotated[int, Field(ge=0, le=100_000)] = 30
+    """Most points one rider may spend here that the hub has not confirmed yet (offline); 0 = no offline spends."""
+    spend_confirm_timeout_s: Annotated[float, Field(gt=0, le=30)] = 3.0
+    """How long a spend waits for the hub's live answer before the offline rule decides (s)."""
+    rider_session_s: Annotated[float, Field(gt=0, le=1800)] = 120.0
+    """A rider identified by their code stays known this long after their last touch (s)."""
 
     @field_validator("battery_id_pattern")
     @classmethod

@@ -338,6 +338,8 @@ class BayConfig(Section):
     """GPIO of the battery-presence switch, if the bay has one."""
     slave: Annotated[int | None, Field(ge=1, le=247, examples=[1])] = None
     """Modbus slave address of the bay's slot controller, if it has one."""
+    goods: Annotated[str | None, Field(min_length=1, max_length=32, examples=["water"])] = None
+    """Catalogue item id this bay hands out for points (a goods bay never takes part in battery swaps)."""
 
     def pins(self) -> list[str]:
         """The GPIO pins this bay uses."""
@@ -393,7 +395,7 @@ class HardwareConfig(Section):
             problems.append(f"cabinet '{self.cabinet}' needs bus_port (the RS-485 adapter's path)")
         for bay in self.bays:
             problems.extend(_bay_problems(self.cabinet, bay))
-            if self.slots.port and bay.slave is None:
+            if self.slots.port and bay.slave is None and bay.goods is None:
                 problems.append(f"bay {bay.number} has no slave address but slot controllers are configured")
         pins = [p for bay in self.bays for p in bay.pins()]
         pins += [p for p in (self.entry_door.lock_pin, self.entry_door.door_pin) if p]

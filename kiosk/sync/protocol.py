@@ -4,6 +4,8 @@
   Idempotent by event id: a batch sent twice stores each event once and acknowledges it both times.
 - ``GET /v1/stations/{id}/bundle`` — answer :class:`Bundle`, with an ETag; ``If-None-Match`` gives 304.
 - ``POST /v1/stations/{id}/heartbeat`` — body :class:`Heartbeat`, answer :class:`HeartbeatAck`.
+- ``POST /v1/stations/{id}/points/spend`` — body :class:`SpendRequest`, answer :class:`SpendAnswer`: the
+  live check of a spend while the station is online (idempotent by ``entry_id``).
 - Errors are :class:`Problem` bodies. 429 and 503 carry ``Retry-After`` (seconds).
 
 Every model refuses unknown fields on the way *in* at the hub (``extra="forbid"`` on requests) but the
@@ -18,7 +20,26 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from kiosk.core.content import (
+    Announcement,
+    BookingSlot,
+    CatalogueItem,
+    Location,
+    NearbyStation,
+    PointsRule,
+    Service,
+)
 from kiosk.core.events import EventRecord
+
+__all__ = [
+    "Announcement",
+    "BookingSlot",
+    "CatalogueItem",
+    "Location",
+    "NearbyStation",
+    "PointsRule",
+    "Service",
+]
 
 PROTOCOL_VERSION = 1
 MAX_BATCH_EVENTS = 5000
@@ -99,42 +120,62 @@ class KeyEntry(Answer):
     valid_until: datetime | None = None
 
 
-class NearbyStation(Answer):
-    """Another station and its charged batteries, for riders this station cannot serve."""
+class PointsCorrection(Answer):
+    """A spend the hub could not cover (the points were already spent elsewhere), to show the rider."""
 
+    entry_id: str
     station_id: str
-    name: str
-    name_en: str
-    distance_m: int
-    charged_batteries: int
-    updated_at: datetime
-    latitude: float | None = None
-    longitude: float | None = None
+    item_id: str
+    points: int
+    at: datetime
+    reason: str
 
 
-class Service(Answer):
-    """One of the city's services shown on the station's screen."""
+class RiderBalance(Answer):
+    """A rider's points as the hub knows them."""
 
-    id: str
-    category: str
-    """e.g. 'legal_aid', 'social_insurance', 'jobs', 'child_care', 'health'."""
-    title_zh: str
-    title_en: str
-    body_zh: str = ""
-    body_en: str = ""
-    url: str | None = None
-    """Where the rider continues on a phone (shown as a QR code)."""
-    bookable: bool = False
+    rider_id: str
+    balance: int
+    """May be below zero after a correction."""
+    station_seq: int
+    """This station's events up to this seq were applied in ``balance``: later ones are still pending."""
+    as_of: datetime
+    corrections: list[PointsCorrection] = []
+    """Rejected spends of the last weeks."""
 
 
-class Announcement(Answer):
-    """A notice shown on the idle screen between its dates."""
+class BookingStatus(Answer):
+    """A booking requested at this station, and what the city said."""
 
-    id: str
-    text_zh: str
-    text_en: str
+    booking_id: str
+    rider_id: str
+    service_id: str
+    slot_id: str
     starts: datetime | None = None
-    ends: datetime | None = None
+    status: Literal["requested", "confirmed", "declined", "cancelled"]
+    note: str = ""
+    """The city's words to the rider (e.g. where to go), shown as given."""
+
+
+class SpendRequest(Request):
+    """Ask the hub to take points for an item now (the station is online)."""
+
+    protocol: Literal[1] = 1
+    station_id: StationId
+    entry_id: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    rider_id: Annotated[str, Field(min_length=1, max_length=20)]
+    item_id: Annotated[str, Field(min_length=1, max_length=32)]
+    points: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class SpendAnswer(Answer):
+    """The hub's answer: accepted (and the balance after) or not, with the reason in plain words."""
+
+    entry_id: str
+    accepted: bool
+    balance: int
+    """The rider's balance after this answer."""
+    reason: str | None = None
 
 
 class Bundle(Answer):
@@ -150,6 +191,16 @@ class Bundle(Answer):
     services: list[Service] = []
     announcements: list[Announcement] = []
     nearby: list[NearbyStation] = []
+    location: Location | None = None
+    """Where this station is (the centre of the nearby-stations map)."""
+    catalogue: list[CatalogueItem] = []
+    """What riders can spend points on here."""
+    points_rules: list[PointsRule] = []
+    """What the station credits points for."""
+    balances: list[RiderBalance] = []
+    """The hub's balance of riders seen at this station lately."""
+    bookings: list[BookingStatus] = []
+    """Bookings requested at this station lately, with the hub's answer."""
 
 
 class Problem(Answer):
