@@ -103,6 +103,9 @@ class ApiContext:
     """Swaps ended so far by outcome, for ``/metrics`` (``StationController.swap_outcomes``)."""
     trigger_scanner: Callable[[], Awaitable[None]] | None = None
     """Ask the scanner for one scan, where it supports a trigger command; None: it reads by itself."""
+    restock: Callable[[int, int, Event | None], None] | None = None
+    """Staff set a goods bay's stock (bay, count), writing the audit event in the same transaction
+    (``RiderDesk.restock``); raises ``ValueError`` for a bay that is not a goods bay."""
     restart_ui: Callable[[], Awaitable[None]] | None = None
     """Restart the touchscreen app (e.g. ``systemctl restart kiosk-ui``); raises when that fails."""
     data_dir: Path | None = None
