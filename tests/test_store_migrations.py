@@ -80,6 +80,48 @@ SAMPLE_ROWS: dict[int, dict[str, tuple[str, list[dict[str, Any]]]]] = {
         ),
         "bays_out_of_service": ("bay", [{"bay": 4, "reason": "lock did not open", "since": "2026-01-01T08:01:00Z"}]),
     },
+    4: {
+        "points_ledger": (
+            "entry_id",
+            [
+                {
+                    "entry_id": "01900000-0000-7000-8000-0000000000b1",
+                    "rider_id": "R1001",
+                    "kind": "spent",
+                    "rule": None,
+                    "item_id": "water",
+                    "points": 5,
+                    "bay": 9,
+                    "confirmed": 0,
+                    "seq": 7,
+                    "wall": "2026-01-01T08:02:00Z",
+                    "day": "2026-01-01",
+                    "ref": None,
+                }
+            ],
+        ),
+        "checkins": (
+            "entry_id",
+            [{"entry_id": "01900000-0000-7000-8000-0000000000b2", "rider_id": "R1001", "day": "2026-01-01"}],
+        ),
+        "bookings": (
+            "booking_id",
+            [
+                {
+                    "booking_id": "01900000-0000-7000-8000-0000000000b3",
+                    "rider_id": "R1001",
+                    "service_id": "legal-aid",
+                    "slot_id": "slot-1",
+                    "starts": "2026-01-02T09:00:00Z",
+                    "status": "requested",
+                    "note": "",
+                    "updated": "2026-01-01T08:03:00Z",
+                }
+            ],
+        ),
+        "goods_stock": ("bay", [{"bay": 9, "item_id": "water", "count": 11, "updated": "2026-01-01T08:00:00Z"}]),
+        "shown_corrections": ("entry_id", [{"entry_id": "e-123456789", "shown": "2026-01-01T08:04:00Z"}]),
+    },
 }
 
 

@@ -108,10 +108,75 @@ def _v3_swaps_nonces_bays(db: Database) -> None:
     )
 
 
+def _v4_rider_services(db: Database) -> None:
+    # The station's own record of points moves, for the balance it shows and the offline cap. The hub's
+    # ledger is the truth; ``seq`` (the event that recorded the entry) tells which entries a bundle's
+    # balance already holds. A cancellation is its own row (``ref`` = the spend), with its own seq.
+    db.execute(
+        """
+        CREATE TABLE points_ledger (
+            entry_id    TEXT PRIMARY KEY,
+            rider_id    TEXT NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('earned', 'spent', 'cancelled')),
+            rule        TEXT NULL,
+            item_id     TEXT NULL,
+            points      INTEGER NOT NULL CHECK (points >= 1),
+            bay         INTEGER NULL,
+            confirmed   INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
+            seq         INTEGER NOT NULL,
+            wall        TEXT NOT NULL,
+            day         TEXT NOT NULL,
+            ref         TEXT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX points_ledger_rider ON points_ledger (rider_id, day)")
+    # The day's check-in is credited once per rider and station-local day, whatever the scope of the code.
+    db.execute(
+        """
+        CREATE TABLE checkins (
+            entry_id    TEXT PRIMARY KEY,
+            rider_id    TEXT NOT NULL,
+            day         TEXT NOT NULL,
+            UNIQUE (rider_id, day)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE bookings (
+            booking_id  TEXT PRIMARY KEY,
+            rider_id    TEXT NOT NULL,
+            service_id  TEXT NOT NULL,
+            slot_id     TEXT NOT NULL,
+            starts      TEXT NULL,
+            status      TEXT NOT NULL,
+            note        TEXT NOT NULL DEFAULT '',
+            updated     TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX bookings_rider ON bookings (rider_id)")
+    db.execute(
+        """
+        CREATE TABLE goods_stock (
+            bay         INTEGER PRIMARY KEY,
+            item_id     TEXT NOT NULL,
+            count       INTEGER NOT NULL CHECK (count >= 0),
+            updated     TEXT NOT NULL
+        )
+        """
+    )
+    # A correction (a spend the hub rejected) is shown to its rider once, not at every visit.
+    db.execute("CREATE TABLE shown_corrections (entry_id TEXT PRIMARY KEY, shown TEXT NOT NULL)")
+    # The bundle itself (content, balances, bookings) is kept where the sync relay keeps it: settings.bundle.
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events outbox and seq counter", _v1_events_outbox),
     Migration(2, "settings and sync state", _v2_settings_sync_state),
     Migration(3, "swaps, used code nonces, bays out of service", _v3_swaps_nonces_bays),
+    Migration(4, "points ledger, check-ins, bookings, goods stock, shown corrections", _v4_rider_services),
 )
 """Every step, oldest first; versions run 1, 2, 3 … without gaps."""
 
