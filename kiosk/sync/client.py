@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from kiosk.core.errors import KioskError
 from kiosk.sync.backoff import parse_retry_after
-from kiosk.sync.protocol import BatchAck, Bundle, EventBatch, Heartbeat, HeartbeatAck
+from kiosk.sync.protocol import BatchAck, Bundle, EventBatch, Heartbeat, HeartbeatAck, SpendAnswer, SpendRequest
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,16 @@ class HubClient:
         return f"{self.base_url}/v1/stations/{self.station_id}/{what}"
 
     def _send(
-        self, method: str, what: str, body: bytes | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        what: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_s: float | None = None,
     ) -> requests.Response:
+        timeout = self.timeout_s if timeout_s is None else timeout_s
         try:
-            response = self.session.request(method, self._url(what), data=body, headers=headers, timeout=self.timeout_s)
+            response = self.session.request(method, self._url(what), data=body, headers=headers, timeout=timeout)
         except requests.RequestException as exc:
             raise HubUnavailable(f"the hub did not answer: {type(exc).__name__}: {exc}") from exc
         if body is not None:
@@ -116,6 +122,15 @@ class HubClient:
         body = gzip.compress(heartbeat.model_dump_json().encode())
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         return self._parse(self._send("POST", "heartbeat", body, headers), HeartbeatAck)
+
+    def post_spend(self, request: SpendRequest, timeout_s: float) -> SpendAnswer:
+        """Ask the hub live to take points for an item; its answer (a refusal is an answer, not an error).
+
+        ``timeout_s`` bounds this call alone (a rider is waiting at the screen), not the relay's calls.
+        """
+        body = request.model_dump_json().encode()
+        headers = {"Content-Type": "application/json"}
+        return self._parse(self._send("POST", "points/spend", body, headers, timeout_s), SpendAnswer)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -34,7 +34,7 @@ from kiosk.core.secrets import read_secret_file
 from kiosk.store import Store
 from kiosk.sync.backoff import Backoff
 from kiosk.sync.client import HubBusy, HubClient, HubError, HubRefused, HubUnavailable
-from kiosk.sync.protocol import MAX_BATCH_EVENTS, Bundle, EventBatch, Heartbeat
+from kiosk.sync.protocol import MAX_BATCH_EVENTS, Bundle, EventBatch, Heartbeat, SpendAnswer, SpendRequest
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,9 @@ class SyncRelay:
         self.batch_cap = MAX_BATCH_EVENTS
         """Largest batch to grow to; lowered when the hub finds a batch too large (413)."""
         self.client: HubClient | None = None
+        self.spend_client: HubClient | None = None
+        """A second client for live spends: the relay's own may be busy with a batch in its thread."""
+        self._spend_error: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._round_done = asyncio.Event()
@@ -108,6 +111,7 @@ class SyncRelay:
             return
         token = read_secret_file(self.config.token_file)  # a missing token is this component failing to start
         self.client = HubClient(self.config.hub_url, self.station_id, token, timeout_s=self.config.timeout_s)
+        self.spend_client = HubClient(self.config.hub_url, self.station_id, token, timeout_s=self.config.timeout_s)
         self._task = asyncio.create_task(self._run(), name="sync-relay")
 
     async def close(self) -> None:
@@ -117,9 +121,10 @@ class SyncRelay:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        for client in (self.client, self.spend_client):
+            if client is not None:
+                client.close()
+        self.client = self.spend_client = None
 
     def sync_now(self) -> None:
         """Skip the wait: run a round at once (``kiosk sync now``), fetching the bundle and sending a heartbeat too.
@@ -143,6 +148,29 @@ class SyncRelay:
         except TimeoutError:
             return False
         return True
+
+    async def spend(self, request: SpendRequest, timeout_s: float) -> SpendAnswer | None:
+        """The hub's live answer to a spend, or None when there is none in ``timeout_s``.
+
+        None covers every way of not getting an answer (sync off, unreachable, 5xx, a refusal of the station
+        itself, too slow): the offline rule then decides. Logged once per change, not per spend.
+        """
+        client = self.spend_client
+        if client is None:
+            return None
+        try:
+            async with asyncio.timeout(timeout_s):
+                answer = await asyncio.to_thread(client.post_spend, request, timeout_s)
+        except (HubError, TimeoutError) as exc:
+            message = str(exc) or f"no answer within {timeout_s:g} s"
+            if message != self._spend_error:
+                log.warning("no live answer from the hub to a points spend (the offline rule decides): %s", message)
+            self._spend_error = message
+            return None
+        if self._spend_error is not None:
+            log.info("the hub answers live points spends again")
+        self._spend_error = None
+        return answer
 
     # --- the rounds ----------------------------------------------------------------------------
 
@@ -249,6 +277,19 @@ class SyncRelay:
         put_into_effect()
         self.bundle_generated = bundle.generated_at
         log.info("bundle from the hub applied (generated %s)", bundle.generated_at.isoformat())
+
+    def adopt_bundle(self, bundle: Bundle) -> None:
+        """Check, keep and apply a bundle handed in locally (the simulator's demo city, tests): as if fetched.
+
+        Raises ``ValueError``/``KioskError`` when the station cannot use it (the old one stays).
+        """
+        if bundle.station_id != self.station_id:
+            raise ValueError(f"the bundle is for station {bundle.station_id!r}, not {self.station_id!r}")
+        put_into_effect = self._on_bundle(bundle)
+        with self._store().transaction() as tx:
+            tx.db.table("settings").upsert({"key": BUNDLE_KEY, "value": bundle.model_dump_json()}, pk="key")
+        put_into_effect()
+        self.bundle_generated = bundle.generated_at
 
     def _apply_stored_bundle(self) -> None:
         text = _setting(self._store(), BUNDLE_KEY, table="settings")
