@@ -1,13 +1,23 @@
-"""The city's content file: services, announcements and policy overrides that go into every bundle.
+"""The city's content file: services, announcements, points catalogue and rules, policy overrides.
 
 ``kiosk-hub content load FILE.json`` reads a file of this shape::
 
     {
-      "services": [{"id": "legal-1", "category": "legal_aid", "title_zh": "…", "title_en": "Legal aid"}],
+      "services": [
+        {"id": "legal-1", "category": "legal_aid", "title_zh": "…", "title_en": "Legal aid", "bookable": true,
+         "slots": [{"id": "legal-1-0310", "starts": "2026-03-10T14:00:00+08:00", "ends": "2026-03-10T14:30:00+08:00"}]}
+      ],
       "announcements": [{"id": "a1", "text_zh": "…", "text_en": "Road works", "ends": "2026-03-01T00:00:00Z"}],
+      "catalogue": [{"id": "water", "name_zh": "矿泉水", "name_en": "Water", "points": 5}],
+      "points_rules": [{"id": "checkin", "points": 2, "per_day": 1}],
+      "slot_capacity": {"legal-1-0310": 3},
+      "default_slot_capacity": 1,
       "config_overrides": {"policy.max_swaps_per_day": 4},
       "station_overrides": {"st-east-1": {"policy.max_swaps_per_day": 6}}
     }
+
+A slot takes ``default_slot_capacity`` confirmed bookings unless ``slot_capacity`` names it; a full slot
+(or one already begun) is left out of the bundles. Slot ids are unique across all services.
 
 Loading replaces the whole content at once, so a station never gets half of an old file and half of a
 new one.
@@ -16,12 +26,15 @@ new one.
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator, model_validator
 
 from kiosk.core.errors import ConfigError
-from kiosk.sync.protocol import Announcement, Service
+from kiosk.sync.protocol import Announcement, BookingSlot, CatalogueItem, PointsRule, Service
 
 
 def _check_policy_keys(overrides: dict[str, JsonValue]) -> dict[str, JsonValue]:
@@ -31,13 +44,27 @@ def _check_policy_keys(overrides: dict[str, JsonValue]) -> dict[str, JsonValue]:
     return overrides
 
 
+def _twice(what: str, ids: Iterable[str]) -> None:
+    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if repeated:
+        raise ValueError(f"each {what} id must be used once, but {', '.join(repeated)} appear more than once")
+
+
 class Content(BaseModel):
-    """Services, announcements and policy overrides, as loaded from the content file."""
+    """Services, announcements, catalogue, points rules and policy overrides, as loaded from the content file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     services: list[Service] = []
     announcements: list[Announcement] = []
+    catalogue: list[CatalogueItem] = []
+    """What riders can spend points on at the stations."""
+    points_rules: list[PointsRule] = []
+    """What stations credit points for; the hub applies each rule's ``per_day`` limit."""
+    slot_capacity: dict[str, Annotated[int, Field(ge=1)]] = {}
+    """Per slot id, how many bookings of it can be confirmed (others take ``default_slot_capacity``)."""
+    default_slot_capacity: Annotated[int, Field(ge=1)] = 1
+    """How many bookings of a slot can be confirmed when ``slot_capacity`` does not name it."""
     config_overrides: dict[str, JsonValue] = {}
     """``policy.<key>`` settings for every station."""
     station_overrides: dict[str, dict[str, JsonValue]] = {}
@@ -55,9 +82,42 @@ class Content(BaseModel):
             _check_policy_keys(overrides)
         return value
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _twice("service", (s.id for s in self.services))
+        _twice("slot", (slot.id for s in self.services for slot in s.slots))
+        _twice("announcement", (a.id for a in self.announcements))
+        _twice("catalogue item", (c.id for c in self.catalogue))
+        _twice("points rule", (r.id for r in self.points_rules))
+        for service in self.services:
+            if service.slots and not service.bookable:
+                raise ValueError(f'service {service.id} has slots but is not bookable (set "bookable": true)')
+            for slot in service.slots:
+                if slot.ends <= slot.starts:
+                    raise ValueError(f"slot {slot.id} of service {service.id} ends before it starts")
+        unknown = sorted(set(self.slot_capacity) - {slot.id for s in self.services for slot in s.slots})
+        if unknown:
+            raise ValueError(f"slot_capacity names slots no service has: {', '.join(unknown)}")
+        return self
+
     def overrides_for(self, station_id: str) -> dict[str, JsonValue]:
         """The policy overrides one station gets."""
         return {**self.config_overrides, **self.station_overrides.get(station_id, {})}
+
+    def capacity_of(self, slot_id: str) -> int:
+        """How many bookings of ``slot_id`` can be confirmed."""
+        return self.slot_capacity.get(slot_id, self.default_slot_capacity)
+
+    def find_slot(self, service_id: str, slot_id: str) -> BookingSlot | None:
+        """The slot ``slot_id`` of the bookable service ``service_id``, or None when there is no such slot."""
+        for service in self.services:
+            if service.id == service_id and service.bookable:
+                return next((slot for slot in service.slots if slot.id == slot_id), None)
+        return None
+
+    def rule(self, rule_id: str) -> PointsRule | None:
+        """The points rule ``rule_id``, or None."""
+        return next((r for r in self.points_rules if r.id == rule_id), None)
 
 
 def read_content_file(path: Path) -> Content:
@@ -73,5 +133,10 @@ def read_content_file(path: Path) -> Content:
     try:
         return Content.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
+        problems = [f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {_plain(e['msg'])}" for e in exc.errors()]
         raise ConfigError(f"content file {path} does not fit", problems) from None
+
+
+def _plain(message: str) -> str:
+    """Pydantic's message without its "Value error, " prefix, and "Field required" said plainly."""
+    return "is missing" if message == "Field required" else message.removeprefix("Value error, ")

@@ -7,6 +7,7 @@ from hub.storage.events import EventsMixin, Gap, IngestResult, StoredEvent, Unkn
 from hub.storage.fleet import FleetMixin
 from hub.storage.keys import KeysMixin, SigningKey
 from hub.storage.migrations import migrate
+from hub.storage.points import PointsMixin
 from hub.storage.registry import AlreadyExists, LatestHeartbeat, RegistryMixin, Station
 from kiosk.core.clock import Clock, SystemClock
 
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-class Storage(EventsMixin, RegistryMixin, KeysMixin, FleetMixin):
+class Storage(EventsMixin, RegistryMixin, KeysMixin, FleetMixin, PointsMixin):
     """Everything the hub keeps, on SQLite or PostgreSQL."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from hub.anchoring import Anchor, TimeState, find_anchors, place, place_all
 from hub.storage.base import StorageBase, dumps, epoch_ms, from_iso, iso
 from hub.storage.db import Engine, Tx
+from hub.storage.points import RIDER_EVENT_TYPES, apply_rider_events
 from kiosk.core.errors import StoreError
 from kiosk.core.events import EventRecord
 
@@ -89,6 +90,10 @@ class EventsMixin(StorageBase):
             stored = set(_insert(tx, station_id, rows))
             accepted = [e.id for e in events if e.id in stored]
             duplicates = [e.id for e in events if e.id not in stored]
+            # Applied in the transaction that stores them, and only when newly stored: exactly once.
+            fresh = [e for e in events if e.id in stored and e.type in RIDER_EVENT_TYPES]
+            if fresh:
+                apply_rider_events(tx, station_id, fresh, now=from_iso(received))
             self._record_anchors(tx, station_id, events, known)
             if accepted:
                 seqs = [e.seq for e in events if e.id in stored]

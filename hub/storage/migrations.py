@@ -89,6 +89,79 @@ MIGRATIONS: list[list[str]] = [
             created_at TEXT NOT NULL
         )""",
     ],
+    # 2: the points ledger (one row per entry id, applied once), balances, riders seen per station, bookings,
+    # feedback, and the answers given to live spends (so a repeated request gets the same answer).
+    [
+        """CREATE TABLE rider_points (
+            rider_id TEXT PRIMARY KEY,
+            balance BIGINT NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE ledger (
+            entry_id TEXT PRIMARY KEY,
+            n BIGINT NOT NULL,
+            rider_id TEXT NOT NULL,
+            station_id TEXT,
+            kind TEXT NOT NULL,
+            points BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            at TEXT NOT NULL,
+            at_ms BIGINT NOT NULL,
+            rule TEXT,
+            item_id TEXT,
+            day TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            event_id TEXT
+        )""",
+        "CREATE INDEX ledger_n ON ledger (n)",
+        "CREATE INDEX ledger_rider ON ledger (rider_id, n)",
+        "CREATE INDEX ledger_station ON ledger (station_id, n)",
+        "CREATE INDEX ledger_at ON ledger (at_ms)",
+        "CREATE INDEX ledger_rule_day ON ledger (rider_id, rule, day)",
+        """CREATE TABLE spend_answers (
+            entry_id TEXT PRIMARY KEY,
+            station_id TEXT NOT NULL,
+            accepted SMALLINT NOT NULL,
+            balance BIGINT NOT NULL,
+            reason TEXT,
+            at TEXT NOT NULL
+        )""",
+        """CREATE TABLE rider_stations (
+            rider_id TEXT NOT NULL,
+            station_id TEXT NOT NULL,
+            last_seen_ms BIGINT NOT NULL,
+            PRIMARY KEY (rider_id, station_id)
+        )""",
+        "CREATE INDEX rider_stations_station ON rider_stations (station_id, last_seen_ms)",
+        """CREATE TABLE bookings (
+            booking_id TEXT PRIMARY KEY,
+            station_id TEXT NOT NULL,
+            rider_id TEXT NOT NULL,
+            service_id TEXT NOT NULL,
+            slot_id TEXT NOT NULL,
+            starts TEXT,
+            status TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            requested_at TEXT NOT NULL,
+            requested_ms BIGINT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX bookings_station ON bookings (station_id, requested_ms)",
+        "CREATE INDEX bookings_requested ON bookings (requested_ms)",
+        "CREATE INDEX bookings_slot ON bookings (slot_id, status)",
+        """CREATE TABLE feedback (
+            feedback_id TEXT PRIMARY KEY,
+            station_id TEXT NOT NULL,
+            rating SMALLINT NOT NULL,
+            topic TEXT NOT NULL,
+            text TEXT NOT NULL,
+            rider_id TEXT,
+            at TEXT NOT NULL,
+            at_ms BIGINT NOT NULL
+        )""",
+        "CREATE INDEX feedback_at ON feedback (at_ms)",
+        "CREATE INDEX feedback_station ON feedback (station_id, at_ms)",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
