@@ -182,8 +182,8 @@ def render_dashboard(view: Dashboard, *, who: str) -> str:
         [(r.station_id, r.points.issued if r.points else 0) for r in view.stations], title="Points issued"
     ) + bar_chart([(r.station_id, r.points.spent if r.points else 0) for r in view.stations], title="Points spent")
     periods = " ".join(
-        f'<a href="/admin?days={d}">{d} days</a>' if d != view.days else f"<strong>{d} days</strong>"
-        for d in (1, 7, 30, 90)
+        f'<a href="/admin?days={d}">{label}</a>' if d != view.days else f"<strong>{label}</strong>"
+        for d, label in ((1, "today"), (7, "7 days"), (30, "30 days"), (90, "90 days"))
     )
     waiting = (
         f'<p><a href="/admin/bookings?status=requested">{view.open_bookings} bookings wait for an answer</a></p>'
@@ -192,7 +192,7 @@ def render_dashboard(view: Dashboard, *, who: str) -> str:
     )
     sections = "".join(_station_section(r, view.utc_offset_minutes) for r in view.stations)
     body = (
-        f"<p>The last {view.days} days (since {escape(since)}). Show: {periods}</p>{waiting}"
+        f"<p>The last {view.days} days, today included (since {escape(since)}). Show: {periods}</p>{waiting}"
         f'<table id="summary">{head}{rows}</table>'
         f'<p id="credits">Points credited by operators at the hub: {credits}</p>{charts}'
         f"<h2>Stations</h2>{sections}"
