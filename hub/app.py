@@ -3,6 +3,7 @@
 - ``POST /v1/stations/{id}/events`` — :class:`EventBatch` (gzip or plain JSON) → :class:`BatchAck`
 - ``GET /v1/stations/{id}/bundle`` — :class:`Bundle` with an ETag; ``If-None-Match`` → 304
 - ``POST /v1/stations/{id}/heartbeat`` — :class:`Heartbeat` → :class:`HeartbeatAck`
+- ``POST /v1/stations/{id}/points/spend`` — :class:`SpendRequest` → :class:`SpendAnswer` (live spend)
 - ``POST /v1/codes`` — :class:`CodeRequest` → :class:`IssuedCode` (rider-app API key)
 - ``GET /v1/health``, ``GET /fleet`` (HTML), ``GET /fleet.csv``, ``GET /openapi.json``
 
@@ -27,6 +28,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicC
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from hub.admin import admin_router
 from hub.bodies import BodyLimitMiddleware
 from hub.bundle import build_bundle, bundle_etag, etag_matches
 from hub.codes import CodeRequest, IssuedCode, RiderRevoked, issue_code
@@ -44,6 +46,8 @@ from kiosk.sync.protocol import (
     Heartbeat,
     HeartbeatAck,
     Problem,
+    SpendAnswer,
+    SpendRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -163,14 +167,18 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
     )
     def get_bundle(station_id: Station, if_none_match: Annotated[str | None, Header()] = None) -> Response:
         """Everything the station needs to work offline; 304 when ``If-None-Match`` names the current ETag."""
+        content = storage.content()
         bundle = build_bundle(
             storage.station(station_id),
             stations=storage.stations(),
             heartbeats=storage.heartbeats(),
             keys=storage.valid_keys(),
             revoked=storage.revoked_riders(),
-            content=storage.content(),
+            content=content,
             now=storage.now(),
+            balances=storage.rider_balances_for(station_id),
+            bookings=storage.bookings_for(station_id),
+            confirmed=storage.confirmed_counts([slot.id for s in content.services for slot in s.slots]),
         )
         etag = bundle_etag(bundle)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
@@ -184,6 +192,16 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
         if heartbeat.station_id != station_id:
             raise _fail(422, f"the heartbeat is from station {heartbeat.station_id}, not {station_id}")
         return HeartbeatAck(server_time=storage.record_heartbeat(heartbeat))
+
+    @app.post("/v1/stations/{station_id}/points/spend", response_model=SpendAnswer, responses=_ERRORS, tags=["sync"])
+    def post_spend(station_id: Station, request: SpendRequest) -> SpendAnswer:
+        """Take a rider's points for an item now, before its bay opens; the same ``entry_id`` gets the same answer."""
+        if request.station_id != station_id:
+            raise _fail(422, f"the spend is from station {request.station_id}, not {station_id}")
+        answer = storage.spend_now(station_id, request)
+        if not answer.accepted:
+            log.info("spend %s at %s refused: %s", answer.entry_id, station_id, answer.reason)
+        return answer
 
     def api_key_auth(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
         name = None if creds is None else storage.api_key_name(creds.credentials)
@@ -234,6 +252,7 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
         headers = {"Content-Disposition": 'attachment; filename="fleet.csv"'}
         return Response(to_csv(view), media_type="text/csv; charset=utf-8", headers=headers)
 
+    app.include_router(admin_router(storage, operator_auth, utc_offset_minutes=utc_offset_minutes))
     return app
 
 

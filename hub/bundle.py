@@ -1,4 +1,5 @@
-"""Building a station's bundle (pure): keys, revocations, content, overrides, nearby stations; its ETag."""
+"""Building a station's bundle (pure): keys, revocations, content, overrides, nearby stations, the station's
+place, the points catalogue and rules, riders' balances, bookings; and its ETag."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from hub.content import Content
 from hub.storage import LatestHeartbeat, SigningKey, Station
-from kiosk.sync.protocol import Bundle, NearbyStation
+from kiosk.sync.protocol import BookingStatus, Bundle, Location, NearbyStation, RiderBalance, Service
 
 NEARBY_LIMIT = 5
 """How many other stations a bundle lists."""
@@ -53,6 +54,22 @@ def nearby(
     return found[:limit]
 
 
+def open_services(content: Content, confirmed: Mapping[str, int], now: datetime) -> list[Service]:
+    """The content's services, each with only the slots a rider can still ask for: not begun, not full.
+
+    ``confirmed`` counts the confirmed bookings per slot id.
+    """
+    out = []
+    for service in content.services:
+        slots = [
+            slot
+            for slot in service.slots
+            if slot.starts > now and confirmed.get(slot.id, 0) < content.capacity_of(slot.id)
+        ]
+        out.append(service if slots == service.slots else service.model_copy(update={"slots": slots}))
+    return out
+
+
 def build_bundle(
     station: Station,
     *,
@@ -62,23 +79,38 @@ def build_bundle(
     revoked: Sequence[str],
     content: Content,
     now: datetime,
+    balances: Sequence[RiderBalance] = (),
+    bookings: Sequence[BookingStatus] = (),
+    confirmed: Mapping[str, int] | None = None,
 ) -> Bundle:
-    """The bundle for ``station`` as of ``now``."""
+    """The bundle for ``station`` as of ``now``.
+
+    ``balances`` and ``bookings`` are the station's riders' (``rider_balances_for``, ``bookings_for``);
+    ``confirmed`` counts confirmed bookings per slot, to leave full slots out.
+    """
+    place = None
+    if station.latitude is not None and station.longitude is not None:
+        place = Location(latitude=station.latitude, longitude=station.longitude)
     return Bundle(
         station_id=station.id,
         generated_at=now,
         config_overrides=content.overrides_for(station.id),
         keys=[key.entry() for key in keys],
         revoked_riders=list(revoked),
-        services=content.services,
+        services=open_services(content, confirmed or {}, now),
         announcements=content.announcements,
         nearby=nearby(station, stations, heartbeats),
+        location=place,
+        catalogue=content.catalogue,
+        points_rules=content.points_rules,
+        balances=list(balances),
+        bookings=list(bookings),
     )
 
 
 def bundle_etag(bundle: Bundle) -> str:
-    """A strong ETag over everything but the generation time, so an unchanged bundle keeps its tag."""
-    text = bundle.model_dump_json(exclude={"generated_at"})
+    """A strong ETag over everything but the times of generation, so an unchanged bundle keeps its tag."""
+    text = bundle.model_dump_json(exclude={"generated_at": True, "balances": {"__all__": {"as_of"}}})
     return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
 

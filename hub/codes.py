@@ -38,7 +38,7 @@ class CodeRequest(Request):
     ttl_s: Annotated[int, Field(ge=30, le=int(MAX_LIFETIME.total_seconds()))] = int(DEFAULT_TTL.total_seconds())
     """Seconds from issue to expiry."""
     points: Annotated[int, Field(ge=0, le=POINTS_MAX)] | None = None
-    """The rider's points balance to show at the station, if any."""
+    """The rider's points balance to show at the station; None: the hub's ledger balance."""
 
 
 class IssuedCode(Answer):
@@ -58,10 +58,15 @@ def issue_code(
 ) -> IssuedCode:
     """Sign a new code for ``rider_id`` with the hub's current key; :class:`RiderRevoked` for a revoked rider.
 
+    Without ``points`` the code carries the rider's balance in the hub's ledger (clamped to 0 and up).
+
     Bad fields raise :class:`kiosk.core.ridercode.CodeFormatError` with the reason.
     """
     if storage.is_revoked(rider_id):
         raise RiderRevoked(f"rider {rider_id} is revoked; no code is issued")
+    if points is None:
+        # The balance can be below zero after a correction; a code carries 0 to POINTS_MAX.
+        points = min(max(storage.balance(rider_id), 0), POINTS_MAX)
     key = storage.signing_key()
     fields = RiderCode.issue(
         kid=key.kid, rider_id=rider_id, scopes=SCOPE_NAMES[scope], now=storage.now(), ttl=ttl, points=points
