@@ -9,7 +9,8 @@
 
 Nothing here touches Kivy: every message goes through ``post`` (the app passes one that schedules the
 call on Kivy's main thread), so no network call ever runs on the main thread and widgets are only
-changed there. Commands (reopen a bay) run on a one-thread executor for the same reason.
+changed there. Commands (reopen a bay) and the rider services' calls (:mod:`kiosk.ui.calls`) run on a
+one-thread executor for the same reason; their answers come back through ``post`` too.
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import requests
 from pydantic import ValidationError
 
 from kiosk.api.models import Status
 from kiosk.api.screen import Screen
+from kiosk.ui.calls import Answer, Call, Done, Problem, answer_of
 from kiosk.ui.sse import backoff_delay, parse_sse
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 40.0
@@ -116,6 +119,27 @@ class CoreClient:
     def request_reopen(self) -> None:
         """Ask core to open the return bay again (the rider pressed the button); never blocks the caller."""
         self._commands.submit(self._post_command, "/api/swap/reopen")
+
+    def call(self, call: Call[T], done: Done[T] | None = None) -> None:
+        """Run ``call`` on the command thread; ``done`` gets its answer on the main thread (never blocks)."""
+        self._commands.submit(self._run_call, call, done)
+
+    def _run_call(self, call: Call[T], done: Done[T] | None) -> None:
+        try:
+            response = self.session.request(
+                call.method,
+                self.base_url + call.path,
+                json=call.json_body(),
+                headers=self._headers(),
+                timeout=(CONNECT_TIMEOUT_S, call.timeout_s),
+            )
+            answer: Answer[T] = answer_of(call, response.status_code, response.text)
+        except (requests.RequestException, OSError) as exc:
+            answer = Answer(problem=Problem.UNREACHABLE, detail=f"{call.key}: {exc}")
+        if answer.problem is not None:
+            log.warning("core did not do %s: %s", call.key, answer.detail)
+        if done is not None:
+            self._deliver(functools.partial(done, answer))
 
     def _post_command(self, path: str) -> None:
         try:

@@ -26,6 +26,11 @@ class UiScreen(enum.StrEnum):
     REFUSAL = "refusal"
     OUT_OF_SERVICE = "out_of_service"
     MAINTENANCE = "maintenance"
+    IDENTIFY = "identify"
+    SERVICES = "services"
+    POINTS = "points"
+    FEEDBACK = "feedback"
+    NEARBY = "nearby"
 
 
 class Tone(enum.StrEnum):
@@ -55,7 +60,10 @@ class Msg:
     def render(self, gettext: Any) -> str:
         """The text in the language ``gettext`` speaks."""
         text: str = gettext(self.msgid)
-        return text.format(**self.params) if self.params else text
+        if not self.params:
+            return text
+        # A field may itself be a sentence (a booking's status): it is put in the same language.
+        return text.format(**{k: v.render(gettext) if isinstance(v, Msg) else v for k, v in self.params.items()})
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,18 @@ class View:
     """Nothing more will happen by itself: inactivity takes the screen back to idle."""
     core_text: Mapping[str, str] = field(default_factory=dict)
     """Core's own words by language (used only for a reason this UI does not know)."""
+    purpose: str = ""
+    """Why the rider was identified (core's ``rider`` and ``rider.identify`` screens)."""
+
+
+RIDER_PURPOSE_SCREENS: dict[str, UiScreen] = {
+    "rider": UiScreen.RIDER,
+    "points": UiScreen.POINTS,
+    "booking": UiScreen.SERVICES,
+    "feedback": UiScreen.FEEDBACK,
+}
+"""Which screen opens once the rider's code identified them, by the purpose the scan was asked for."""
+RIDER_SCREENS = frozenset(RIDER_PURPOSE_SCREENS.values())
 
 
 CODE_REFUSALS: dict[str, tuple[str, str]] = {
@@ -377,15 +397,48 @@ def view_of(screen: Screen) -> View:
     if family == "entry":
         return _entry_view(name, params)
     if name == "rider":
-        rider = str(params.get("name") or params.get("rider_id") or "")
-        points = _int(params, "points")
+        return _rider_view(params)
+    if name == "rider.identify":
+        purpose = str(params.get("purpose") or "rider")
         return View(
-            UiScreen.RIDER,
+            UiScreen.IDENTIFY,
             Tone.INFO,
-            Msg(N_("Hello, {name}"), {"name": rider}) if rider else Msg(N_("Hello")),
-            Msg(N_("Points: {points}"), {"points": points}) if points is not None else Msg(""),
+            Msg(N_("Scan your code now")),
+            seconds=_float(params, "seconds"),
+            terminal=False,
+            purpose=purpose,
         )
+    if name == "points.take_item":
+        return _take_item_view(params)
     return View(UiScreen.IDLE, terminal=False)
+
+
+def _rider_view(params: Mapping[str, Any]) -> View:
+    rider = str(params.get("name") or params.get("rider_id") or "")
+    points = _int(params, "balance")
+    if points is None:
+        points = _int(params, "points")
+    purpose = str(params.get("purpose") or "rider")
+    return View(
+        RIDER_PURPOSE_SCREENS.get(purpose, UiScreen.RIDER),
+        Tone.INFO,
+        Msg(N_("Hello, {name}"), {"name": rider}) if rider else Msg(N_("Hello")),
+        Msg(N_("Points: {points}"), {"points": points}) if points is not None else Msg(""),
+        purpose=purpose,
+    )
+
+
+def _take_item_view(params: Mapping[str, Any]) -> View:
+    bay = _int(params, "bay")
+    return View(
+        UiScreen.SWAP,
+        Tone.GOOD,
+        Msg(N_("Take your item from bay {bay}"), {"bay": bay if bay is not None else "?"}),
+        Msg(N_("Then close the door. Enjoy!")),
+        bay=bay,
+        seconds=_float(params, "seconds"),
+        terminal=False,
+    )
 
 
 def countdown(seconds: float | None, shown_at: float, now: float) -> int | None:

@@ -5,6 +5,8 @@ Their look is in ``widgets.kv`` (loaded once by the screen registry).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kivy.clock import Clock
@@ -21,6 +23,7 @@ TONES: dict[str, tuple[float, float, float, float]] = {
     "good": (0.15, 0.68, 0.38, 1),
     "warn": (0.95, 0.66, 0.0, 1),
     "bad": (0.92, 0.34, 0.34, 1),
+    "dim": (0.30, 0.33, 0.38, 1),
 }
 """The colour of each tone (see :class:`kiosk.ui.views.Tone`)."""
 BACKGROUND = (0.055, 0.09, 0.15, 1)
@@ -85,6 +88,33 @@ class BigButton(Button):  # type: ignore[misc]
     def refit(self, *_: Any) -> None:
         """Fit the text now."""
         fit_font(self, self.min_font, self.max_font)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One button of a :class:`ChoiceGrid`: its words, what pressing it does, its tone, whether it works."""
+
+    text: str
+    action: Callable[[], None]
+    tone: str = "info"
+    enabled: bool = True
+
+
+class ChoiceGrid(GridLayout):  # type: ignore[misc]
+    """A grid of big buttons made from :class:`Choice` rows (lists that come from the city's content)."""
+
+    def set_choices(self, choices: Sequence[Choice]) -> None:
+        """Replace the buttons (a disabled one is greyed, e.g. an item out of stock)."""
+        self.clear_widgets()
+        for choice in choices:
+            button = BigButton(text=choice.text, tone=choice.tone if choice.enabled else "dim")
+            button.disabled = not choice.enabled
+            button.bind(on_release=lambda _b, act=choice.action: act())
+            self.add_widget(button)
+
+    def buttons(self) -> list[BigButton]:
+        """The buttons in screen order."""
+        return list(reversed(self.children))
 
 
 class Band(BoxLayout):  # type: ignore[misc]

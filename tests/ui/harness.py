@@ -10,17 +10,38 @@ from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from kiosk.ui.app import KioskApp, LinkFactory
+from kiosk.ui.calls import Answer, Call, Done, Problem
 from kiosk.ui.settings import UiSettings
 from tests.ui.loop import pump
 
 
 class FakeLink:
-    """Stands in for the core client where a test feeds the app core's news itself."""
+    """Stands in for the core client where a test feeds the app core's news itself.
+
+    Calls are recorded; each is answered (on the next frame, as the real client's answers arrive) from
+    ``answers`` by its key (``"POST /api/rider/redeem"``): a value, a :class:`Problem`, or nothing.
+    """
 
     def __init__(self) -> None:
         self.started = False
         self.closed = False
         self.reopens = 0
+        self.calls: list[Call[Any]] = []
+        self.answers: dict[str, Any] = {}
+
+    def call(self, call: Call[Any], done: Done[Any] | None = None) -> None:
+        """Recorded, and answered from ``answers`` at the next frame."""
+        from kivy.clock import Clock
+
+        self.calls.append(call)
+        given = self.answers.get(call.key)
+        answer: Answer[Any] = Answer(problem=given) if isinstance(given, Problem) else Answer(value=given)
+        if done is not None:
+            Clock.schedule_once(lambda _dt: done(answer), 0)
+
+    def keys(self) -> list[str]:
+        """The calls made so far, by key."""
+        return [c.key for c in self.calls]
 
     def start(self) -> None:
         """Nothing to follow."""

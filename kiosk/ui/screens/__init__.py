@@ -1,7 +1,6 @@
 """The screen registry: one folder per screen (``<name>/<name>.py`` + ``<name>/<name>.kv``).
 
-Each ``.kv`` file is loaded once, by :func:`load_kv`, before the first screen is built; later issues add
-their screens (services, points, feedback) here.
+Each ``.kv`` file is loaded once, by :func:`load_kv`, before the first screen is built.
 """
 
 from __future__ import annotations
@@ -45,6 +44,11 @@ REGISTRY: dict[UiScreen, ScreenSpec] = {
         ScreenSpec(UiScreen.REFUSAL, "RefusalScreen"),
         ScreenSpec(UiScreen.OUT_OF_SERVICE, "OutOfServiceScreen"),
         ScreenSpec(UiScreen.MAINTENANCE, "MaintenanceScreen"),
+        ScreenSpec(UiScreen.IDENTIFY, "IdentifyScreen"),
+        ScreenSpec(UiScreen.SERVICES, "ServicesScreen"),
+        ScreenSpec(UiScreen.POINTS, "PointsScreen"),
+        ScreenSpec(UiScreen.FEEDBACK, "FeedbackScreen"),
+        ScreenSpec(UiScreen.NEARBY, "NearbyScreen"),
     )
 }
 

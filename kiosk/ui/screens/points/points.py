@@ -1,0 +1,118 @@
+"""My points: the balance as far as the station knows, a correction from the city, and the catalogue to spend on."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from kiosk.api.rider_models import CatalogueOffer, RedeemAnswer, RiderView, StationContent
+from kiosk.ui import widgets  # noqa: F401 - registers the widgets the layout uses
+from kiosk.ui.calls import Answer
+from kiosk.ui.i18n import N_
+from kiosk.ui.rider_views import balance_lines, correction_lines, offer_line, page_of, problem_text, redeem_text
+from kiosk.ui.screens.base import KioskScreen, Translate
+from kiosk.ui.views import Msg, UiScreen, View
+from kiosk.ui.widgets import Choice
+
+
+class PointsScreen(KioskScreen):
+    """The identified rider's points and what they can get for them here."""
+
+    ui = UiScreen.POINTS
+    correction = StringProperty("")
+    more = BooleanProperty(False)
+    choice_rows = NumericProperty(0)
+    choice_cols = NumericProperty(2)
+    back_text = StringProperty("")
+    more_text = StringProperty("")
+    busy = BooleanProperty(False)
+    """A spend is on its way: the items wait (one spend at a time)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.catalogue: list[CatalogueOffer] = []
+        self.rider: RiderView | None = None
+        self.page_index = 0
+        self.portrait = False
+
+    def show(self, view: View, shown_at: float, t: Translate) -> None:
+        """Open on the first page of the catalogue; the balance follows from core."""
+        self.page_index, self.busy, self.rider = 0, False, None
+        super().show(view, shown_at, t)
+
+    def set_data(self, content: StationContent | None, rider: RiderView | None, t: Translate) -> None:
+        """Fresh content (the catalogue) or a fresh view of the rider (the balance)."""
+        if content is not None:
+            self.catalogue = list(content.catalogue)
+        self.rider = rider
+        self.render(t)
+
+    def set_portrait(self, portrait: bool, t: Translate) -> None:
+        """Upright displays get one column."""
+        self.portrait = portrait
+        self.render(t)
+
+    def redeemed(self, answer: Answer[RedeemAnswer], t: Translate) -> None:
+        """A spend's answer: on ``ok`` core shows the bay to take the item from; else why not."""
+        self.busy = False
+        if answer.value is None:
+            self.tell(Msg(problem_text(answer.problem)), t)
+        elif answer.value.ok:
+            self.tell(Msg(N_("Opening bay {bay}…"), {"bay": answer.value.bay or "?"}), t)
+        else:
+            self.tell(redeem_text(answer.value, self.english), t)
+        self.render(t)
+
+    def render(self, t: Translate) -> None:
+        """The balance, the correction, the catalogue page."""
+        super().render(t)
+        self.title = t(N_("My points"))
+        self.back_text = t(N_("Back"))
+        self.more_text = t(N_("More"))
+        rider = self.rider
+        if rider is None:
+            self.body, self.correction = t(N_("Reading your points…")), ""
+        else:
+            self.body = "\n".join(m.render(t) for m in balance_lines(rider, self.zone))
+            self.correction = "\n".join(m.render(t) for m in correction_lines(rider))
+        rows, cols = (3, 1) if self.portrait else (2, 2)
+        shown, self.more = page_of(self.catalogue, self.page_index, rows * cols)
+        choices = [
+            Choice(
+                offer_line(o, self.english).render(t),
+                partial(self.choose, o),
+                "good",
+                enabled=o.in_stock > 0 and not self.busy and rider is not None,
+            )
+            for o in shown
+        ]
+        if not self.catalogue:
+            self.body += "\n" + t(N_("Nothing to spend points on at this station yet."))
+        self.choice_rows = -(-len(choices) // cols) if choices else 0
+        self.choice_cols = cols
+        grid = self.ids.get("choices")
+        if grid is not None:
+            grid.set_choices(choices)
+
+    def choose(self, offer: CatalogueOffer) -> None:
+        """The rider picked an item: spend the points (the buttons wait for the answer)."""
+        if self.host is None or self.busy:
+            return
+        self.busy = True
+        self.tell(
+            Msg(N_("Asking for your {name}…"), {"name": offer.name_en if self.english else offer.name_zh}),
+            self.translate,
+        )
+        self.render(self.translate)
+        self.host.redeem(offer.id)
+
+    def next_page(self) -> None:
+        """The "More" button."""
+        self.page_index += 1
+        self.render(self.translate)
+
+    def back(self) -> None:
+        """Leave the points."""
+        if self.host is not None:
+            self.host.close_local()
