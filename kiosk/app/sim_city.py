@@ -1,0 +1,248 @@
+"""The demo city of ``kiosk sim``: a believable hub bundle for a station that has no hub.
+
+``sim_city.json`` (package data) holds the city as a hub would serve it: five service families in
+Chinese and English with links for the phone, announcements, nearby stations with coordinates, the
+points catalogue and rules, and a few demo riders' balances. What cannot be written down once is made
+here from the simulator's clock: the legal-aid consultation slots (always in the coming days), when
+balances and nearby stations' figures were current, and each nearby station's distance.
+
+:func:`city_bundle` is a pure function of the file, the clock's time and the station's key entries;
+:func:`seed_sim_station` puts the bundle into effect the way a bundle from the hub is (``Station.apply_bundle``)
+and fills the goods bays.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, time, timedelta
+from importlib import resources
+from typing import Annotated, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kiosk.core.clock import Clock
+from kiosk.core.config import Config
+from kiosk.core.content import Announcement, BookingSlot, CatalogueItem, Location, NearbyStation, PointsRule, Service
+from kiosk.core.errors import ConfigError
+from kiosk.core.events import Event
+from kiosk.core.hardware import BayConfig
+from kiosk.sync.protocol import Bundle, KeyEntry, RiderBalance
+
+CITY_FILE = "sim_city.json"
+"""The demo city, beside this module (package data of ``kiosk.app``)."""
+EARTH_RADIUS_M = 6_371_000.0
+DEFAULT_STOCK = 5
+"""How many items each goods bay holds when the simulator starts."""
+
+
+class _FileModel(BaseModel):
+    """Strict about the file's fields: a typo in the demo city is a mistake to hear about, not to ignore."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SlotPlan(_FileModel):
+    """When a bookable service can be booked: these local times on each of the next days."""
+
+    days_ahead: Annotated[int, Field(ge=1, le=14)]
+    local_times: Annotated[list[time], Field(min_length=1)]
+    minutes: Annotated[int, Field(ge=5, le=240)]
+    place_zh: str = ""
+    place_en: str = ""
+
+
+class CityService(_FileModel):
+    """A service as the file writes it: a :class:`Service` whose slots are a plan, not times."""
+
+    id: str
+    category: str
+    title_zh: str
+    title_en: str
+    body_zh: str = ""
+    body_en: str = ""
+    url: str | None = None
+    bookable: bool = False
+    slot_plan: SlotPlan | None = None
+
+
+class CityStation(_FileModel):
+    """A nearby station where it is, with its charged batteries."""
+
+    station_id: str
+    name: str
+    name_en: str
+    latitude: float
+    longitude: float
+    charged_batteries: Annotated[int, Field(ge=0)]
+
+
+class CityBalance(_FileModel):
+    """A demo rider's points as the city would know them."""
+
+    rider_id: Annotated[str, Field(min_length=1, max_length=20)]
+    balance: int
+
+
+class SimCity(_FileModel):
+    """The whole demo city file."""
+
+    about: str = ""
+    location: Location
+    services: list[CityService]
+    announcements: list[Announcement] = []
+    nearby: list[CityStation] = []
+    catalogue: list[CatalogueItem] = []
+    points_rules: list[PointsRule] = []
+    balances: list[CityBalance] = []
+
+
+def load_city(text: str | None = None) -> SimCity:
+    """The demo city from ``text`` (JSON), by default the packaged ``sim_city.json``; ConfigError if malformed."""
+    if text is None:
+        text = resources.files("kiosk.app").joinpath(CITY_FILE).read_text(encoding="utf-8")
+    try:
+        data: Any = json.loads(text)
+        return SimCity.model_validate(data)
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise ConfigError(f"the simulator's demo city ({CITY_FILE}) is not valid: {exc}") from exc
+
+
+def booking_slots(service_id: str, plan: SlotPlan, now: datetime, tz: ZoneInfo) -> list[BookingSlot]:
+    """The plan's slots that start after ``now``: its local times today and on each of the next ``days_ahead`` days.
+
+    Slot ids name the service, day and time (``legal-aid-consult-20261123-1400``), so the same slot keeps
+    its id across restarts of the simulator.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    today = now.astimezone(tz).date()
+    slots: list[BookingSlot] = []
+    for offset in range(plan.days_ahead + 1):
+        day = today + timedelta(days=offset)
+        for at in sorted(plan.local_times):
+            starts = datetime.combine(day, at, tzinfo=tz)
+            if starts <= now:
+                continue
+            slots.append(
+                BookingSlot(
+                    id=f"{service_id}-{day:%Y%m%d}-{at:%H%M}",
+                    starts=starts,
+                    ends=starts + timedelta(minutes=plan.minutes),
+                    place_zh=plan.place_zh,
+                    place_en=plan.place_en,
+                )
+            )
+    return slots
+
+
+def distance_m(a: Location, b: Location) -> int:
+    """Great-circle distance between two places, in whole metres (haversine)."""
+    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
+    dlat = lat2 - lat1
+    dlon = math.radians(b.longitude - a.longitude)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return round(2 * EARTH_RADIUS_M * math.asin(math.sqrt(h)))
+
+
+def _service(entry: CityService, now: datetime, tz: ZoneInfo) -> Service:
+    data = entry.model_dump(exclude={"slot_plan"})
+    if entry.slot_plan is not None:
+        data["slots"] = booking_slots(entry.id, entry.slot_plan, now, tz)
+        data["bookable"] = True
+    return Service.model_validate(data)
+
+
+def _nearby(entry: CityStation, here: Location, now: datetime) -> NearbyStation:
+    there = Location(latitude=entry.latitude, longitude=entry.longitude)
+    return NearbyStation(
+        station_id=entry.station_id,
+        name=entry.name,
+        name_en=entry.name_en,
+        distance_m=distance_m(here, there),
+        charged_batteries=entry.charged_batteries,
+        updated_at=now,
+        latitude=entry.latitude,
+        longitude=entry.longitude,
+    )
+
+
+def city_bundle(
+    station_id: str, now: datetime, tz: ZoneInfo, keys: Sequence[KeyEntry], city: SimCity | None = None
+) -> Bundle:
+    """The bundle a hub would send ``station_id`` at ``now`` for the demo city.
+
+    ``keys`` must hold the simulator's signing key: a bundle's key set replaces the station's, so
+    without it no simulated rider code would be accepted after the bundle is applied.
+    """
+    city = city if city is not None else load_city()
+    return Bundle(
+        station_id=station_id,
+        generated_at=now,
+        keys=list(keys),
+        services=[_service(s, now, tz) for s in city.services],
+        announcements=city.announcements,
+        nearby=sorted((_nearby(n, city.location, now) for n in city.nearby), key=lambda n: n.distance_m),
+        location=city.location,
+        catalogue=city.catalogue,
+        points_rules=city.points_rules,
+        balances=[
+            RiderBalance(rider_id=b.rider_id, balance=b.balance, station_seq=0, as_of=now) for b in city.balances
+        ],
+    )
+
+
+def demo_balances(city: SimCity | None = None) -> dict[str, int]:
+    """The demo riders' points by rider id (what the simulator's rider codes carry as their snapshot)."""
+    city = city if city is not None else load_city()
+    return {b.rider_id: b.balance for b in city.balances}
+
+
+def goods_bays(bays: Sequence[BayConfig]) -> dict[int, str]:
+    """Bay number -> catalogue item id of the configured goods bays (``[[hardware.bays]] goods``)."""
+    return {bay.number: bay.goods for bay in bays if bay.goods is not None}
+
+
+class GoodsDesk(Protocol):
+    """What seeding needs of the station's rider desk (``kiosk.app.rider_desk.RiderDesk``)."""
+
+    def restock(self, bay: int, count: int, audit: Event | None) -> None:
+        """Set a goods bay's stock."""
+
+
+class SeedableStation(Protocol):
+    """What seeding needs of the station (``kiosk.app.station.Station``)."""
+
+    @property
+    def config(self) -> Config:
+        """The station's config (with the simulator's hardware)."""
+
+    @property
+    def clock(self) -> Clock:
+        """The station's clock."""
+
+    @property
+    def rider(self) -> GoodsDesk:
+        """The rider desk."""
+
+    def apply_bundle(self, bundle: Bundle) -> None:
+        """Check and put a bundle into effect, as the sync relay does with the hub's."""
+
+
+def seed_sim_station(
+    station: SeedableStation, keys: Sequence[KeyEntry], *, stock: int = DEFAULT_STOCK
+) -> Mapping[int, str]:
+    """Put the demo city into effect on a started simulated station and fill its goods bays with ``stock`` each.
+
+    The bundle goes through ``Station.apply_bundle``, the path a hub's bundle takes. Returns the goods
+    bays it filled (bay -> item id).
+    """
+    config = station.config
+    bundle = city_bundle(config.station.id, station.clock.wall(), ZoneInfo(config.station.timezone), keys)
+    station.apply_bundle(bundle)
+    filled = goods_bays(config.hardware.bays)
+    for bay in sorted(filled):
+        station.rider.restock(bay, stock, None)
+    return filled
