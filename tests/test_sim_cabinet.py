@@ -485,3 +485,67 @@ def test_a_door_switch_can_flap_again_after_it_was_steady(board_cabinet: SimCabi
         assert lockers(devices).read(2).door is DoorState.CLOSED
         board_cabinet.inject("door_flapping", bay=2)
         wait_until(both_seen, 3.0, "reads to show the door both open and closed")
+
+
+# -- goods bays (items riders get for points) ---------------------------------------------------------------
+
+GOODS = {7: "water", 8: "snack"}
+
+
+def goods_hw() -> HardwareConfig:
+    """The test station with two goods bays after its battery bays (no slot controller of their own)."""
+    hw = station_hw()
+    extra = [BayConfig(number=n, lock=n - 1, goods=item) for n, item in GOODS.items()]
+    return hw.model_copy(update={"bays": [*hw.bays, *extra]})
+
+
+@pytest.fixture(params=KINDS)
+def goods_cabinet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SimCabinet]:
+    """A started simulated cabinet of each kind with goods bays 7 (water) and 8 (snack)."""
+    with SimCabinet(request.param, goods_hw(), tmp_path / "sim", seed=7) as sim:
+        sim.start()
+        yield sim
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_goods_bays_keep_their_item_in_the_simulators_config(kind: CabinetSimKind, tmp_path: Path) -> None:
+    hw = sim_hardware(kind, goods_hw(), tmp_path)
+    assert {bay.number: bay.goods for bay in hw.bays if bay.goods} == GOODS
+
+
+def test_goods_bays_start_empty_and_the_battery_bays_as_without_them(goods_cabinet: SimCabinet) -> None:
+    bays = goods_cabinet.get_status()["bays"]
+    assert [bay["battery"] is not None for bay in bays] == [True, True, True, True, False, False, False, False]
+
+
+def test_the_world_names_each_goods_bays_item(goods_cabinet: SimCabinet) -> None:
+    assert {bay["bay"]: bay["goods"] for bay in goods_cabinet.get_status()["bays"]} == {
+        **dict.fromkeys(range(1, BAYS + 1)),
+        **GOODS,
+    }
+
+
+def test_the_drivers_open_a_goods_bay_like_any_other(goods_cabinet: SimCabinet) -> None:
+    with drivers(goods_cabinet) as devices:
+        open_bay(devices, 8)
+        assert goods_cabinet.door_open(8)
+        goods_cabinet.close_door(8)
+        wait_until(lambda: door_reads(devices, 8, DoorState.CLOSED), 3.0, "the goods bay to read closed")
+
+
+def test_on_gpio_goods_bays_get_no_presence_switch_and_battery_bays_keep_theirs(tmp_path: Path) -> None:
+    hw = sim_hardware("gpio", goods_hw(), tmp_path)
+    presence = {bay.number: bay.presence_pin is not None for bay in hw.bays}
+    assert presence == {**dict.fromkeys(range(1, BAYS + 1), True), 7: False, 8: False}
+
+
+def test_on_gpio_presence_switches_are_left_out_when_the_pins_do_not_suffice_for_every_bay(tmp_path: Path) -> None:
+    # 8 battery bays with presence (24 pins) and 2 goods bays (4) need more than the 24 free pins.
+    bays = [BayConfig(number=n) for n in range(1, 9)] + [
+        BayConfig(number=9, goods="water"),
+        BayConfig(number=10, goods="snack"),
+    ]
+    hw = sim_hardware("gpio", station_hw().model_copy(update={"bays": bays}), tmp_path)
+    assert all(bay.presence_pin is None for bay in hw.bays)
+    pins = [pin for bay in hw.bays for pin in bay.pins()]
+    assert len(set(pins)) == len(pins) == 20

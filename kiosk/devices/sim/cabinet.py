@@ -71,8 +71,8 @@ T = TypeVar("T")
 def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> HardwareConfig:
     """``hw`` with the simulator's ports, pins and addresses: what drivers must open to reach the simulator.
 
-    Bays keep their numbers (in order, the i-th bay gets lock channel i, slave i+1, or the next free
-    pins); every driver setting is kept; the entry door keeps its configured pins.
+    Bays keep their numbers and goods (in order, the i-th bay gets lock channel i, slave i+1, or the next
+    free pins); every driver setting is kept; the entry door keeps its configured pins.
     """
     if kind not in get_args(CabinetSimKind):
         raise ValueError(f"the simulated cabinet is 'gpio', 'kerong' or '8a80', not {kind!r}")
@@ -81,20 +81,25 @@ def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> Har
         raise ValueError("the simulated cabinet needs at least one [[hardware.bays]] in the config")
     door = hw.entry_door
     pool = [p for p in _GPIO_POOL if p not in (door.lock_pin, door.door_pin)]
-    with_presence = 3 * len(bays) <= len(pool)
+    goods = sum(1 for bay in bays if bay.goods is not None)
+    # A goods bay holds no battery, so it never needs a presence switch: battery bays get one each
+    # when the pins suffice for all of them (and the goods bays' lock and door).
+    with_presence = 3 * (len(bays) - goods) + 2 * goods <= len(pool)
     if kind == "gpio" and 2 * len(bays) > len(pool):
         raise ValueError(f"a GPIO cabinet has pins for at most {len(pool) // 2} bays, not {len(bays)}")
+    free = iter(pool)
     out: list[dict[str, Any]] = []
     for i, bay in enumerate(bays):
-        entry: dict[str, Any] = {"number": bay.number, "slave": i + 1}
+        # Every bay gets a slot controller, goods bays too (it reports an empty slot): the station's
+        # device builder wants a slave address on every bay once slot controllers are configured.
+        entry: dict[str, Any] = {"number": bay.number, "slave": i + 1, "goods": bay.goods}
         if kind == "kerong":
             entry |= {"board": i // _KERONG_LOCKS, "lock": i % _KERONG_LOCKS}
         elif kind == "8a80":
             entry |= {"board": 1 + i // _8A80_LOCKS, "lock": i % _8A80_LOCKS}
         else:
-            width = 3 if with_presence else 2
-            pins = pool[width * i : width * (i + 1)]
-            entry |= {"lock_pin": pins[0], "door_pin": pins[1], "presence_pin": pins[2] if with_presence else None}
+            presence = with_presence and bay.goods is None
+            entry |= {"lock_pin": next(free), "door_pin": next(free), "presence_pin": next(free) if presence else None}
         out.append(entry)
     data = hw.model_dump()
     data.update(cabinet=kind, bays=out, bus_port=None if kind == "gpio" else str(workdir / LOCK_BUS_LINK))
@@ -138,6 +143,8 @@ class SimCabinet(Closeable):
         self.pulses: list[int] = []
         """Every bay whose lock was pulsed, in order (jammed ones too), once its door has reacted."""
         self._address = {bay.number: (bay.board, bay.lock) for bay in self._hw.bays}
+        self._goods = {bay.number: bay.goods for bay in self._hw.bays if bay.goods is not None}
+        """Goods bays -> the catalogue item they hold (never a battery)."""
         self._bay_at = {address: bay for bay, address in self._address.items()}
         self._ports: list[PtyPort] = []
         self._scanner: SimScanner | None = None
@@ -211,9 +218,9 @@ class SimCabinet(Closeable):
         return port
 
     def _fill(self) -> None:
-        """A plausible morning: all bays but the last two hold batteries, every other one charged."""
+        """A plausible morning: all battery bays but the last two hold batteries, every other one charged."""
         rng = random.Random(self.seed)  # noqa: S311 - a reproducible world, not a secret
-        numbers = sorted(self._address)
+        numbers = sorted(bay for bay in self._address if bay not in self._goods)
         base = rng.randrange(1_000_000, 8_000_000)
         for i, bay in enumerate(numbers[: max(0, len(numbers) - 2)]):
             soc = rng.uniform(95.0, 100.0) if i % 2 == 0 else rng.uniform(15.0, 90.0)
@@ -462,6 +469,7 @@ class SimCabinet(Closeable):
             battery = {k: v for k, v in reading.as_dict().items() if k not in ("bay", "present", "error")}
         return {
             "bay": bay,
+            "goods": self._goods.get(bay),
             "door": "open" if door_open else "closed",
             "lock": "unlocked" if unlocked else "locked",
             "battery": battery,
