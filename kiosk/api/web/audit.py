@@ -23,6 +23,7 @@ class ActionKind(enum.Enum):
     SYNC_NOW = "sync_now"
     RESTART_UI = "restart_ui"
     SIMULATOR = "simulator"
+    RESTOCK = "restock"
 
 
 @event_type
@@ -37,7 +38,7 @@ class StaffAction(Event):
     bay: int | None = None
     """The bay it was done to, if any."""
     detail: str | None = Field(default=None, max_length=500)
-    """A reason given, or what the simulator was asked to do."""
+    """A reason given, what the simulator was asked to do, or a goods bay's new stock."""
     ok: bool = True
     """Whether it worked."""
     error: str | None = Field(default=None, max_length=500)

@@ -18,6 +18,8 @@ from kiosk.api.auth import CSRF_FIELD
 from kiosk.api.web.system import DiskSpace, format_bytes
 from kiosk.core.events import registered_types
 
+MAX_STOCK = 999
+"""Largest stock staff may set for one goods bay (a typo guard: a locker holds a few dozen at most)."""
 PAGES = {"/": "Overview", "/devices": "Devices", "/sync": "Sync", "/events": "Events"}
 SIM_PAGE = "/simulator"
 
@@ -35,6 +37,7 @@ class View:
     can_restart_ui: bool = False
     can_trigger_scanner: bool = False
     can_sync: bool = False
+    can_restock: bool = False
 
 
 def h(value: object) -> str:
@@ -198,14 +201,32 @@ def _temp(battery: Mapping[str, Any] | None) -> str:
     return f"{float(battery['temperature_c']):.1f} °C"
 
 
+def goods_stock(status: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
+    """The goods bays (bay -> ``{"item_id", "count"}``) as the rider desk reports them; empty without one."""
+    rider: Mapping[str, Any] = (status.get("components") or {}).get("rider") or {}
+    goods: Mapping[str, Any] = rider.get("goods") or {}
+    return {int(key): value for key, value in goods.items() if str(key).isdigit() and isinstance(value, Mapping)}
+
+
+def _goods_cell(stock: Mapping[str, Any]) -> str:
+    return f"goods: <b>{h(stock.get('item_id'))}</b> ({h(stock.get('count'))} left)"
+
+
 def bay_rows(status: Mapping[str, Any], view: View) -> str:
-    """One table row per bay: door, lock, battery, SoC, temperature, charger, fault, service, actions."""
+    """One table row per bay: door, lock, battery, SoC, temperature, charger, fault, service, actions.
+
+    A goods bay shows its item and stock where a battery bay shows its battery.
+    """
     components = status.get("components") or {}
     bays: Mapping[str, Any] = (components.get("cabinet") or {}).get("bays") or {}
     out_of_service: Mapping[str, str] = (components.get("station") or {}).get("out_of_service") or {}
+    goods = goods_stock(status)
     rows = []
     for key, bay in sorted(bays.items(), key=lambda kv: int(kv[0])):
         n = int(key)
+        if n in goods:
+            rows.append(_goods_bay_row(n, bay, goods[n], view))
+            continue
         battery = bay.get("battery")
         present = battery.get("present") if battery else bay.get("presence")
         fault = bay.get("fault") or (battery or {}).get("error")
@@ -246,8 +267,54 @@ def bay_rows(status: Mapping[str, Any], view: View) -> str:
     return f'<div class="scroll"><table class="bays"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
+def _goods_bay_row(n: int, bay: Mapping[str, Any], stock: Mapping[str, Any], view: View) -> str:
+    # Swaps never use a goods bay, so it has no service switch; opening it by hand stays possible.
+    door = str(bay.get("door"))
+    fault = bay.get("fault")
+    acts = [action(view, f"/actions/bays/{n}/open", "Open", danger=True, test_id=f"open-{n}")]
+    if fault:
+        acts.append(action(view, f"/actions/bays/{n}/clear-fault", "Clear fault", test_id=f"clear-{n}"))
+    return (
+        f'<tr id="bay-{n}" data-bay="{n}" class="goods"><th>{n}</th>'
+        f'<td data-field="door" class="{"warn-text" if door == "open" else ""}">{h(door)}</td>'
+        f'<td data-field="lock">{h(bay.get("lock"))}</td>'
+        f'<td data-field="goods" colspan="5">{_goods_cell(stock)}</td>'
+        f'<td data-field="fault" class="{"bad" if fault else ""}">{h(fault)}</td>'
+        '<td data-field="service">goods</td>'
+        f'<td class="actions">{"".join(acts)}</td></tr>'
+    )
+
+
+def goods_table(status: Mapping[str, Any], view: View) -> str:
+    """The goods bays riders get items from with points: item, stock, and a restock form per bay."""
+    goods = goods_stock(status)
+    if not goods:
+        return "<p>No goods bays (none configured, or the rider desk is not running).</p>"
+    rows = []
+    for n, stock in sorted(goods.items()):
+        count = stock.get("count")
+        low = isinstance(count, int) and count <= 0
+        field_html = (
+            f'<input name="count" type="number" min="0" max="{MAX_STOCK}" value="{h(count)}" '
+            f'required aria-label="new stock of bay {n}">'
+        )
+        restock = (
+            action(view, f"/actions/bays/{n}/restock", "Restock", extra=field_html, test_id=f"restock-{n}")
+            if view.can_restock
+            else "—"
+        )
+        rows.append(
+            f'<tr id="goods-{n}" data-bay="{n}"><th>{n}</th><td data-field="item">{h(stock.get("item_id"))}</td>'
+            f'<td data-field="count" class="{"bad" if low else ""}">{h(count)}</td>'
+            f'<td class="actions">{restock}</td></tr>'
+        )
+    head = "<tr><th>Bay</th><th>Item</th><th>In stock</th><th>Restock (new count)</th></tr>"
+    body = "".join(rows)
+    return f'<div class="scroll"><table class="bays goods"><thead>{head}</thead><tbody>{body}</tbody></table></div>'
+
+
 def devices(status: Mapping[str, Any], view: View) -> str:
-    """Scanner, entry door and every bay."""
+    """Scanner, entry door, every bay, and the goods bays' stock."""
     cabinet: Mapping[str, Any] = (status.get("components") or {}).get("cabinet") or {}
     scanner: Mapping[str, Any] | None = cabinet.get("scanner")
     last_scan = cabinet.get("last_scan_mono")
@@ -279,7 +346,8 @@ def devices(status: Mapping[str, Any], view: View) -> str:
     return (
         f'<section data-live id="devices"><p>Cabinet: {h(cabinet.get("kind"))} — {cab_state}</p>'
         f"<h2>Scanner</h2>{scanner_html}<h2>Entry door</h2>{door_html}"
-        f"<h2>Bays</h2>{bay_rows(status, view)}</section>{test}"
+        f"<h2>Bays</h2>{bay_rows(status, view)}"
+        f"<h2>Goods bays</h2>{goods_table(status, view)}</section>{test}"
     )
 
 
@@ -345,9 +413,12 @@ def simulator(world: Mapping[str, Any], view: View) -> str:
         n = int(bay["bay"])
         battery = bay.get("battery")
         acts = []
+        goods = bay.get("goods")
         if bay.get("door") == "open":
             acts.append(action(view, f"/actions/sim/bays/{n}/close-door", "Close door", test_id=f"sim-close-{n}"))
-            if battery:
+            if goods:
+                acts.append("<span>(take the item, then close the door)</span>")
+            elif battery:
                 acts.append(action(view, f"/actions/sim/bays/{n}/take", "Take battery"))
             else:
                 extra = (
@@ -355,9 +426,10 @@ def simulator(world: Mapping[str, Any], view: View) -> str:
                     '<input name="soc_pct" type="number" min="0" max="100" value="15" aria-label="state of charge">'
                 )
                 acts.append(action(view, f"/actions/sim/bays/{n}/insert", "Insert battery", extra=extra))
+        held = f"goods: {h(goods)}" if goods else h((battery or {}).get("battery_id"))
         rows.append(
             f'<tr data-bay="{n}"><th>{n}</th><td>{h(bay.get("door"))}</td><td>{h(bay.get("lock"))}</td>'
-            f"<td>{h((battery or {}).get('battery_id'))}</td><td>{_soc(battery)}</td>"
+            f"<td>{held}</td><td>{_soc(battery)}</td>"
             f'<td>{h(", ".join(bay.get("faults") or []) or None)}</td><td class="actions">{"".join(acts)}</td></tr>'
         )
     entry = world.get("entry_door") or {}

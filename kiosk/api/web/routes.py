@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -110,6 +111,7 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
             can_restart_ui=ctx.restart_ui is not None,
             can_trigger_scanner=ctx.trigger_scanner is not None,
             can_sync=ctx.sync_now is not None,
+            can_restock=ctx.restock is not None,
         )
 
     def record(event: StaffAction) -> None:
@@ -311,6 +313,17 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
 
         return await perform(request, ActionKind.CLEAR_FAULT, bay, work)
 
+    @router.post("/actions/bays/{bay}/restock")
+    async def restock(request: Request, bay: BayNumber) -> Response:
+        async def work(form: dict[str, str], user: str) -> Done:
+            count = parse_stock(form.get("count", ""))
+            if ctx.restock is None:
+                raise Unavailable("this station has no goods bays to restock")
+            ctx.restock(bay, count, StaffAction(user=user, action=ActionKind.RESTOCK, bay=bay, detail=f"count {count}"))
+            return Done(f"Bay {bay} restocked: it holds {count} now.", recorded=True)
+
+        return await perform(request, ActionKind.RESTOCK, bay, work)
+
     @router.post("/actions/scanner/test")
     async def test_scanner(request: Request) -> Response:
         async def work(form: dict[str, str], user: str) -> Done:
@@ -358,6 +371,14 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
         return await perform(request, ActionKind.SIMULATOR, None, work)
 
     return router
+
+
+def parse_stock(text: str) -> int:
+    """A goods bay's new stock from a form field: a whole number from 0 to ``render.MAX_STOCK``, else ValueError."""
+    words = text.strip()
+    if not re.fullmatch(r"[0-9]{1,6}", words) or int(words) > render.MAX_STOCK:
+        raise ValueError(f"the stock must be a whole number from 0 to {render.MAX_STOCK}, not {words!r}")
+    return int(words)
 
 
 def sim_action(ctx: ApiContext, what: str, form: dict[str, str]) -> Done:
