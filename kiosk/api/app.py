@@ -43,6 +43,7 @@ from kiosk.api.auth import (
 from kiosk.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from kiosk.api.metrics import render_metrics
 from kiosk.api.models import Health, Status
+from kiosk.api.rider import RiderApi, rider_router
 from kiosk.api.screen import Screen, ScreenFeed
 from kiosk.api.sim import CodeIssuer, SimControls, sim_router
 from kiosk.api.stream import EventBus
@@ -106,6 +107,8 @@ class ApiContext:
     restock: Callable[[int, int, Event | None], None] | None = None
     """Staff set a goods bay's stock (bay, count), writing the audit event in the same transaction
     (``RiderDesk.restock``); raises ``ValueError`` for a bay that is not a goods bay."""
+    rider: RiderApi | None = None
+    """The rider services for the touchscreen (``RiderDesk.api()``); None: no ``/api/content``, ``/api/rider``..."""
     restart_ui: Callable[[], Awaitable[None]] | None = None
     """Restart the touchscreen app (e.g. ``systemctl restart kiosk-ui``); raises when that fails."""
     data_dir: Path | None = None
@@ -250,6 +253,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
 
     if ctx.sim is not None:
         protected.include_router(sim_router(ctx.sim, ctx.issue_code))
+    if ctx.rider is not None:
+        protected.include_router(rider_router(ctx.rider))
     app.include_router(protected)
     app.include_router(web_router(ctx, who))
 

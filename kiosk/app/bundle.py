@@ -1,4 +1,5 @@
-"""Putting the hub's bundle into effect: keys and revocations for codes, nearby stations, policy overrides.
+"""Putting the hub's bundle into effect: keys and revocations for codes, nearby stations, policy overrides,
+and the city content, points balances and booking answers the rider desk shows.
 
 :func:`bundle_check` is what the sync relay calls before it stores a bundle: everything is checked first
 (every key decodes, every override is a known policy setting with a valid value), so a bad bundle is
@@ -13,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kiosk.app.controller import StationController
+from kiosk.app.rider_desk import RiderDesk
 from kiosk.core.config import PolicyConfig
 from kiosk.core.errors import ConfigError
 from kiosk.station.codes import KeyInfo, KeySet
@@ -34,8 +36,10 @@ def policy_with_overrides(base: PolicyConfig, overrides: dict[str, Any]) -> Poli
         raise ConfigError(f"the hub's policy overrides are invalid: {exc.errors(include_url=False)}") from exc
 
 
-def bundle_check(controller: StationController, base_policy: PolicyConfig) -> Callable[[Bundle], Callable[[], None]]:
-    """The relay's ``on_bundle`` for ``controller``."""
+def bundle_check(
+    controller: StationController, base_policy: PolicyConfig, desk: RiderDesk | None = None
+) -> Callable[[Bundle], Callable[[], None]]:
+    """The relay's ``on_bundle`` for ``controller`` (and the rider ``desk``, switched over in the same step)."""
 
     def check(bundle: Bundle) -> Callable[[], None]:
         keyset = KeySet(KeyInfo(k.kid, k.public_key, k.valid_from, k.valid_until) for k in bundle.keys)
@@ -45,6 +49,8 @@ def bundle_check(controller: StationController, base_policy: PolicyConfig) -> Ca
 
         def put_into_effect() -> None:
             controller.use_bundle(keyset=keyset, revoked=revoked, nearby=nearby, policy=policy)
+            if desk is not None:
+                desk.use_bundle(bundle, policy)
 
         return put_into_effect
 

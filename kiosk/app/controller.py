@@ -10,6 +10,9 @@ strictly in order, one input at a time on the loop:
 - ``Show`` — the touchscreen's screen feed. ``MarkBayFaulted`` — the bay leaves service (kept in SQLite).
 
 At start, swaps found in flight are reconciled with what the sensors say (:mod:`kiosk.station.recovery`).
+
+The rider desk (:mod:`kiosk.app.rider_desk`) hears of every accepted code; while it waits for a rider to
+identify, the next scan is its own. Goods bays belong to the desk: the swap flow never sees them.
 """
 
 from __future__ import annotations
@@ -18,21 +21,24 @@ import asyncio
 import contextlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.api.rider import RiderConflict
 from kiosk.api.screen import ScreenFeed
 from kiosk.app.cabinet import CabinetComponent
 from kiosk.app.components import RecordingTransaction, StoreComponent
+from kiosk.app.rider_desk import RiderDesk
 from kiosk.core.clock import Clock
 from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
 from kiosk.core.events import Event
 from kiosk.core.ids import new_id
-from kiosk.core.ridercode import CodeFormatError, Scope, parse_code
+from kiosk.core.ridercode import CodeFormatError, RiderCode, Scope, parse_code
 from kiosk.devices.base import BatteryReading, BayState, DoorState, Scan
-from kiosk.station.codes import KeySet, Refusal, Refused, Verdict, verify
+from kiosk.station.codes import Accepted, KeySet, Refusal, Refused, Verdict, verify
 from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
 from kiosk.station.events import verdict_event
 from kiosk.station.recovery import recover
@@ -61,6 +67,14 @@ TICK_S = 0.1
 Input = Any  # a swap or entry machine input
 
 
+@dataclass(frozen=True)
+class RiderSwapRequested:
+    """The identified rider asked on the screen for a swap (their code was checked when they identified)."""
+
+    rider_id: str
+    nonce: str
+
+
 class StationController:
     """Runs the swap and entry flows of one station."""
 
@@ -76,8 +90,10 @@ class StationController:
         cabinet: CabinetComponent,
         screen: ScreenFeed,
         boot_id: str,
+        desk: RiderDesk | None = None,
     ) -> None:
         self.config = config
+        self.desk = desk
         self.clock = clock
         self.store = store
         self.cabinet = cabinet
@@ -87,6 +103,8 @@ class StationController:
         self.swaps = SwapMachine(self.policy, self._cabinet_view)
         hw = config.hardware
         self._presence_only = frozenset(b.number for b in hw.bays if hw.slots.port is None or b.slave is None)
+        self._goods = frozenset(b.number for b in hw.bays if b.goods is not None)
+        """Goods bays: the rider desk's, never part of a swap."""
         self.entry = EntryMachine(config.hardware.entry_door.open_alarm_s)
         self.keyset = KeySet()
         self.revoked: frozenset[str] = frozenset()
@@ -165,6 +183,11 @@ class StationController:
     def _on_bay(self, state: BayState) -> None:
         if state.door is DoorState.UNKNOWN:
             return
+        if state.bay in self._goods:
+            # A rider taking an item is no door the swap machine should wonder about.
+            if self.desk is not None:
+                self.desk.goods_door(state)
+            return
         is_open = state.door is DoorState.OPEN
         if not is_open:
             self._alarms.pop(state.bay, None)
@@ -172,6 +195,12 @@ class StationController:
 
     def _on_entry_door(self, is_open: bool) -> None:
         self._queue.put_nowait(EntryDoorChanged(is_open, self.clock.monotonic()))
+
+    def start_rider_swap(self, rider_id: str, nonce: str) -> None:
+        """The identified rider asked on the screen for a swap; ``RiderConflict`` while one is under way."""
+        if self.swaps.busy:
+            raise RiderConflict("a swap is under way: please wait until it has ended")
+        self._queue.put_nowait(RiderSwapRequested(rider_id, nonce))
 
     def request_reopen(self) -> None:
         """The rider asked (on the screen) to open the return bay again."""
@@ -195,7 +224,12 @@ class StationController:
 
     async def _handle(self, item: Input) -> None:
         if isinstance(item, Scan):
-            await self._scanned(item.text)
+            if self.desk is not None and self.desk.awaiting_scan:
+                await self._identify(item.text)
+            else:
+                await self._scanned(item.text)
+        elif isinstance(item, RiderSwapRequested):
+            await self._rider_swap(item)
         elif isinstance(item, EntryDoorChanged):
             await self._run_entry(self.entry.handle(item))
         elif isinstance(item, Tick):
@@ -225,29 +259,75 @@ class StationController:
         rows = self.store.store.db.execute("SELECT 1 FROM code_nonces WHERE nonce = ?", [nonce]).fetchall()
         return bool(rows)
 
-    async def _scanned(self, text: str) -> None:
+    def _verify_any(self, text: str) -> tuple[Verdict, Scope]:
+        """Check a code for a swap, or for the entry when it is an entry code; the verdict and the scope it is for."""
         verdict = self._verify(text, Scope.SWAP)
-        scope = Scope.SWAP
         if isinstance(verdict, Refused) and verdict.reason is Refusal.WRONG_SCOPE:
-            scope = Scope.ENTRY
-            verdict = self._verify(text, Scope.ENTRY)
-        elif isinstance(verdict, Refused) and _entry_only(text):
+            return self._verify(text, Scope.ENTRY), Scope.ENTRY
+        if isinstance(verdict, Refused) and _entry_only(text):
             # Refused before its scope was looked at (expired, unknown key...): an entry code shown at the
             # entry is an entry refusal, recorded and shown as such.
-            scope = Scope.ENTRY
+            return verdict, Scope.ENTRY
+        return verdict, Scope.SWAP
+
+    def _show_refusal(self, reason: Refusal) -> None:
+        self.screen.show(
+            "code.refused",
+            {"reason": reason.value, "message_zh": reason.message_zh, "message_en": reason.message_en},
+            mono=self.clock.monotonic(),
+        )
+
+    async def _identify(self, text: str) -> None:
+        """The rider scanned because the screen asked who they are: accept the code (its nonce) or refuse it."""
+        assert self.desk is not None
+        verdict, scope = self._verify_any(text)
+        if isinstance(verdict, Refused):
+            self.store.append(verdict_event(verdict, scope))
+            self._show_refusal(verdict.reason)
+            return
+        code = verdict.code
+        with self.store.transaction() as tx:
+            tx.append(verdict_event(verdict, scope))
+            self._use_nonce(tx, code.nonce_hex, code.rider_id, "swap" if scope is Scope.SWAP else "entry")
+        self._tell_desk(code, identifying=True)
+
+    def _tell_desk(self, code: RiderCode, *, identifying: bool = False) -> None:
+        if self.desk is None:
+            return
+        try:
+            self.desk.code_accepted(
+                code.rider_id,
+                nonce=code.nonce_hex,
+                can_swap=code.allows(Scope.SWAP),
+                points=code.points,
+                issued_at=code.issued_at,
+                identifying=identifying,
+            )
+        except Exception:  # the swap or entry went ahead; a desk failure must not undo that
+            log.exception("the rider desk could not take an accepted code")
+
+    async def _rider_swap(self, item: RiderSwapRequested) -> None:
+        now = self.clock.monotonic()
+        if self.swaps.busy:
+            self.screen.show("swap.busy", {}, mono=now)
+            return
+        since = self._since_last_swap(item.rider_id)
+        await self._run(self.swaps.handle(SwapRequested(new_id(), item.rider_id, item.nonce, now, since)))
+
+    async def _scanned(self, text: str) -> None:
+        verdict, scope = self._verify_any(text)
         now = self.clock.monotonic()
         if isinstance(verdict, Refused):
             self.store.append(verdict_event(verdict, scope))
             if scope is Scope.ENTRY:
                 await self._run_entry(self.entry.handle(EntryCodeRefused(verdict.reason.value, now, verdict.rider_id)))
                 return
-            reason = verdict.reason
-            self.screen.show(
-                "code.refused",
-                {"reason": reason.value, "message_zh": reason.message_zh, "message_en": reason.message_en},
-                mono=now,
-            )
+            self._show_refusal(verdict.reason)
             return
+        await self._accepted(verdict, scope, now)
+        self._tell_desk(verdict.code)
+
+    async def _accepted(self, verdict: Accepted, scope: Scope, now: float) -> None:
         code = verdict.code
         accepted = verdict_event(verdict, scope)
         if scope is Scope.ENTRY:
@@ -273,8 +353,8 @@ class StationController:
     # --- carrying out commands -------------------------------------------------------------------
 
     def _cabinet_view(self) -> Cabinet:
-        bays = self.cabinet.bays()
-        readings = self.cabinet.batteries()
+        bays = {n: s for n, s in self.cabinet.bays().items() if n not in self._goods}
+        readings = {n: r for n, r in self.cabinet.batteries().items() if n not in self._goods}
         for number in self._presence_only:
             state = bays.get(number)
             if state is not None and state.presence is not None:

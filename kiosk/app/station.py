@@ -22,18 +22,20 @@ from kiosk.app.bundle import bundle_check
 from kiosk.app.cabinet import CabinetComponent
 from kiosk.app.components import StoreComponent
 from kiosk.app.controller import StationController
+from kiosk.app.rider_desk import RiderDesk
 from kiosk.app.runtime import Runtime
 from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.simulation import SimulatorComponent
 from kiosk.core.clock import Clock
 from kiosk.core.component import Component
 from kiosk.core.config import Config
+from kiosk.core.errors import ConfigError, KioskError
 from kiosk.core.events import StationStarted, StationStopped
 from kiosk.core.ids import boot_id as read_boot_id
 from kiosk.core.secrets import ensure_secret_file, read_secret_file
 from kiosk.devices.build import build_devices
 from kiosk.devices.sim.cabinet import SimCabinet
-from kiosk.sync.protocol import Heartbeat
+from kiosk.sync.protocol import Bundle, Heartbeat
 from kiosk.sync.relay import SyncRelay
 
 log = logging.getLogger(__name__)
@@ -86,16 +88,31 @@ class Station:
             record=self.store.append,
         )
         self.screen = ScreenFeed()
-        self.controller = StationController(
-            config, clock=clock, store=self.store, cabinet=self.cabinet, screen=self.screen, boot_id=self.boot_id
+        self.rider = RiderDesk(
+            config,
+            clock=clock,
+            store=self.store,
+            cabinet=self.cabinet,
+            screen=self.screen,
+            spend=lambda request, timeout_s: self.sync.spend(request, timeout_s),
         )
+        self.controller = StationController(
+            config,
+            clock=clock,
+            store=self.store,
+            cabinet=self.cabinet,
+            screen=self.screen,
+            boot_id=self.boot_id,
+            desk=self.rider,
+        )
+        self.rider.start_swap = self.controller.start_rider_swap
         self.sync = SyncRelay(
             config.sync,
             station_id=config.station.id,
             store=lambda: self.store.store,
             clock=clock,
             heartbeat=self.heartbeat,
-            on_bundle=bundle_check(self.controller, config.policy),
+            on_bundle=bundle_check(self.controller, config.policy, self.rider),
         )
         token = ensure_secret_file(config.api.ui_token_file)
         self.api = ApiServer(
@@ -119,6 +136,8 @@ class Station:
                 set_out_of_service=self.controller.set_out_of_service,
                 swap_outcomes=self.controller.swap_outcomes,
                 trigger_scanner=self.cabinet.trigger_scanner,
+                restock=self.rider.restock,
+                rider=self.rider.api(),
                 restart_ui=None if sim is not None else restart_ui,
                 data_dir=config.station.data_dir,
                 monotonic=clock.monotonic,
@@ -132,7 +151,7 @@ class Station:
         parts: list[Component] = [self.store]
         if self.simulator is not None:
             parts.append(self.simulator)
-        parts += [self.cabinet, self.controller, self.sync, self.api]
+        parts += [self.cabinet, self.controller, self.rider, self.sync, self.api]
         self.runtime = Runtime(parts)
         self._watchdog: asyncio.Task[None] | None = None
 
@@ -180,6 +199,19 @@ class Station:
             charged_batteries=self.controller.charged_batteries(),
             status=json.loads(json.dumps(status["components"], default=str)),
         )
+
+    def apply_bundle(self, bundle: Bundle) -> None:
+        """Check, keep and put into effect a city bundle handed in locally, as the relay does with a fetched one.
+
+        For the simulator's demo city and tests; the station must be started (its database open). Raises
+        ``ConfigError`` saying why when the bundle is refused (the one in effect stays).
+        """
+        try:
+            self.sync.adopt_bundle(bundle)
+        except (ValueError, KioskError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"the bundle was refused: {exc}") from exc
 
     async def sync_now(self) -> dict[str, Any]:
         """Run a sync round at once and wait (bounded) for it; the sync status after it."""
