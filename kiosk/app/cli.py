@@ -80,7 +80,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    """``kiosk sim``: a simulated station on this machine, its cabinet behind real ptys and mock pins."""
+    """``kiosk sim``: a simulated station on this machine, its cabinet behind real ptys and mock pins.
+
+    Without a hub (``[sync] enabled = false``) the demo city (:mod:`kiosk.app.sim_city`) stands in for the
+    hub's bundle: applied at start through the same path, with the goods bays stocked.
+    """
+    from kiosk.app.sim_city import demo_balances, seed_sim_station
     from kiosk.app.simcodes import SimCodeIssuer
     from kiosk.app.station import Station, run_station
     from kiosk.core.secrets import ensure_secret_file
@@ -92,13 +97,29 @@ def cmd_sim(args: argparse.Namespace) -> int:
     token = ensure_secret_file(config.api.ui_token_file)
     sim = SimCabinet(args.cabinet, config.hardware, config.station.data_dir / "devices", seed=args.seed)
     clock = SystemClock()
-    codes = SimCodeIssuer(config.station.data_dir / "codes", clock)
+    codes = SimCodeIssuer(config.station.data_dir / "codes", clock, demo_balances())
     station = Station(config, clock, sim=sim, sim_codes=codes)
     print(f"Simulated {args.cabinet} cabinet with {len(config.hardware.bays)} bays; its controls: /api/sim", flush=True)
     print('A rider code, scanned at once: POST /api/sim/codes {"rider_id": "R1001", "scan": true}', flush=True)
     print(f"UI token (shown because this is a simulation): {token}", flush=True)
     print(f"Status page sign-in (simulation): admin / {_sim_admin_password(config)}", flush=True)
     ui: list[subprocess.Popen[bytes]] = []
+
+    def after_start(running: Station) -> None:
+        if not config.sync.enabled:
+            try:
+                goods = seed_sim_station(running, [codes.key_entry()])
+            except KioskError as exc:
+                print(f"kiosk: the demo city was not applied: {exc}", file=sys.stderr, flush=True)
+            else:
+                stocked = ", ".join(f"bay {bay} {item}" for bay, item in sorted(goods.items())) or "no goods bays"
+                print(f"Demo city applied (no hub): services, nearby stations, points; stocked {stocked}", flush=True)
+        print(
+            "Rider services: on the touchscreen's idle screen tap Services, My points or Feedback; riders R1001 and"
+            f" R-demo have points (scan: POST /api/sim/codes); staff see goods stock under {running.api.url}/devices",
+            flush=True,
+        )
+        open_window(running)
 
     def open_window(running: Station) -> None:
         if args.no_ui or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -113,7 +134,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         print("Touchscreen app: opened in a window (800x480)", flush=True)
 
     try:
-        return asyncio.run(run_station(station, after_start=open_window))
+        return asyncio.run(run_station(station, after_start=after_start))
     finally:
         for process in ui:
             process.terminate()
