@@ -1,4 +1,5 @@
-"""The ``kiosk-hub`` command: serve, and administer stations, keys, codes, riders, content and operators.
+"""The ``kiosk-hub`` command: serve, and administer stations, keys, codes, riders, content, operators, riders'
+points, bookings and feedback.
 
 Every command takes ``--db`` (a SQLite file, default ``./hub.db`` or ``$KIOSK_HUB_DB``, or a
 ``postgresql://`` URL). Secrets (station tokens, API keys) are printed once; only their hashes are kept.
@@ -19,6 +20,7 @@ from pathlib import Path
 from hub.codes import RiderRevoked, issue_code
 from hub.content import read_content_file
 from hub.storage import AlreadyExists, Storage, StorageUnavailable, UnknownStation, open_storage
+from hub.storage.points_models import BookingState, EntryKind, LedgerEntry
 from kiosk import __version__
 from kiosk.core.errors import KioskError
 from kiosk.core.ridercode import MAX_LIFETIME, SCOPE_NAMES, CodeFormatError
@@ -146,8 +148,100 @@ def _content_load(storage: Storage, args: argparse.Namespace) -> int:
     storage.load_content(content)
     print(
         f"content loaded: {len(content.services)} services, {len(content.announcements)} announcements,"
+        f" {len(content.catalogue)} catalogue items, {len(content.points_rules)} points rules,"
         f" {len(content.config_overrides)} overrides; stations get it with their next bundle"
     )
+    return 0
+
+
+def _content_show(storage: Storage, args: argparse.Namespace) -> int:
+    print(storage.content().model_dump_json(indent=2))
+    return 0
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of 1 or more (anything else exits 2 with the reason)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _bad_input(exc: Exception) -> int:
+    """Say what was wrong with the input in plain words; exit code 2."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    print(f"kiosk-hub: {message}", file=sys.stderr)
+    return 2
+
+
+def _ledger_line(entry: LedgerEntry) -> str:
+    sign = "-" if entry.kind is EntryKind.SPENT else "+"
+    what = entry.rule or entry.item_id or ""
+    return (
+        f"{entry.at:%Y-%m-%d %H:%M}  {entry.rider_id:<20} {sign}{entry.points:<7} {entry.kind.value:<8}"
+        f" {entry.status.value:<8} {entry.station_id or 'hub':<16} {what:<12} {entry.reason}"
+    ).rstrip()
+
+
+def _points_balance(storage: Storage, args: argparse.Namespace) -> int:
+    print(f"rider {args.rider}: {storage.balance(args.rider)} points")
+    return 0
+
+
+def _points_ledger(storage: Storage, args: argparse.Namespace) -> int:
+    entries = storage.ledger(rider_id=args.rider, station_id=args.station, limit=args.limit)
+    if not entries:
+        print("no points moved", file=sys.stderr)
+    for entry in entries:
+        print(_ledger_line(entry))
+    return 0
+
+
+def _points_credit(storage: Storage, args: argparse.Namespace) -> int:
+    try:
+        entry = storage.credit_points(args.rider, args.points, args.reason, by=args.by)
+    except ValueError as exc:
+        return _bad_input(exc)
+    print(f"rider {entry.rider_id} credited {entry.points} points; balance now {storage.balance(entry.rider_id)}")
+    return 0
+
+
+def _bookings_list(storage: Storage, args: argparse.Namespace) -> int:
+    status = None if args.status is None else BookingState(args.status)
+    found = storage.bookings(status=status, station_id=args.station, limit=args.limit)
+    if not found:
+        print("no bookings", file=sys.stderr)
+    for b in found:
+        starts = "no time" if b.starts is None else f"{b.starts:%Y-%m-%d %H:%M} UTC"
+        print(
+            f"{b.booking_id:<38} {b.status.value:<9} {b.station_id:<16} {b.rider_id:<20}"
+            f" {b.service_id}/{b.slot_id} at {starts}  {b.note}".rstrip()
+        )
+    return 0
+
+
+def _bookings_set(status: BookingState) -> Handler:
+    def handler(storage: Storage, args: argparse.Namespace) -> int:
+        try:
+            booking = storage.set_booking_status(args.id, status, args.note)
+        except (KeyError, ValueError) as exc:
+            return _bad_input(exc)
+        print(f"booking {booking.booking_id} {booking.status.value}; station {booking.station_id} hears it next bundle")
+        return 0
+
+    return handler
+
+
+def _feedback_list(storage: Storage, args: argparse.Namespace) -> int:
+    rows = storage.recent_feedback(limit=args.limit, station_id=args.station)
+    if not rows:
+        print("no feedback", file=sys.stderr)
+    for f in rows:
+        who = f.rider_id or "anonymous"
+        print(f"{f.at:%Y-%m-%d %H:%M}  {f.station_id:<16} {f.rating}/5 {f.topic:<15} {who:<20} {f.text}".rstrip())
     return 0
 
 
@@ -234,11 +328,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     leaf(riders, "list", _riders_list, "list revoked riders")
 
-    content = sub.add_parser("content", help="the city's services and announcements").add_subparsers(
-        dest="action", required=True
-    )
-    p = leaf(content, "load", _content_load, "load services, announcements and overrides from a JSON file")
+    content = sub.add_parser(
+        "content", help="the city's services, announcements, catalogue and points rules"
+    ).add_subparsers(dest="action", required=True)
+    p = leaf(content, "load", _content_load, "load services, announcements, catalogue, rules and overrides (JSON)")
     p.add_argument("file", type=Path)
+    leaf(content, "show", _content_show, "print the current content as JSON")
+
+    points = sub.add_parser("points", help="riders' points").add_subparsers(dest="action", required=True)
+    p = leaf(points, "balance", _points_balance, "print a rider's balance")
+    p.add_argument("rider")
+    p = leaf(points, "ledger", _points_ledger, "list points entries, newest first")
+    p.add_argument("--rider", default=None, help="only this rider's")
+    p.add_argument("--station", default=None, help="only this station's")
+    p.add_argument("--limit", type=_positive, default=100, help="at most this many (default 100)")
+    p = leaf(points, "credit", _points_credit, "credit points to a rider (a community report, a goodwill gesture)")
+    p.add_argument("rider")
+    p.add_argument("points", type=_positive)
+    p.add_argument("--reason", required=True, help="why (kept with the entry)")
+    p.add_argument("--by", default=os.environ.get("USER", "cli"), help="who credits (default: $USER)")
+
+    bookings = sub.add_parser("bookings", help="service bookings").add_subparsers(dest="action", required=True)
+    p = leaf(bookings, "list", _bookings_list, "list bookings, newest request first")
+    p.add_argument("--status", choices=[s.value for s in BookingState], default=None)
+    p.add_argument("--station", default=None, help="only this station's")
+    p.add_argument("--limit", type=_positive, default=200, help="at most this many (default 200)")
+    for name, state in (("confirm", BookingState.CONFIRMED), ("decline", BookingState.DECLINED)):
+        p = leaf(bookings, name, _bookings_set(state), f"{name} a booking (the station tells the rider)")
+        p.add_argument("id")
+        p.add_argument("--note", default="", help="words for the rider (where to go, why not)")
+
+    feedback = sub.add_parser("feedback", help="riders' feedback").add_subparsers(dest="action", required=True)
+    p = leaf(feedback, "list", _feedback_list, "list feedback, newest first")
+    p.add_argument("--station", default=None, help="only this station's")
+    p.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
 
     operator = sub.add_parser("operator", help="fleet-view logins").add_subparsers(dest="action", required=True)
     p = leaf(operator, "add", _operator_add, "add an operator or change their password")

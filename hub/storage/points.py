@@ -235,9 +235,16 @@ def _parse(record: EventRecord) -> _Body | None:
             record.id,
             record.type,
             record.station_id,
-            str(exc).splitlines()[0],
+            _why(exc),
         )
         return None
+
+
+def _why(exc: ValueError) -> str:
+    """What is wrong with a payload, in one line."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()[:3])
+    return str(exc)
 
 
 def apply_rider_events(tx: Tx, station_id: str, records: Sequence[EventRecord], *, now: datetime) -> None:

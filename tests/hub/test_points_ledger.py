@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -234,3 +235,22 @@ def test_points_by_station_counts_issued_spent_and_rejected(city: Storage) -> No
     city.ingest("st-b", [b.spent("spend-b-001", 5)])
     figures = {f.station_id: (f.issued, f.spent, f.rejected_spends) for f in city.points_by_station(HUB_NOW)}
     assert figures == {"st-a": (3, 5, 0), "st-b": (0, 0, 1), None: (4, 0, 0)}
+
+
+def test_two_stations_spending_the_same_points_at_the_same_moment_get_one_spend(city: Storage) -> None:
+    riders = [f"r-{i}" for i in range(6)]
+    for rider in riders:
+        credit(city, 5, rider=rider)
+    a, b = Station("st-a"), Station("st-b")
+    batches = {
+        "st-a": [a.spent(f"spend-a-{r}", 5, rider=r) for r in riders],
+        "st-b": [b.spent(f"spend-b-{r}", 5, rider=r) for r in reversed(riders)],
+    }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda station: city.ingest(station, batches[station]), batches))
+    assert [city.balance(r) for r in riders] == [0] * len(riders)
+    for rider in riders:
+        assert sorted(e.status.value for e in city.ledger(rider_id=rider) if e.kind is EntryKind.SPENT) == [
+            "applied",
+            "rejected",
+        ]
