@@ -1,4 +1,7 @@
-"""A real station with a simulated cabinet, staff accounts and the status page wired, for the web tests."""
+"""A real station with a simulated cabinet, staff accounts and the status page wired, for the web tests.
+
+The cabinet is the simulator's eight battery bays and two goods bays (9: water, 10: snack), empty at start.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from kiosk.api.users import UserStore
 from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
+from kiosk.core.hardware import BayConfig
 from kiosk.devices.sim.cabinet import SimCabinet
 from tests.support import LoopThread, Technician, sim_config, wait_until
 
@@ -25,6 +29,8 @@ STAFF = "alice"
 PASSWORD = "correct horse battery"  # noqa: S105 - a test account's password
 METRICS_KEY = "metrics-key-for-the-fleet-monitor-0123456789"
 WAIT = 10.0
+GOODS = {9: "water", 10: "snack"}
+"""The goods bays of the test station (after its battery bays 1-8)."""
 
 
 class WebStation:
@@ -32,7 +38,10 @@ class WebStation:
 
     def __init__(self, tmp_path: Path) -> None:
         policy = {"min_minutes_between_swaps": 0, "insert_timeout_s": 60.0, "collect_timeout_s": 60.0}
-        self.config = sim_config(tmp_path, policy=policy)
+        base = sim_config(tmp_path, policy=policy)
+        battery_bays = [bay for bay in base.hardware.bays if bay.goods is None]
+        goods = [BayConfig(number=n, lock=n - 1, goods=item) for n, item in GOODS.items()]
+        self.config = sim_config(tmp_path, policy=policy, hardware={"bays": battery_bays + goods})
         self.sim = SimCabinet("kerong", self.config.hardware, tmp_path / "devices", seed=1)
         self.users = UserStore(tmp_path / "etc" / "users.json", hasher=FAST_HASH)
         self.users.add(STAFF, PASSWORD)

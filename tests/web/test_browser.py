@@ -108,6 +108,21 @@ def test_a_bay_taken_out_of_service_is_avoided_by_the_next_swap(web: WebStation,
     assert {b["bay"]: b["door"] for b in web.tech.world()["bays"]}[7] == "closed"
 
 
+def test_staff_restock_a_goods_bay_and_see_its_stock_change(web: WebStation, page: Page) -> None:
+    log_in(page, web.url)
+    page.set_viewport_size(LAPTOP)
+    page.goto(f"{web.url}/devices")
+    expect(page.locator("#goods-9 td[data-field=item]")).to_have_text("water")
+    expect(page.locator("#goods-9 td[data-field=count]")).to_have_text("0")
+    page.fill("#goods-9 input[name=count]", "6")
+    page.click("[data-test=restock-9]")
+    expect(page.locator(".flash")).to_have_text("Bay 9 restocked: it holds 6 now.")
+    expect(page.locator("#goods-9 td[data-field=count]")).to_have_text("6")
+    expect(page.locator("#bay-9 td[data-field=goods]")).to_contain_text("water (6 left)")
+    assert web.tech.status()["components"]["rider"]["goods"]["9"]["count"] == 6
+    shot(page, "goods", full=True)
+
+
 def test_an_action_without_the_csrf_token_is_refused(web: WebStation, page: Page) -> None:
     log_in(page, web.url)
     expect(page).to_have_url(f"{web.url}/")

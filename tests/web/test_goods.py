@@ -171,3 +171,44 @@ def test_a_station_without_a_restock_says_it_has_no_goods_bays(web: WebStation) 
         f"{web.url}/actions/bays/9/restock", data={"count": "2", "csrf": csrf_of(session, web.url)}, timeout=5
     )
     assert "That did not work: this station has no goods bays to restock" in answer.text
+
+
+# --- the action over HTTP, with the station's own rider desk ------------------------------------------------
+
+
+def goods_of(web: WebStation) -> dict[str, Any]:
+    """The goods bays as ``/api/status`` reports them."""
+    return dict(web.tech.status()["components"]["rider"]["goods"])
+
+
+def test_the_devices_page_shows_the_stations_goods_bays(web: WebStation) -> None:
+    session, _ = sign_in(web.url)
+    page = session.get(f"{web.url}/devices", timeout=5).text
+    assert '<tr id="goods-9" data-bay="9"><th>9</th><td data-field="item">water</td>' in page
+    assert '<tr id="goods-10" data-bay="10"><th>10</th><td data-field="item">snack</td>' in page
+    assert 'data-test="restock-9"' in page
+
+
+def test_restocking_sets_the_goods_bays_stock_and_the_page_shows_it(web: WebStation) -> None:
+    session, _ = sign_in(web.url)
+    data = {"count": "7", "csrf": csrf_of(session, web.url), "back": "/devices"}
+    page = session.post(f"{web.url}/actions/bays/10/restock", data=data, timeout=5).text
+    assert goods_of(web)["10"] == {"item_id": "snack", "count": 7}
+    assert '<td data-field="count" class="">7</td>' in page
+
+
+def test_the_stations_restock_writes_the_audit_record_once(web: WebStation) -> None:
+    session, _ = sign_in(web.url)
+    session.post(f"{web.url}/actions/bays/9/restock", data={"count": "4", "csrf": csrf_of(session, web.url)}, timeout=5)
+    restocks = [a for a in web.staff_actions() if a["action"] == "restock"]
+    assert restocks == [{"user": STAFF, "action": "restock", "bay": 9, "detail": "count 4", "ok": True, "error": None}]
+
+
+def test_the_stations_restock_refuses_a_battery_bay_and_changes_nothing(web: WebStation) -> None:
+    session, _ = sign_in(web.url)
+    before = goods_of(web)
+    answer = session.post(
+        f"{web.url}/actions/bays/2/restock", data={"count": "4", "csrf": csrf_of(session, web.url)}, timeout=5
+    )
+    assert "That did not work: bay 2 is not a goods bay" in answer.text
+    assert goods_of(web) == before

@@ -170,7 +170,7 @@ def test_the_metrics_key_reads_metrics_in_the_text_format(web: WebStation) -> No
     answer = requests.get(f"{web.url}/metrics", headers={"Authorization": f"Bearer {METRICS_KEY}"}, timeout=5)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert 'kiosk_bays{station="sim-001"} 8' in answer.text
+    assert 'kiosk_bays{station="sim-001"} 10' in answer.text
     assert 'kiosk_bays_with_battery{station="sim-001"} 6' in answer.text
     assert 'kiosk_swaps_total{station="sim-001",outcome="completed"} 0' in answer.text
 
