@@ -33,6 +33,8 @@ from kiosk.api.rider_models import (
 from kiosk.core.errors import KioskError
 
 M = TypeVar("M", bound=BaseModel)
+UNPROCESSABLE = 422
+"""A body that does not fit its model (Starlette renamed its constant; the number is what clients see)."""
 
 
 class RiderConflict(KioskError):
@@ -81,15 +83,15 @@ async def _body(request: Request, model: type[M], *, optional: bool = False) -> 
     if not raw.strip():
         if optional:
             return model()
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="a JSON body is required")
+        raise HTTPException(UNPROCESSABLE, detail="a JSON body is required")
     try:
         data = json.loads(raw)
     except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="the body is not valid JSON") from None
+        raise HTTPException(UNPROCESSABLE, detail="the body is not valid JSON") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=_problems(exc)) from None
+        raise HTTPException(UNPROCESSABLE, detail=_problems(exc)) from None
 
 
 def _refused(exc: KioskError) -> HTTPException:
