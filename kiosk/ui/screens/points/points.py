@@ -20,6 +20,8 @@ class PointsScreen(KioskScreen):
     """The identified rider's points and what they can get for them here."""
 
     ui = UiScreen.POINTS
+    balance = StringProperty("")
+    """The balance, big; ``body`` has what waits for the city and how fresh it is."""
     correction = StringProperty("")
     more = BooleanProperty(False)
     choice_rows = NumericProperty(0)
@@ -72,11 +74,13 @@ class PointsScreen(KioskScreen):
         self.more_text = t(N_("More"))
         rider = self.rider
         if rider is None:
-            self.body, self.correction = t(N_("Reading your points…")), ""
+            self.balance, self.body, self.correction = "", t(N_("Reading your points…")), ""
         else:
-            self.body = "\n".join(m.render(t) for m in balance_lines(rider, self.zone))
+            lines = [m.render(t) for m in balance_lines(rider, self.zone)]
+            self.balance, self.body = lines[0], " · ".join(lines[1:])
             self.correction = "\n".join(m.render(t) for m in correction_lines(rider))
-        rows, cols = (3, 1) if self.portrait else (2, 2)
+        # One row across a landscape display leaves the balance and the answer room to be read.
+        rows, cols = (3, 1) if self.portrait else (1, 3)
         shown, self.more = page_of(self.catalogue, self.page_index, rows * cols)
         choices = [
             Choice(
@@ -88,7 +92,9 @@ class PointsScreen(KioskScreen):
             for o in shown
         ]
         if not self.catalogue:
-            self.body += "\n" + t(N_("Nothing to spend points on at this station yet."))
+            self.body = " · ".join(
+                x for x in (self.body, t(N_("Nothing to spend points on at this station yet."))) if x
+            )
         self.choice_rows = -(-len(choices) // cols) if choices else 0
         self.choice_cols = cols
         grid = self.ids.get("choices")

@@ -1,0 +1,124 @@
+"""Putting the app on each rider services screen (fed through a FakeLink), for the render and behaviour tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.api.rider_models import BookingAnswer, FeedbackAnswer, RedeemAnswer
+from kiosk.api.screen import Screen
+from kiosk.ui.app import KioskApp
+from kiosk.ui.calls import Answer
+from kiosk.ui.views import UiScreen
+from tests.ui.cases import status
+from tests.ui.harness import FakeLink
+from tests.ui.loop import pump
+from tests.ui.rider_cases import CONTENT, RIDER, SERVICES, rider_screen
+
+
+def answer_everything(link: FakeLink) -> None:
+    """Core's answers to every call, as a healthy core with the city's content would give them."""
+    link.answers.update(
+        {
+            "GET /api/content": CONTENT,
+            "GET /api/rider": RIDER,
+            "POST /api/rider/bookings": BookingAnswer(booking_id="b-00000003"),
+            "POST /api/feedback": FeedbackAnswer(feedback_id="f-00000001", signed=True, points_earned=5),
+            "POST /api/rider/redeem": RedeemAnswer(ok=True, bay=13, balance=110),
+        }
+    )
+
+
+def core_says(app: KioskApp, name: str, params: dict[str, Any]) -> None:
+    """Core shows a new screen."""
+    number = (app.core_screen.number + 1) if app.core_screen else 1
+    app.on_screen(Screen(number=number, name=name, params=params, mono=app.monotonic()))
+    pump()
+
+
+def on(app: KioskApp, screen: UiScreen) -> Any:
+    """The registry's screen (to drive its pages as a finger would)."""
+    return app.screens[screen]
+
+
+def _services(app: KioskApp) -> None:
+    app.open_local(UiScreen.SERVICES)
+
+
+def _list(app: KioskApp) -> None:
+    _services(app)
+    on(app, UiScreen.SERVICES).open_category("legal_aid")
+
+
+def _details(app: KioskApp) -> None:
+    _list(app)
+    on(app, UiScreen.SERVICES).open_service(SERVICES[0])
+
+
+def _answer(app: KioskApp) -> None:
+    _services(app)
+    on(app, UiScreen.SERVICES).booked(Answer(value=BookingAnswer(booking_id="b-1")), app.t)
+
+
+def _feedback(steps: Callable[[Any], None]) -> Callable[[KioskApp], None]:
+    def go(app: KioskApp) -> None:
+        app.open_local(UiScreen.FEEDBACK)
+        steps(on(app, UiScreen.FEEDBACK))
+
+    return go
+
+
+def _send(screen: Any) -> None:
+    screen.rate(4)
+    screen.choose_topic("drinks_snacks")
+    screen.type_text("more water please")
+
+
+def _words(screen: Any) -> None:
+    _send(screen)
+    screen.open_keyboard()
+
+
+def _thanks(screen: Any) -> None:
+    _send(screen)
+    screen.sent(Answer(value=FeedbackAnswer(feedback_id="f-1", signed=True, points_earned=5)), screen.translate)
+
+
+def _refused(app: KioskApp) -> None:
+    core_says(app, *rider_screen("points"))
+    on(app, UiScreen.POINTS).redeemed(Answer(value=RedeemAnswer(ok=False, reason="not_enough_points")), app.t)
+
+
+RIDER_CASES: dict[str, Callable[[KioskApp], None]] = {
+    "idle.nearby": lambda app: None,
+    "idle.no_battery_here": lambda app: app.on_status(status(charged=0)),
+    "rider.identify": lambda app: core_says(app, "rider.identify", {"purpose": "points", "seconds": 30}),
+    "points.take_item": lambda app: core_says(
+        app, "points.take_item", {"bay": 13, "item_id": "water", "name_zh": "矿泉水", "name_en": "Water", "seconds": 60}
+    ),
+    "rider.bookings": lambda app: core_says(app, *rider_screen("rider")),
+    "services.categories": _services,
+    "services.list": _list,
+    "services.details": _details,
+    "services.answer": _answer,
+    "points.balance": lambda app: core_says(app, *rider_screen("points")),
+    "points.refused": _refused,
+    "feedback.rating": _feedback(lambda screen: None),
+    "feedback.topic": _feedback(lambda screen: screen.rate(4)),
+    "feedback.send": _feedback(_send),
+    "feedback.words": _feedback(_words),
+    "feedback.thanks": _feedback(_thanks),
+    "nearby": lambda app: app.open_local(UiScreen.NEARBY),
+}
+"""Every rider services screen (and page) a rider can meet."""
+
+
+def show_rider_case(app: KioskApp, link: FakeLink, case: str) -> None:
+    """Put ``case`` on the screen (in the app's language at the time)."""
+    answer_everything(link)
+    app.maintenance = False
+    app.on_link(True, "test")
+    app.on_status(status())
+    core_says(app, "idle", {})
+    RIDER_CASES[case](app)
+    pump(2)
