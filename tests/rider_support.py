@@ -75,8 +75,9 @@ def city_bundle(station_id: str, **fields: Any) -> Bundle:
 
 
 def balance(rider_id: str, points: int, station_seq: int = 0, **fields: Any) -> RiderBalance:
-    """The hub's balance of a rider, current now."""
-    return RiderBalance(rider_id=rider_id, balance=points, station_seq=station_seq, as_of=datetime.now(UTC), **fields)
+    """The hub's balance of a rider, current now (unless ``as_of`` is given)."""
+    values: dict[str, Any] = {"as_of": datetime.now(UTC), **fields}
+    return RiderBalance(rider_id=rider_id, balance=points, station_seq=station_seq, **values)
 
 
 def booking_status(booking_id: str, rider_id: str, status: str, note: str = "") -> BookingStatus:

@@ -8,7 +8,7 @@ pulsed) and the recorded events.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,8 @@ def test_a_balance_never_known_refuses_offline_spends(offline: RiderStation) -> 
 
 
 def test_the_codes_points_snapshot_is_the_balance_when_it_is_newer(offline: RiderStation) -> None:
-    offline.apply(city_bundle("sim-001", balances=[balance(RIDER, 100)]))
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    offline.apply(city_bundle("sim-001", balances=[balance(RIDER, 100, as_of=an_hour_ago)]))
     offline.identify(RIDER, points=20)
     view = offline.rider()
     assert (view["balance"], view["pending"], view["checked_in_today"]) == (22, 2, True)

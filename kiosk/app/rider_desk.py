@@ -26,7 +26,6 @@ from typing import Any
 from kiosk.api.rider import RiderApi, RiderConflict, RiderNotFound
 from kiosk.api.rider_models import (
     BookingAnswer,
-    CatalogueOffer,
     FeedbackAnswer,
     FeedbackRequest,
     IdentifyAnswer,
@@ -40,24 +39,22 @@ from kiosk.api.screen import ScreenFeed
 from kiosk.app import rider_ledger as ledger
 from kiosk.app.cabinet import CabinetComponent
 from kiosk.app.components import StoreComponent
+from kiosk.app.rider_content import CityContent
+from kiosk.app.rider_goods import GoodsBays
 from kiosk.core.clock import Clock
 from kiosk.core.config import Config, PolicyConfig
-from kiosk.core.content import Announcement, CatalogueItem, Location, NearbyStation, PointsRule, Service
-from kiosk.core.errors import DeviceError, StoreError
+from kiosk.core.errors import StoreError
 from kiosk.core.events import Event
 from kiosk.core.ids import new_id
 from kiosk.core.rider_events import (
     BookingRequested,
     FeedbackGiven,
-    PointsEarned,
-    PointsSpendCancelled,
     PointsSpent,
     ServiceViewed,
 )
 from kiosk.devices.base import BayState
 from kiosk.station.points import (
     BalanceSource,
-    EntryKind,
     KnownBalance,
     SpendOutcome,
     decide_spend,
@@ -67,7 +64,7 @@ from kiosk.station.points import (
     shown_balance,
 )
 from kiosk.station.rider_session import RiderSession
-from kiosk.sync.protocol import Bundle, PointsCorrection, RiderBalance, SpendAnswer, SpendRequest
+from kiosk.sync.protocol import Bundle, SpendAnswer, SpendRequest
 
 log = logging.getLogger(__name__)
 
@@ -107,16 +104,10 @@ class RiderDesk:
         """Set by the composition root once the controller exists (the two know each other)."""
         self.policy: PolicyConfig = config.policy
         self.zone = zoneinfo.ZoneInfo(config.station.timezone)
-        self.goods_bays: dict[int, str] = {b.number: b.goods for b in config.hardware.bays if b.goods is not None}
+        items = {b.number: b.goods for b in config.hardware.bays if b.goods is not None}
+        self.goods = GoodsBays(items, store=store, cabinet=cabinet, clock=clock)
         self.session = RiderSession()
-        self.services: list[Service] = []
-        self.announcements: list[Announcement] = []
-        self.nearby: list[NearbyStation] = []
-        self.location: Location | None = None
-        self.catalogue: list[CatalogueItem] = []
-        self.points_rules: list[PointsRule] = []
-        self.balances: dict[str, RiderBalance] = {}
-        self.bundle_at: datetime | None = None
+        self.city = CityContent()
         self._bookings_waiting: Bundle | None = None
         self._codes: dict[str, KnownBalance] = {}
         self._session_corrections: list[RiderCorrection] = []
@@ -162,14 +153,7 @@ class RiderDesk:
     def use_bundle(self, bundle: Bundle, policy: PolicyConfig) -> None:
         """Switch to the city content, balances and booking answers of ``bundle`` (already checked)."""
         self.policy = policy
-        self.services = list(bundle.services)
-        self.announcements = list(bundle.announcements)
-        self.nearby = sorted(bundle.nearby, key=lambda n: n.distance_m)
-        self.location = bundle.location
-        self.catalogue = list(bundle.catalogue)
-        self.points_rules = list(bundle.points_rules)
-        self.balances = {b.rider_id: b for b in bundle.balances}
-        self.bundle_at = bundle.generated_at
+        self.city = CityContent.from_bundle(bundle)
         self._take_bookings(bundle)
 
     def _take_bookings(self, bundle: Bundle) -> None:
@@ -196,7 +180,7 @@ class RiderDesk:
 
     def is_goods_bay(self, bay: int) -> bool:
         """Whether ``bay`` hands out goods (never part of a swap)."""
-        return bay in self.goods_bays
+        return bay in self.goods
 
     def goods_door(self, state: BayState) -> None:
         """A goods bay's door changed (the rider took the item and shut it)."""
@@ -237,25 +221,11 @@ class RiderDesk:
         db = self.store.store.db
         if ledger.checked_in(db, rider_id, day):
             return
-        rule = earning_due(self.points_rules, "checkin", 0)
+        rule = earning_due(self.city.points_rules, "checkin", 0)
         if rule is None:
             return
-        entry_id = new_id()
         with self.store.transaction() as tx:
-            record = tx.append(
-                PointsEarned(entry_id=entry_id, rider_id=rider_id, rule=rule.id, points=rule.points, day=day)
-            )
-            ledger.add_entry(
-                tx,
-                entry_id=entry_id,
-                rider_id=rider_id,
-                kind=EntryKind.EARNED,
-                points=rule.points,
-                seq=record.seq,
-                wall=record.wall,
-                day=day,
-                rule=rule.id,
-            )
+            entry_id = ledger.record_earning(tx, rider_id, rule.id, rule.points, day)
             tx.db.table("checkins").insert({"entry_id": entry_id, "rider_id": rider_id, "day": day})
         log.info("rider %s checked in today (%d points)", rider_id, rule.points)
 
@@ -290,31 +260,11 @@ class RiderDesk:
 
     def content(self) -> StationContent:
         """What the last bundle offers here, with this station's stock."""
-        now = self.clock.wall()
-        in_stock: dict[str, int] = {}
-        for item_id, count in ledger.stock(self.store.store.db).values():
-            in_stock[item_id] = in_stock.get(item_id, 0) + count
-        return StationContent(
-            services=self.services,
-            announcements=[a for a in self.announcements if _current(a, now)],
-            nearby=self.nearby,
-            location=self.location,
-            catalogue=[
-                CatalogueOffer(**item.model_dump(), in_stock=in_stock.get(item.id, 0)) for item in self.catalogue
-            ],
-            points_rules=self.points_rules,
-            bundle_at=self.bundle_at,
-        )
-
-    def _service(self, service_id: str) -> Service:
-        service = next((s for s in self.services if s.id == service_id), None)
-        if service is None:
-            raise RiderNotFound(f"there is no service {service_id!r} at this station")
-        return service
+        return self.city.for_screen(self.goods.in_stock(), self.clock.wall())
 
     def service_viewed(self, service_id: str, language: str) -> None:
         """Record ``service.viewed`` (the city's service demand figure)."""
-        service = self._service(service_id)
+        service = self.city.service(service_id)
         self.session = self.session.touch(self.clock.monotonic())
         lang = "en" if language == "en" else "zh"
         self.store.append(ServiceViewed(service_id=service.id, category=service.category[:32], language=lang))
@@ -347,18 +297,11 @@ class RiderDesk:
     # --- the rider's points ------------------------------------------------------------------------
 
     def _known(self, rider_id: str) -> KnownBalance | None:
-        bundled = self.balances.get(rider_id)
-        from_bundle = (
-            KnownBalance(bundled.balance, bundled.as_of, BalanceSource.BUNDLE, bundled.station_seq)
-            if bundled is not None
-            else None
-        )
-        return newest_balance(from_bundle, self._codes.get(rider_id))
+        return newest_balance(self.city.balance(rider_id), self._codes.get(rider_id))
 
     def _corrections(self, rider_id: str) -> list[RiderCorrection]:
         """Corrections not shown before, kept for the whole session once shown."""
-        bundled = self.balances.get(rider_id)
-        fresh: list[PointsCorrection] = list(bundled.corrections) if bundled is not None else []
+        fresh = self.city.corrections(rider_id)
         known = {c.entry_id for c in self._session_corrections}
         fresh = [c for c in fresh if c.entry_id not in known]
         if fresh:
@@ -393,19 +336,6 @@ class RiderDesk:
             expires_in_s=self.session.expires_in(self.clock.monotonic(), self.policy.rider_session_s),
         )
 
-    def _bay_for(self, item_id: str) -> int | None:
-        """A goods bay holding ``item_id`` whose lock is not faulted (the fullest first)."""
-        bays = self.cabinet.bays()
-        held = [
-            (count, -bay)
-            for bay, (item, count) in ledger.stock(self.store.store.db).items()
-            if item == item_id
-            and count > 0
-            and bay in self.goods_bays
-            and (bays.get(bay) is None or not bays[bay].fault)
-        ]
-        return -max(held)[1] if held else None
-
     def _refusal(self, reason: str, balance: int | None) -> RedeemAnswer:
         zh, en = ledger.REFUSAL_MESSAGES[reason]
         return RedeemAnswer(ok=False, reason=reason, balance=balance, message_zh=zh, message_en=en)
@@ -417,10 +347,10 @@ class RiderDesk:
             db = self.store.store.db
             known = self._known(rider_id)
             balance, _ = shown_balance(known, ledger.ledger_entries(db, self.store.station_id, rider_id))
-            item = next((i for i in self.catalogue if i.id == item_id), None)
+            item = self.city.item(item_id)
             if item is None:
                 return self._refusal("unknown_item", balance)
-            bay = self._bay_for(item.id)
+            bay = self.goods.bay_for(item.id)
             if bay is None:
                 return self._refusal("out_of_stock", balance)
             entry_id = new_id()
@@ -446,12 +376,10 @@ class RiderDesk:
                 log.info("rider %s may not spend %d on %s: %s", rider_id, item.points, item.id, decision.reason.value)
                 return self._refusal(decision.reason.value, balance)
             confirmed = decision.outcome is SpendOutcome.CONFIRMED
-            self._record_spend(entry_id, rider_id, item, bay, confirmed)
-            try:
-                await self.cabinet.unlock(bay)
-            except (DeviceError, RuntimeError) as exc:
-                log.error("goods bay %d did not open (%s): the spend is given back", bay, exc)
-                self._cancel_spend(entry_id, rider_id, item, bay, str(exc))
+            spent = PointsSpent(
+                entry_id=entry_id, rider_id=rider_id, item_id=item.id, points=item.points, bay=bay, confirmed=confirmed
+            )
+            if await self.goods.hand_out(spent, self.today()) is not None:
                 after, _ = shown_balance(known, ledger.ledger_entries(db, self.store.station_id, rider_id))
                 return self._refusal("bay_fault", after)
             self._open_goods.add(bay)
@@ -477,52 +405,12 @@ class RiderDesk:
             return None
         return answer
 
-    def _record_spend(self, entry_id: str, rider_id: str, item: CatalogueItem, bay: int, confirmed: bool) -> None:
-        day = self.today()
-        with self.store.transaction() as tx:
-            spent = PointsSpent(
-                entry_id=entry_id, rider_id=rider_id, item_id=item.id, points=item.points, bay=bay, confirmed=confirmed
-            )
-            record = tx.append(spent)
-            ledger.add_entry(
-                tx,
-                entry_id=entry_id,
-                rider_id=rider_id,
-                kind=EntryKind.SPENT,
-                points=item.points,
-                seq=record.seq,
-                wall=record.wall,
-                day=day,
-                item_id=item.id,
-                bay=bay,
-                confirmed=confirmed,
-            )
-            ledger.change_stock(tx, bay, -1, record.wall)
-
-    def _cancel_spend(self, entry_id: str, rider_id: str, item: CatalogueItem, bay: int, reason: str) -> None:
-        with self.store.transaction() as tx:
-            record = tx.append(PointsSpendCancelled(entry_id=entry_id, rider_id=rider_id, reason=reason[:200]))
-            ledger.add_entry(
-                tx,
-                entry_id=new_id(),
-                rider_id=rider_id,
-                kind=EntryKind.CANCELLED,
-                points=item.points,
-                seq=record.seq,
-                wall=record.wall,
-                day=self.today(),
-                item_id=item.id,
-                bay=bay,
-                ref=entry_id,
-            )
-            ledger.change_stock(tx, bay, +1, record.wall)
-
     # --- bookings and feedback -------------------------------------------------------------------------
 
     def book(self, service_id: str, slot_id: str) -> BookingAnswer:
         """Ask for a slot of a bookable service for the identified rider (queued for the hub)."""
         rider_id = self._rider()
-        service = self._service(service_id)
+        service = self.city.service(service_id)
         if not service.bookable:
             raise RiderConflict(f"the service {service_id!r} takes no bookings")
         slot = next((s for s in service.slots if s.id == slot_id), None)
@@ -552,27 +440,14 @@ class RiderDesk:
         rule = None
         if rider_id is not None and not ledger.earned_today(self.store.store.db, rider_id, "feedback", day):
             # Once a local day here, whatever the city's per_day: the hub applies that across stations.
-            rule = earning_due(self.points_rules, "feedback", 0)
+            rule = earning_due(self.city.points_rules, "feedback", 0)
         given = FeedbackGiven(
             feedback_id=feedback_id, rating=request.rating, topic=request.topic, text=request.text, rider_id=rider_id
         )
         with self.store.transaction() as tx:
             tx.append(given)
             if rule is not None and rider_id is not None:
-                entry_id = new_id()
-                earned = PointsEarned(entry_id=entry_id, rider_id=rider_id, rule=rule.id, points=rule.points, day=day)
-                record = tx.append(earned)
-                ledger.add_entry(
-                    tx,
-                    entry_id=entry_id,
-                    rider_id=rider_id,
-                    kind=EntryKind.EARNED,
-                    points=rule.points,
-                    seq=record.seq,
-                    wall=record.wall,
-                    day=day,
-                    rule=rule.id,
-                )
+                ledger.record_earning(tx, rider_id, rule.id, rule.points, day)
         return FeedbackAnswer(
             feedback_id=feedback_id, signed=rider_id is not None, points_earned=rule.points if rule else 0
         )
@@ -584,46 +459,18 @@ class RiderDesk:
 
         Raises ``ValueError`` for a bay that is not a goods bay, or a negative count.
         """
-        item_id = self.goods_bays.get(bay)
-        if item_id is None:
-            raise ValueError(f'bay {bay} is not a goods bay (set goods = "<item>" on it in [[hardware.bays]])')
-        if count < 0:
-            raise ValueError("a bay cannot hold fewer than 0 items")
-        with self.store.transaction() as tx:
-            ledger.set_stock(tx, bay, item_id, count, self.clock.wall())
-            if audit is not None:
-                tx.append(audit)
-        log.info("goods bay %d (%s) restocked to %d", bay, item_id, count)
+        self.goods.restock(bay, count, audit)
 
     # --- status -----------------------------------------------------------------------------------------
 
     def get_status(self) -> dict[str, Any]:
         """Goods stock per bay, the session, when the content's bundle was made, and warnings."""
-        try:
-            recorded = ledger.stock(self.store.store.db)
-        except StoreError:
-            recorded = {}
-        goods: dict[str, dict[str, Any]] = {}
-        warnings: list[str] = []
-        offered = {item.id for item in self.catalogue}
-        for bay, item_id in sorted(self.goods_bays.items()):
-            count = recorded.get(bay, (item_id, 0))[1]
-            goods[str(bay)] = {"item_id": item_id, "count": count}
-            if count == 0:
-                warnings.append(f"goods bay {bay} ({item_id}) is empty")
-            if self.bundle_at is not None and item_id not in offered:
-                warnings.append(f"goods bay {bay} holds {item_id!r}, which the city's catalogue does not offer")
-        now = self.clock.monotonic()
+        goods, warnings = self.goods.status({item.id for item in self.city.catalogue}, self.city.bundle_at)
         session = self.session
+        now = self.clock.monotonic()
         return {
             "goods": goods,
             "session": None if session.state.value == "idle" else session.as_dict(now, self.policy.rider_session_s),
-            "bundle_at": self.bundle_at.isoformat() if self.bundle_at else None,
+            "bundle_at": self.city.bundle_at.isoformat() if self.city.bundle_at else None,
             "warnings": warnings,
         }
-
-
-def _current(announcement: Announcement, now: datetime) -> bool:
-    if announcement.starts is not None and now < announcement.starts:
-        return False
-    return announcement.ends is None or now < announcement.ends

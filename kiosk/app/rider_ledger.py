@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.app.components import RecordingTransaction
+from kiosk.core.ids import new_id
+from kiosk.core.rider_events import PointsEarned, PointsSpendCancelled, PointsSpent
 from kiosk.station.points import EntryKind, LocalEntry
 from kiosk.sync.protocol import BookingStatus
 
@@ -115,6 +117,63 @@ def add_entry(
             "ref": ref,
         }
     )
+
+
+def record_earning(tx: RecordingTransaction, rider_id: str, rule: str, points: int, day: str) -> str:
+    """``points.earned`` and its ledger row; returns the entry id."""
+    entry_id = new_id()
+    record = tx.append(PointsEarned(entry_id=entry_id, rider_id=rider_id, rule=rule, points=points, day=day))
+    add_entry(
+        tx,
+        entry_id=entry_id,
+        rider_id=rider_id,
+        kind=EntryKind.EARNED,
+        points=points,
+        seq=record.seq,
+        wall=record.wall,
+        day=day,
+        rule=rule,
+    )
+    return entry_id
+
+
+def record_spend(tx: RecordingTransaction, spent: PointsSpent, day: str) -> None:
+    """``points.spent``, its ledger row and one item fewer in its bay: what must be on disk before the unlock."""
+    record = tx.append(spent)
+    add_entry(
+        tx,
+        entry_id=spent.entry_id,
+        rider_id=spent.rider_id,
+        kind=EntryKind.SPENT,
+        points=spent.points,
+        seq=record.seq,
+        wall=record.wall,
+        day=day,
+        item_id=spent.item_id,
+        bay=spent.bay,
+        confirmed=spent.confirmed,
+    )
+    change_stock(tx, spent.bay, -1, record.wall)
+
+
+def record_cancel(tx: RecordingTransaction, spent: PointsSpent, reason: str, day: str) -> None:
+    """``points.spend_cancelled`` for ``spent``, the points given back in the ledger, the item back in its bay."""
+    cancelled = PointsSpendCancelled(entry_id=spent.entry_id, rider_id=spent.rider_id, reason=reason[:200])
+    record = tx.append(cancelled)
+    add_entry(
+        tx,
+        entry_id=new_id(),
+        rider_id=spent.rider_id,
+        kind=EntryKind.CANCELLED,
+        points=spent.points,
+        seq=record.seq,
+        wall=record.wall,
+        day=day,
+        item_id=spent.item_id,
+        bay=spent.bay,
+        ref=spent.entry_id,
+    )
+    change_stock(tx, spent.bay, +1, record.wall)
 
 
 def stock(db: Any) -> dict[int, tuple[str, int]]:

@@ -1,0 +1,105 @@
+"""The goods bays: what they hold, handing an item out for points, staff restocking them.
+
+Handing out follows the swap's rule — persist the intent before the action: ``points.spent``, its ledger
+row and the stock change are one transaction on disk before the lock is pulsed; a lock that fails gives
+all three back in one transaction (``points.spend_cancelled``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from kiosk.app import rider_ledger as ledger
+from kiosk.app.cabinet import CabinetComponent
+from kiosk.app.components import StoreComponent
+from kiosk.core.clock import Clock
+from kiosk.core.errors import DeviceError, StoreError
+from kiosk.core.events import Event
+from kiosk.core.rider_events import PointsSpent
+
+log = logging.getLogger(__name__)
+
+
+class GoodsBays:
+    """The station's goods bays (``[[hardware.bays]] goods``) and their stock as recorded in SQLite."""
+
+    def __init__(
+        self, items: dict[int, str], *, store: StoreComponent, cabinet: CabinetComponent, clock: Clock
+    ) -> None:
+        self.items = dict(items)
+        """Goods bay → the catalogue item it holds."""
+        self.store = store
+        self.cabinet = cabinet
+        self.clock = clock
+
+    def __contains__(self, bay: object) -> bool:
+        return bay in self.items
+
+    def stock(self) -> dict[int, int]:
+        """Goods bay → how many items it holds (0 for a bay never stocked)."""
+        recorded = ledger.stock(self.store.store.db)
+        return {bay: recorded[bay][1] if bay in recorded else 0 for bay in self.items}
+
+    def in_stock(self) -> dict[str, int]:
+        """Item → how many this station holds in all its goods bays."""
+        totals: dict[str, int] = {}
+        for bay, count in self.stock().items():
+            totals[self.items[bay]] = totals.get(self.items[bay], 0) + count
+        return totals
+
+    def bay_for(self, item_id: str) -> int | None:
+        """A goods bay holding ``item_id`` whose lock is not faulted (the fullest, then the lowest number)."""
+        states = self.cabinet.bays()
+        held = [
+            (count, -bay)
+            for bay, count in self.stock().items()
+            if self.items[bay] == item_id and count > 0 and not (bay in states and states[bay].fault)
+        ]
+        return -max(held)[1] if held else None
+
+    async def hand_out(self, spent: PointsSpent, day: str) -> str | None:
+        """Record ``spent`` and open its bay; None when it opened, else what went wrong (everything given back)."""
+        with self.store.transaction() as tx:  # on disk before the lock is pulsed
+            ledger.record_spend(tx, spent, day)
+        try:
+            await self.cabinet.unlock(spent.bay)
+        except (DeviceError, RuntimeError) as exc:
+            log.error("goods bay %d did not open (%s): the spend is given back", spent.bay, exc)
+            with self.store.transaction() as tx:
+                ledger.record_cancel(tx, spent, str(exc), day)
+            return str(exc)
+        return None
+
+    def restock(self, bay: int, count: int, audit: Event | None = None) -> None:
+        """Staff filled goods bay ``bay``: it holds ``count`` items now (``audit`` in the same transaction).
+
+        Raises ``ValueError`` for a bay that is not a goods bay, or a negative count.
+        """
+        item_id = self.items.get(bay)
+        if item_id is None:
+            raise ValueError(f'bay {bay} is not a goods bay (set goods = "<item>" on it in [[hardware.bays]])')
+        if count < 0:
+            raise ValueError("a bay cannot hold fewer than 0 items")
+        with self.store.transaction() as tx:
+            ledger.set_stock(tx, bay, item_id, count, self.clock.wall())
+            if audit is not None:
+                tx.append(audit)
+        log.info("goods bay %d (%s) restocked to %d", bay, item_id, count)
+
+    def status(self, offered: set[str], bundle_at: datetime | None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """Each goods bay's item and count, and warnings (empty bays, items the city's catalogue lacks)."""
+        try:
+            stock = self.stock()
+        except StoreError:  # before start or after close
+            stock = dict.fromkeys(self.items, 0)
+        goods: dict[str, dict[str, Any]] = {}
+        warnings: list[str] = []
+        for bay, item_id in sorted(self.items.items()):
+            goods[str(bay)] = {"item_id": item_id, "count": stock[bay]}
+            if stock[bay] == 0:
+                warnings.append(f"goods bay {bay} ({item_id}) is empty")
+            if bundle_at is not None and item_id not in offered:
+                warnings.append(f"goods bay {bay} holds {item_id!r}, which the city's catalogue does not offer")
+        return goods, warnings
