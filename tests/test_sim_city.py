@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.app import sim_city
 from kiosk.app.sim_city import (
     CITY_FILE,
     SlotPlan,
@@ -141,6 +142,12 @@ def test_the_bundle_survives_the_wire_as_a_hub_would_send_it() -> None:
 def test_a_malformed_city_file_is_refused_naming_the_file() -> None:
     with pytest.raises(ConfigError, match=CITY_FILE):
         load_city("{not json")
+
+
+def test_a_city_file_left_out_of_the_package_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sim_city, "CITY_FILE", "no-such-city.json")
+    with pytest.raises(ConfigError, match="missing from the installed package"):
+        load_city()
 
 
 def test_a_misspelt_field_in_the_city_file_is_refused() -> None:

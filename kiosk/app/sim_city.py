@@ -102,7 +102,12 @@ class SimCity(_FileModel):
 def load_city(text: str | None = None) -> SimCity:
     """The demo city from ``text`` (JSON), by default the packaged ``sim_city.json``; ConfigError if malformed."""
     if text is None:
-        text = resources.files("kiosk.app").joinpath(CITY_FILE).read_text(encoding="utf-8")
+        try:
+            text = resources.files("kiosk.app").joinpath(CITY_FILE).read_text(encoding="utf-8")
+        except OSError as exc:  # a build that left the package data out
+            raise ConfigError(
+                f"the simulator's demo city ({CITY_FILE}) is missing from the installed package: {exc}"
+            ) from exc
     try:
         data: Any = json.loads(text)
         return SimCity.model_validate(data)
