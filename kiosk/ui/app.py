@@ -83,6 +83,8 @@ TICK_S = 1.0
 CONTENT_EVERY_S = 300.0
 """How often idle asks core for the city's content again (it changes with a bundle, a few times a day)."""
 IDLE = View(UiScreen.IDLE, terminal=False)
+DESK_SCREENS = ("rider", "points.")
+"""Core's screens while a rider is identified (``rider``, ``rider.identify``, ``points.take_item``)."""
 LOCAL_SCREENS = frozenset({UiScreen.SERVICES, UiScreen.POINTS, UiScreen.FEEDBACK, UiScreen.NEARBY})
 """The screens the rider opens on the UI itself (core's screen stays what it was underneath)."""
 
@@ -391,7 +393,7 @@ class KioskApp(App):  # type: ignore[misc]
     def finish(self) -> None:
         """The rider is done (Done, Cancel, or nobody touched the screen): core forgets them, back to idle."""
         screen = self.core_screen
-        if screen is not None and screen.name in ("rider", "rider.identify") and self.dismissed != screen.number:
+        if screen is not None and self.dismissed != screen.number and screen.name.startswith(DESK_SCREENS):
             self._call(calls.end_rider())
         self.local, self.intent, self.rider = None, None, None
         self.dismiss()

@@ -400,11 +400,15 @@ def view_of(screen: Screen) -> View:
         return _rider_view(params)
     if name == "rider.identify":
         purpose = str(params.get("purpose") or "rider")
+        seconds = _float(params, "seconds")
+        deadline = _float(params, "deadline")
+        if seconds is None and deadline is not None:
+            seconds = max(0.0, deadline - screen.mono)  # core's deadline is on the shared monotonic clock
         return View(
             UiScreen.IDENTIFY,
             Tone.INFO,
             Msg(N_("Scan your code now")),
-            seconds=_float(params, "seconds"),
+            seconds=seconds,
             terminal=False,
             purpose=purpose,
         )
@@ -437,7 +441,6 @@ def _take_item_view(params: Mapping[str, Any]) -> View:
         Msg(N_("Then close the door. Enjoy!")),
         bay=bay,
         seconds=_float(params, "seconds"),
-        terminal=False,
     )
 
 

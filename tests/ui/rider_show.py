@@ -33,7 +33,7 @@ def core_says(app: KioskApp, name: str, params: dict[str, Any]) -> None:
     """Core shows a new screen."""
     number = (app.core_screen.number + 1) if app.core_screen else 1
     app.on_screen(Screen(number=number, name=name, params=params, mono=app.monotonic()))
-    pump()
+    pump(3)
 
 
 def on(app: KioskApp, screen: UiScreen) -> Any:
