@@ -95,7 +95,7 @@ class FeedbackScreen(KioskScreen):
             self.step = Step.THANKS
             earned = answer.value.points_earned
             self.thanks = (
-                Msg(N_("Thank you! You earned {points} points."), {"points": earned})
+                Msg(N_("Thank you! Points earned: {points}"), {"points": earned})
                 if earned
                 else Msg(N_("Thank you! The city reads every suggestion."))
             )
