@@ -159,6 +159,20 @@ def test_a_goods_bay_that_does_not_open_gives_the_points_and_the_item_back(offli
     assert offline.rider()["offline_cap_left"] == 10
 
 
+def test_a_goods_bay_whose_door_never_opens_gives_the_points_and_the_item_back(tmp_path: Path) -> None:
+    config = rider_config(tmp_path, policy={"unlock_confirm_s": 0.5})
+    for station in start_rider_station(tmp_path, config):
+        station.restock(WATER_BAY, 2)
+        station.apply(city_bundle("sim-001", balances=[balance(RIDER, 40)]))
+        station.identify(RIDER)
+        assert station.running.tech.sim("/faults", fault="lock_jammed", bay=WATER_BAY).status_code == 200
+        answer = redeem(station, "water")
+        assert (answer["ok"], answer["reason"]) == (False, "bay_fault")
+        [cancelled] = station.events("points.spend_cancelled")
+        assert "not seen open" in cancelled["payload"]["reason"]
+        assert stock(station)[str(WATER_BAY)] == 2
+
+
 # --- online ---------------------------------------------------------------------------------------------
 
 

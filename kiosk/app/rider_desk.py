@@ -52,7 +52,7 @@ from kiosk.core.rider_events import (
     PointsSpent,
     ServiceViewed,
 )
-from kiosk.devices.base import BayState
+from kiosk.devices.base import BayState, DoorState
 from kiosk.station.points import (
     BalanceSource,
     KnownBalance,
@@ -183,8 +183,9 @@ class RiderDesk:
         return bay in self.goods
 
     def goods_door(self, state: BayState) -> None:
-        """A goods bay's door changed (the rider took the item and shut it)."""
-        if state.door.value == "closed" and state.bay in self._open_goods:
+        """A goods bay's door changed: seen open after its unlock, or shut by the rider who took the item."""
+        self.goods.door_changed(state.bay, state.door)
+        if state.door is DoorState.CLOSED and state.bay in self._open_goods:
             self._open_goods.discard(state.bay)
             self.session = self.session.touch(self.clock.monotonic())
 
@@ -379,7 +380,7 @@ class RiderDesk:
             spent = PointsSpent(
                 entry_id=entry_id, rider_id=rider_id, item_id=item.id, points=item.points, bay=bay, confirmed=confirmed
             )
-            if await self.goods.hand_out(spent, self.today()) is not None:
+            if await self.goods.hand_out(spent, self.today(), self.policy.unlock_confirm_s) is not None:
                 after, _ = shown_balance(known, ledger.ledger_entries(db, self.store.station_id, rider_id))
                 return self._refusal("bay_fault", after)
             self._open_goods.add(bay)

@@ -1,12 +1,14 @@
 """The goods bays: what they hold, handing an item out for points, staff restocking them.
 
 Handing out follows the swap's rule — persist the intent before the action: ``points.spent``, its ledger
-row and the stock change are one transaction on disk before the lock is pulsed; a lock that fails gives
-all three back in one transaction (``points.spend_cancelled``).
+row and the stock change are one transaction on disk before the lock is pulsed; a lock that fails (the
+driver raises, or the door is not seen open within ``policy.unlock_confirm_s``) gives all three back in one
+transaction (``points.spend_cancelled``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,7 @@ from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError, StoreError
 from kiosk.core.events import Event
 from kiosk.core.rider_events import PointsSpent
+from kiosk.devices.base import DoorState
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ class GoodsBays:
         self.store = store
         self.cabinet = cabinet
         self.clock = clock
+        self._opening: dict[int, asyncio.Event] = {}
+        """Bays just unlocked → set when their door is seen open."""
 
     def __contains__(self, bay: object) -> bool:
         return bay in self.items
@@ -59,17 +64,43 @@ class GoodsBays:
         ]
         return -max(held)[1] if held else None
 
-    async def hand_out(self, spent: PointsSpent, day: str) -> str | None:
-        """Record ``spent`` and open its bay; None when it opened, else what went wrong (everything given back)."""
+    def door_changed(self, bay: int, door: DoorState) -> None:
+        """A goods bay's door was seen open or shut (on the loop)."""
+        opening = self._opening.get(bay)
+        if opening is not None and door is DoorState.OPEN:
+            opening.set()
+
+    async def hand_out(self, spent: PointsSpent, day: str, confirm_s: float | None) -> str | None:
+        """Record ``spent`` and open its bay; None when it opened, else what went wrong (everything given back).
+
+        ``confirm_s``: how long the door has to be seen open after the unlock (None: the driver's word is enough).
+        """
         with self.store.transaction() as tx:  # on disk before the lock is pulsed
             ledger.record_spend(tx, spent, day)
+        opening = self._opening[spent.bay] = asyncio.Event()
         try:
-            await self.cabinet.unlock(spent.bay)
-        except (DeviceError, RuntimeError) as exc:
-            log.error("goods bay %d did not open (%s): the spend is given back", spent.bay, exc)
+            problem = await self._open(spent.bay, opening, confirm_s)
+        finally:
+            self._opening.pop(spent.bay, None)
+        if problem is not None:
+            log.error("goods bay %d did not open (%s): the spend is given back", spent.bay, problem)
             with self.store.transaction() as tx:
-                ledger.record_cancel(tx, spent, str(exc), day)
-            return str(exc)
+                ledger.record_cancel(tx, spent, problem, day)
+        return problem
+
+    async def _open(self, bay: int, opening: asyncio.Event, confirm_s: float | None) -> str | None:
+        try:
+            await self.cabinet.unlock(bay)
+        except (DeviceError, RuntimeError) as exc:
+            return str(exc) or type(exc).__name__
+        state = self.cabinet.bays().get(bay)
+        if confirm_s is None or (state is not None and state.door is DoorState.OPEN):
+            return None
+        try:
+            async with asyncio.timeout(confirm_s):
+                await opening.wait()
+        except TimeoutError:
+            return f"the door was not seen open within {confirm_s:g} s of the unlock"
         return None
 
     def restock(self, bay: int, count: int, audit: Event | None = None) -> None:
