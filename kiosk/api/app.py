@@ -236,7 +236,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         return await ctx.sync_now()
 
     @protected.post("/api/swap/reopen", status_code=status.HTTP_202_ACCEPTED)
-    def reopen() -> dict[str, bool]:
+    async def reopen() -> dict[str, bool]:  # on the loop: request_reopen puts onto an asyncio queue
         # Only a request: the swap machine decides whether the bay may open again (and says so on the screen).
         if ctx.request_reopen is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this station does not take reopen requests")
