@@ -19,12 +19,10 @@ A rider who must be known (points, a booking, signed feedback) is asked to scan 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from kivy.app import App
@@ -33,23 +31,11 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from kiosk.api.models import Status
-from kiosk.api.rider_models import (
-    BookingAnswer,
-    FeedbackAnswer,
-    FeedbackRequest,
-    IdentifyAnswer,
-    Purpose,
-    RedeemAnswer,
-    RiderView,
-    StationContent,
-)
 from kiosk.api.screen import Screen
-from kiosk.core.content import BookingSlot, Service
-from kiosk.ui import calls
-from kiosk.ui.calls import Answer, Call, Done, Problem
+from kiosk.ui.calls import Call, Done
 from kiosk.ui.client import CoreListener, Post
 from kiosk.ui.i18n import Language, Translator
-from kiosk.ui.rider_views import problem_text
+from kiosk.ui.rider_host import LOCAL_SCREENS, RiderServices
 from kiosk.ui.screens import build_screens
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.feedback.feedback import FeedbackScreen
@@ -63,7 +49,6 @@ from kiosk.ui.screens.swap.swap import SwapScreen
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.views import (
     RIDER_SCREENS,
-    Msg,
     UiScreen,
     View,
     bay_numbers,
@@ -83,19 +68,6 @@ TICK_S = 1.0
 CONTENT_EVERY_S = 300.0
 """How often idle asks core for the city's content again (it changes with a bundle, a few times a day)."""
 IDLE = View(UiScreen.IDLE, terminal=False)
-DESK_SCREENS = ("rider", "points.")
-"""Core's screens while a rider is identified (``rider``, ``rider.identify``, ``points.take_item``)."""
-LOCAL_SCREENS = frozenset({UiScreen.SERVICES, UiScreen.POINTS, UiScreen.FEEDBACK, UiScreen.NEARBY})
-"""The screens the rider opens on the UI itself (core's screen stays what it was underneath)."""
-
-
-@dataclass(frozen=True)
-class Intent:
-    """What the rider was doing when asked to scan: sent once core says who they are."""
-
-    purpose: Purpose
-    booking: tuple[Service, BookingSlot] | None = None
-    feedback: FeedbackRequest | None = None
 
 
 class Link(Protocol):
@@ -163,15 +135,7 @@ class KioskApp(App):  # type: ignore[misc]
         self.current: View = IDLE
         self._tick_event: Any = None
         self._zone = ZoneInfo(settings.timezone)
-        self.content: StationContent | None = None
-        self.content_asked = -math.inf
-        self.rider: RiderView | None = None
-        """The identified rider as core last described them (None: nobody, or not read yet)."""
-        self.local: View | None = None
-        """The UI's own screen the rider opened, shown over core's screen number ``local_over``."""
-        self.local_over = 0
-        self.local_shown_at = 0.0
-        self.intent: Intent | None = None
+        self.services = RiderServices(self)
 
     # --- building ----------------------------------------------------------------------------
 
@@ -192,7 +156,7 @@ class KioskApp(App):  # type: ignore[misc]
         assert isinstance(rider, RiderScreen)
         rider.on_action = self.rider_action
         for screen in self.screens.values():
-            screen.host = self
+            screen.host = self.services
             screen.zone = self._zone
         Window.bind(size=self._on_window_size, on_touch_down=self._on_any_touch)
         self._on_window_size(Window, Window.size)
@@ -250,12 +214,7 @@ class KioskApp(App):  # type: ignore[misc]
         self.core_shown_at = screen.mono if seconds is not None and 0 <= age <= seconds else now
         self.dismissed = None
         self.maintenance = False
-        self.local = None
-        if self.core_view.screen in RIDER_SCREENS:
-            self.ask_rider()
-            self._carry_out_intent(self.core_view.purpose)
-        elif self.core_view.screen is not UiScreen.IDENTIFY:
-            self.intent, self.rider = None, None
+        self.services.core_changed()
         self.refresh()
 
     def on_status(self, status: Status) -> None:
@@ -284,7 +243,7 @@ class KioskApp(App):  # type: ignore[misc]
         if isinstance(maintenance, MaintenanceScreen):
             maintenance.set_status(self.status, up)
         if up:
-            self.ask_content()
+            self.services.ask_content()
         self.refresh()
 
     # --- deciding and showing -----------------------------------------------------------------------
@@ -296,8 +255,9 @@ class KioskApp(App):  # type: ignore[misc]
             return View(UiScreen.MAINTENANCE), now
         if not self.linked:
             return REACHING, now
-        if self.local is not None and self.local_over == self._core_number():
-            return self.local, self.local_shown_at
+        local: tuple[View, float] | None = self.services.local_view()
+        if local is not None:
+            return local
         view, shown_at = self.core_view, self.core_shown_at
         if self.core_screen is not None and self.dismissed == self.core_screen.number:
             view = IDLE
@@ -318,7 +278,7 @@ class KioskApp(App):  # type: ignore[misc]
         screen.language = self.lang
         if entering:
             screen.show(view, shown_at, self.t)
-            self._push_data(screen)
+            self.services.push_data(screen)
             screen.tick(self.monotonic(), self.t)
             if view.screen is UiScreen.IDLE and self.lang != self.settings.language.value:
                 self.set_language(self.settings.language)
@@ -353,164 +313,12 @@ class KioskApp(App):  # type: ignore[misc]
     def rider_action(self, action: str) -> None:
         """A rider screen action: a swap for the identified rider, or one of the rider services."""
         log.info("rider chose %s", action)
-        if action == "swap":
-            self._call(calls.swap(), self._told_if_failed)
-        elif action in ("services", "points", "feedback"):
-            self.open_local(UiScreen(action))
-
-    # --- the rider services (the screens' Host) ----------------------------------------------------------
-
-    def open_local(self, screen: UiScreen) -> None:
-        """Show one of the UI's own screens over core's."""
-        self.local = View(screen, terminal=False)
-        self.local_over = self._core_number()
-        self.local_shown_at = self.monotonic()
-        if self.current.screen is screen:
-            self.current = IDLE  # so that refresh enters it afresh (a new visit starts at its first page)
-        self.ask_content()
-        if screen is UiScreen.POINTS:
-            self.ask_rider()
-        self.refresh()
-
-    def close_local(self) -> None:
-        """Back from a rider service: to the rider's own screen if they are known here, else to idle."""
-        if self.local is not None and self.local.screen is not UiScreen.RIDER:
-            self.local = None
-        elif self.rider_here() and self.core_view.screen is not UiScreen.RIDER:
-            self.local = replace(self.core_view, screen=UiScreen.RIDER)
-            self.local_over = self._core_number()
-            self.local_shown_at = self.monotonic()
-        else:
-            self.finish()
-            return
-        self.refresh()
-
-    def rider_here(self) -> bool:
-        """Whether a rider is identified now (core shows their screen and it was not dismissed)."""
-        screen = self.core_screen
-        return screen is not None and screen.name == "rider" and self.dismissed != screen.number
+        self.services.action(action)
 
     def finish(self) -> None:
         """The rider is done (Done, Cancel, or nobody touched the screen): core forgets them, back to idle."""
-        screen = self.core_screen
-        if screen is not None and self.dismissed != screen.number and screen.name.startswith(DESK_SCREENS):
-            self._call(calls.end_rider())
-        self.local, self.intent, self.rider = None, None, None
+        self.services.leave()
         self.dismiss()
-
-    def ask_points(self) -> None:
-        """ "My points": at once for a known rider, else after a scan."""
-        if self.rider_here():
-            self.open_local(UiScreen.POINTS)
-        else:
-            self._identify(Intent("points"))
-
-    def ask_content(self) -> None:
-        """Ask core for the city's content (what it answers goes to every screen)."""
-        self.content_asked = self.monotonic()
-        self._call(calls.content(), self._content_came)
-
-    def ask_rider(self) -> None:
-        """Ask core about the identified rider (balance, corrections, bookings)."""
-        self._call(calls.rider(), self._rider_came)
-
-    def redeem(self, item_id: str) -> None:
-        """Spend points: core opens the item's bay (``points.take_item``) or says why not."""
-        self._call(calls.redeem(item_id), self._redeemed)
-
-    def viewed(self, service: Service) -> None:
-        """Record that the rider read a service (the city's demand figure)."""
-        language: Literal["zh", "en"] = "en" if self.lang == Language.EN.value else "zh"
-        self._call(calls.service_viewed(service.id, language))
-
-    def book(self, service: Service, slot: BookingSlot) -> None:
-        """Ask for ``slot``: at once for a known rider, else after a scan."""
-        if self.rider_here():
-            self._call(calls.book(service.id, slot.id), self._booked)
-        else:
-            self._identify(Intent("booking", booking=(service, slot)))
-
-    def send_feedback(self, request: FeedbackRequest) -> None:
-        """Send feedback; signed feedback from a rider not known yet waits for their scan."""
-        if request.signed and not self.rider_here():
-            self._identify(Intent("feedback", feedback=request))
-        else:
-            self._call(calls.feedback(request), self._feedback_sent)
-
-    def _identify(self, intent: Intent) -> None:
-        self.intent = intent
-        self._call(calls.identify(intent.purpose), self._identify_asked)
-
-    def _carry_out_intent(self, purpose: str) -> None:
-        intent, self.intent = self.intent, None
-        if intent is None or intent.purpose != purpose:
-            return
-        if intent.booking is not None:
-            service, slot = intent.booking
-            self._call(calls.book(service.id, slot.id), self._booked)
-        elif intent.feedback is not None:
-            self._call(calls.feedback(intent.feedback), self._feedback_sent)
-
-    def _call(self, call: Call[T], done: Done[T] | None = None) -> None:
-        if self.link is not None:
-            self.link.call(call, done)
-
-    # --- answers (on the main thread) ---------------------------------------------------------------------
-
-    def _content_came(self, answer: Answer[StationContent]) -> None:
-        if answer.value is not None:
-            self.content = answer.value
-            self._push_data()
-
-    def _rider_came(self, answer: Answer[RiderView]) -> None:
-        if answer.value is not None:
-            self.rider = answer.value
-            self._push_data()
-        elif answer.problem is Problem.NOBODY and self.rider_here():
-            self.finish()  # the session ran out in core: so it does here
-
-    def _identify_asked(self, answer: Answer[IdentifyAnswer]) -> None:
-        if answer.problem is not None:
-            self.intent = None
-            self._told_if_failed(answer)
-
-    def _redeemed(self, answer: Answer[RedeemAnswer]) -> None:
-        screen = self.screens.get(UiScreen.POINTS)
-        if isinstance(screen, PointsScreen):
-            screen.redeemed(answer, self.t)
-        if answer.value is not None:
-            self.ask_rider()
-
-    def _booked(self, answer: Answer[BookingAnswer]) -> None:
-        services = self.screens.get(UiScreen.SERVICES)
-        if isinstance(services, ServicesScreen):
-            services.booked(answer, self.t)
-        if answer.value is not None:
-            self.ask_rider()
-        if self.current.screen is not UiScreen.SERVICES:
-            self.open_local(UiScreen.SERVICES)
-            if isinstance(services, ServicesScreen):
-                services.booked(answer, self.t)
-
-    def _feedback_sent(self, answer: Answer[FeedbackAnswer]) -> None:
-        screen = self.screens.get(UiScreen.FEEDBACK)
-        if isinstance(screen, FeedbackScreen):
-            screen.sent(answer, self.t)
-        if answer.value is not None and answer.value.points_earned and self.rider_here():
-            self.ask_rider()
-
-    def _told_if_failed(self, answer: Answer[Any]) -> None:
-        if answer.problem is not None and self.screens:
-            self.screens[self.current.screen].tell(Msg(problem_text(answer.problem)), self.t)
-
-    def _push_data(self, only: KioskScreen | None = None) -> None:
-        for screen in [only] if only is not None else list(self.screens.values()):
-            set_data = getattr(screen, "set_data", None)
-            if set_data is not None:
-                set_data(self.content, self.rider, self.t)
-
-    def _core_number(self) -> int:
-        return self.core_screen.number if self.core_screen is not None else 0
 
     # --- language ---------------------------------------------------------------------------------------
 
@@ -533,7 +341,7 @@ class KioskApp(App):  # type: ignore[misc]
             screen.language = self.lang
             screen.render(self.t)
             screen.tick(self.monotonic(), self.t)
-        self._push_data()
+        self.services.push_data()
 
     # --- time ----------------------------------------------------------------------------------------------
 
@@ -545,15 +353,20 @@ class KioskApp(App):  # type: ignore[misc]
         if self.screens:
             self.screens[self.current.screen].tick(now, self.t)
             self._check_inactivity(now)
-        if self.linked and self.current.screen is UiScreen.IDLE and now - self.content_asked >= CONTENT_EVERY_S:
-            self.ask_content()
+        if (
+            self.linked
+            and self.current.screen is UiScreen.IDLE
+            and now - self.services.content_asked >= CONTENT_EVERY_S
+        ):
+            self.services.ask_content()
 
     def _check_inactivity(self, now: float) -> None:
         screen = self.current.screen
         waiting = screen in LOCAL_SCREENS or screen in RIDER_SCREENS or screen is UiScreen.IDENTIFY
         if not (self.current.terminal or self.maintenance or waiting):
             return
-        since = max(self.last_touch, self.core_shown_at, self.local_shown_at if self.local is not None else 0.0)
+        local = self.services.local_view()
+        since = max(self.last_touch, self.core_shown_at, local[1] if local is not None else 0.0)
         if screen is UiScreen.IDENTIFY and self.current.seconds is not None:
             since += self.current.seconds  # core's own wait for the scan comes first
         if now - since >= self.settings.inactivity_s:

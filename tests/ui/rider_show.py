@@ -42,7 +42,7 @@ def on(app: KioskApp, screen: UiScreen) -> Any:
 
 
 def _services(app: KioskApp) -> None:
-    app.open_local(UiScreen.SERVICES)
+    app.services.open_local(UiScreen.SERVICES)
 
 
 def _list(app: KioskApp) -> None:
@@ -62,7 +62,7 @@ def _answer(app: KioskApp) -> None:
 
 def _feedback(steps: Callable[[Any], None]) -> Callable[[KioskApp], None]:
     def go(app: KioskApp) -> None:
-        app.open_local(UiScreen.FEEDBACK)
+        app.services.open_local(UiScreen.FEEDBACK)
         steps(on(app, UiScreen.FEEDBACK))
 
     return go
@@ -108,7 +108,7 @@ RIDER_CASES: dict[str, Callable[[KioskApp], None]] = {
     "feedback.send": _feedback(_send),
     "feedback.words": _feedback(_words),
     "feedback.thanks": _feedback(_thanks),
-    "nearby": lambda app: app.open_local(UiScreen.NEARBY),
+    "nearby": lambda app: app.services.open_local(UiScreen.NEARBY),
 }
 """Every rider services screen (and page) a rider can meet."""
 

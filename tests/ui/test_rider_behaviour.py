@@ -215,7 +215,7 @@ def test_opening_a_service_records_the_view_in_the_language_read(started: Callab
 
 def test_a_services_qr_code_is_drawn_and_not_blank(started: Callable[[Language], Started]) -> None:
     app, _, _ = started(Language.ZH)
-    app.open_local(UiScreen.SERVICES)
+    app.services.open_local(UiScreen.SERVICES)
     screen = shown_screen(app)
     screen.open_category("legal_aid")
     screen.open_service(SERVICES[0])
@@ -236,7 +236,7 @@ def test_booking_a_time_asks_for_a_scan_then_sends_it_and_says_the_city_will_con
     started: Callable[[Language], Started], language: Language
 ) -> None:
     app, link, _ = started(language)
-    app.open_local(UiScreen.SERVICES)
+    app.services.open_local(UiScreen.SERVICES)
     screen = shown_screen(app)
     screen.open_category("legal_aid")
     screen.open_service(SERVICES[0])
@@ -285,7 +285,7 @@ def test_signed_feedback_waits_for_the_scan_and_thanks_with_the_points_earned(
     started: Callable[[Language], Started], language: Language
 ) -> None:
     app, link, _ = started(language)
-    app.open_local(UiScreen.FEEDBACK)
+    app.services.open_local(UiScreen.FEEDBACK)
     screen = shown_screen(app)
     screen.rate(5)
     screen.choose_topic("safety")
