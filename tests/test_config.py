@@ -167,7 +167,7 @@ def test_the_shipped_simulator_config_is_valid() -> None:
     path = Path(__file__).resolve().parents[1] / "kiosk" / "app" / "sim.toml"
     config = load_config(path)
     assert config.hardware.cabinet == "kerong"
-    assert len(config.hardware.bays) == 8
+    assert len(config.hardware.bays) == 10  # 8 battery bays, 2 goods bays
 
 
 def test_a_broken_battery_id_pattern_is_refused() -> None:

@@ -74,6 +74,16 @@ def test_every_part_is_built_for_each_kind(
         assert isinstance(devices.entry_door, EntryDoor)
 
 
+def test_a_goods_bay_needs_no_slot_controller(tmp_path: Path, factory: MockFactory, fake_clock: FakeClock) -> None:
+    hw = station("kerong", tmp_path)
+    goods = BayConfig(number=5, lock=4, goods="water")
+    with make(hw.model_copy(update={"bays": [*hw.bays, goods]}), factory, fake_clock) as devices:
+        assert devices.lockers is not None
+        assert devices.lockers.bays() == [1, 2, 3, 4, 5]
+        assert devices.slots is not None
+        assert devices.slots.bays() == [1, 2, 3, 4]
+
+
 def test_the_scanner_is_built_but_not_started(tmp_path: Path, factory: MockFactory, fake_clock: FakeClock) -> None:
     with make(station("kerong", tmp_path), factory, fake_clock) as devices:
         assert devices.scanner is not None

@@ -22,6 +22,7 @@ from kiosk.app.sim_city import (
 )
 from kiosk.app.simcodes import KID, SimCodeIssuer
 from kiosk.core.clock import FakeClock
+from kiosk.core.config import parse_config
 from kiosk.core.content import Location
 from kiosk.core.errors import ConfigError
 from kiosk.core.hardware import BayConfig
@@ -159,6 +160,14 @@ def test_a_misspelt_field_in_the_city_file_is_refused() -> None:
 def test_goods_bays_are_the_bays_with_an_item() -> None:
     bays = [BayConfig(number=1, slave=1), BayConfig(number=9, goods="water"), BayConfig(number=10, goods="snack")]
     assert goods_bays(bays) == {9: "water", 10: "snack"}
+
+
+def test_the_simulators_config_has_a_water_and_a_snack_bay() -> None:
+    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+    config = parse_config(text)
+    assert sorted(goods_bays(config.hardware.bays).values()) == ["snack", "water"]
+    catalogue = {c.id for c in bundle_at().catalogue}
+    assert set(goods_bays(config.hardware.bays).values()) <= catalogue
 
 
 # --- the simulator's rider codes carry the demo riders' points ------------------------------------------

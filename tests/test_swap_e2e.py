@@ -399,6 +399,9 @@ def presence_only(tmp_path: Path) -> Iterator[StartStation]:
 
     def make(**policy: Any) -> RunningStation:
         config = test_config(tmp_path, policy)
+        # Without its goods bays: the GPIO header has pins for presence switches on 8 battery bays, not for more.
+        battery_bays = [bay for bay in config.hardware.bays if bay.goods is None]
+        config = config.model_copy(update={"hardware": config.hardware.model_copy(update={"bays": battery_bays})})
         sim = PresenceOnlyCabinet("gpio", config.hardware, tmp_path / "devices", seed=1)
         running = RunningStation(config, sim, tmp_path / "codes")
         made.append((running, sim))

@@ -170,7 +170,7 @@ def _lockers(hw: HardwareConfig, clock: Clock, pin_factory: Any) -> LockerBank |
 def _slots(hw: HardwareConfig, clock: Clock) -> SlotControllers | None:
     if hw.slots.port is None:
         return None
-    missing = [bay.number for bay in hw.bays if bay.slave is None]
+    missing = [bay.number for bay in hw.bays if bay.slave is None and bay.goods is None]
     if missing:
         raise DeviceError(f"bays {missing} have no slave address but slot controllers are configured")
     slaves = {bay.number: bay.slave for bay in hw.bays if bay.slave is not None}
