@@ -229,8 +229,13 @@ class RiderServices:
             self.app.finish()  # the session ran out in core: so it does here
 
     def _identify_asked(self, answer: Answer[IdentifyAnswer]) -> None:
-        if answer.problem is not None:
-            self.intent = None
+        if answer.problem is None:
+            return
+        intent, self.intent = self.intent, None
+        feedback = self.app.screens.get(UiScreen.FEEDBACK)
+        if intent is not None and intent.feedback is not None and isinstance(feedback, FeedbackScreen):
+            feedback.sent(Answer(problem=answer.problem), self.app.t)  # back to "send", saying why
+        else:
             self._told_if_failed(answer)
 
     def _redeemed(self, answer: Answer[RedeemAnswer]) -> None:

@@ -349,3 +349,31 @@ def test_the_nearby_map_puts_this_station_in_the_middle_and_labels_the_others(
     assert "Caoxi North Rd Station: 5" in screen.map_labels
     assert len(screen.map_points) == 4  # Tianlin has no coordinates: in the list only
     assert has(app, "Tianlin Station · 3.1 km · 7 charged")
+
+
+@pytest.mark.parametrize("language", LANGUAGES, ids=["zh", "en"])
+def test_my_points_when_core_cannot_listen_for_a_scan_says_so_on_idle_for_a_while(
+    started: Callable[[Language], Started], language: Language
+) -> None:
+    app, link, clock = started(language)
+    link.answers["POST /api/rider/identify"] = Problem.UNREACHABLE
+    tap(shown_screen(app).ids.points_button)
+    pump_until(lambda: shown_screen(app).ids.subtitle.text == WORDS[language.value]["could_not"], 3, "the notice")
+    pump_until(lambda: shown_screen(app).notice_since is not None, 3, "the notice's time taken at a tick")
+    clock[0] += 11
+    pump_until(lambda: shown_screen(app).ids.subtitle.text != WORDS[language.value]["could_not"], 3, "it gone")
+
+
+def test_signed_feedback_that_cannot_be_asked_for_goes_back_to_sending_and_says_why(
+    started: Callable[[Language], Started],
+) -> None:
+    app, link, _ = started(Language.EN)
+    link.answers["POST /api/rider/identify"] = Problem.UNREACHABLE
+    app.services.open_local(UiScreen.FEEDBACK)
+    screen = shown_screen(app)
+    screen.rate(2)
+    screen.choose_topic("cleanliness")
+    pump()
+    tap(button(app, "Sign with my code"))
+    pump_until(lambda: has(app, WORDS["en"]["could_not"]), 3, "the notice")
+    assert has(app, "Send anonymously")

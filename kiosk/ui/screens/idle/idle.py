@@ -30,6 +30,8 @@ BUTTONS: tuple[tuple[UiScreen, str], ...] = (
 )
 """The rider services anyone can open from idle, in screen order."""
 NEARBY_ROWS = 3
+NOTICE_S = 10.0
+"""How long idle says that something the rider asked for did not work (then it is the usual idle again)."""
 
 
 def charged_text(count: int | None, t: Translate) -> str:
@@ -61,6 +63,7 @@ class IdleScreen(KioskScreen):
         super().__init__(**kwargs)
         self.stations: list[NearbyStation] = []
         self.charged_count: int | None = None
+        self.notice_since: float | None = None
 
     def update(self, charged_count: int | None, direction: str, staff: bool, t: Translate) -> None:
         """Refresh what depends on the station's status and settings."""
@@ -90,6 +93,15 @@ class IdleScreen(KioskScreen):
         self.nearby_rows = rows + [""] * (NEARBY_ROWS - len(rows))
         self.nearby_title = t(N_("Nearby stations with charged batteries:")) if top else ""
         self.prominent = self.charged_count == 0 and bool(top)
+
+    def tick(self, now: float, t: Translate) -> None:
+        """Let a notice go after a while (idle is what everyone walking by reads)."""
+        if not self.notice:
+            self.notice_since = None
+        elif self.notice_since is None:
+            self.notice_since = now
+        elif now - self.notice_since >= NOTICE_S:
+            self.tell(None, t)
 
     def choose(self, index: int) -> None:
         """A rider service button: points need the rider's code first, the others open at once."""
