@@ -18,7 +18,7 @@ from typing import Any
 from hub.anchoring import Anchor, TimeState, find_anchors, place, place_all
 from hub.storage.base import StorageBase, dumps, epoch_ms, from_iso, iso
 from hub.storage.db import Engine, Tx
-from hub.storage.points import RIDER_EVENT_TYPES, apply_rider_events
+from hub.storage.points_apply import RIDER_EVENT_TYPES, apply_rider_events
 from kiosk.core.errors import StoreError
 from kiosk.core.events import EventRecord
 

@@ -197,7 +197,7 @@ def test_a_malformed_points_event_is_stored_but_not_applied_and_logged_with_its_
 ) -> None:
     a = Station("st-a")
     bad = a.event("points.earned", entry_id="earn-0001", rider_id="r-1", rule="checkin", points=-5, day="today")
-    with caplog.at_level(logging.WARNING, logger="hub.storage.points"):
+    with caplog.at_level(logging.WARNING, logger="hub.storage.points_apply"):
         result = city.ingest("st-a", [bad])
     assert result.accepted == [bad.id]
     assert city.balance("r-1") == 0
