@@ -48,7 +48,12 @@ def test_kiosk_ui_opens_its_window_and_keeps_trying_to_reach_core(window: Any, t
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr or []], daemon=True)
+
+    def read() -> None:
+        for line in proc.stderr or []:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     seen: list[str] = []
 
