@@ -287,10 +287,10 @@ async def run_station(
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         await station.start()
+        if after_start is not None:  # before the announcement, so its warnings are those after the hook's work
+            after_start(station)
         if announce:
             _announce(station)
-        if after_start is not None:
-            after_start(station)
         await stop.wait()
         await station.stop(received[0] if received else "requested")
     finally:
