@@ -116,7 +116,9 @@ class AdminStorage(Protocol):
         """Points entries, newest first."""
         ...
 
-    def credit_points(self, rider_id: str, points: int, reason: str, *, by: str) -> LedgerEntry:
+    def credit_points(
+        self, rider_id: str, points: int, reason: str, *, by: str, once: str | None = None
+    ) -> LedgerEntry:
         """Credit a rider at the hub."""
         ...
 
@@ -234,6 +236,8 @@ class CreditForm:
     rider_id: str
     points: int
     reason: str
+    once: str | None = None
+    """The form's one-time id: sending the same form twice credits once."""
 
 
 def check_credit(form: dict[str, str]) -> CreditForm | str:
@@ -252,7 +256,10 @@ def check_credit(form: dict[str, str]) -> CreditForm | str:
         return "Say why the rider gets these points (for example: community report of a broken light)."
     if len(reason) > REASON_MAX:
         return f"The reason is too long ({len(reason)} characters; at most {REASON_MAX})."
-    return CreditForm(rider, points, reason)
+    once = form.get("once", "").strip() or None
+    if once is not None and not once.replace("-", "").replace("_", "").isalnum():
+        return "The form is damaged (its one-time id); reload the page and try again."
+    return CreditForm(rider, points, reason, once)
 
 
 # --- the router ------------------------------------------------------------------------------------
@@ -416,7 +423,7 @@ def admin_router(storage: AdminStorage, operator_auth: Callable[..., str], *, ut
             rider = form.get("rider", "").strip()
             return rider_page(who, rider if 0 < len(rider) <= RIDER_ID_MAX else None, checked, 422)
         try:
-            entry = storage.credit_points(checked.rider_id, checked.points, checked.reason, by=who)
+            entry = storage.credit_points(checked.rider_id, checked.points, checked.reason, by=who, once=checked.once)
         except ValueError as exc:  # the storage's own checks, should ours ever be looser
             return rider_page(who, checked.rider_id, f"Nothing was credited: {exc}.", 422)
         log.info("operator %s credited %d points to rider %s", who, checked.points, checked.rider_id)

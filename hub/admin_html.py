@@ -6,6 +6,7 @@ notes) goes through :func:`html.escape` exactly once, here. Every form carries t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -304,6 +305,7 @@ def render_rider(
     credit = (
         f'<h2>Credit points</h2><form method="post" action="/admin/riders/credit" id="credit">{hidden_csrf(csrf)}'
         f'<input type="hidden" name="rider" value="{escape(rider_id)}">'
+        f'<input type="hidden" name="once" value="{uuid.uuid4().hex}">'
         '<label>Points <input name="points" type="number" min="1" max="1000000" required></label> '
         '<label>Reason <input name="reason" maxlength="200" required placeholder="community report: broken light">'
         '</label> <button type="submit" data-test="credit">Credit</button></form>'

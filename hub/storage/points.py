@@ -22,6 +22,7 @@ event, not applied, and logged once with its id.
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections import Counter
 from collections.abc import Collection
@@ -97,8 +98,16 @@ class PointsMixin(StorageBase):
             )
         return SpendAnswer(entry_id=request.entry_id, accepted=accepted, balance=balance, reason=reason)
 
-    def credit_points(self, rider_id: str, points: int, reason: str, *, by: str) -> LedgerEntry:
-        """An operator credits ``points`` to a rider (a community report, a goodwill gesture)."""
+    def credit_points(
+        self, rider_id: str, points: int, reason: str, *, by: str, once: str | None = None
+    ) -> LedgerEntry:
+        """An operator credits ``points`` to a rider (a community report, a goodwill gesture).
+
+        ``once`` (e.g. a form's one-time id) makes the credit idempotent: the same ``once`` again credits
+        nothing more and returns the first entry (a double click, a form sent twice).
+        """
+        if once is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", once):
+            raise ValueError("a one-time credit id is 8 to 64 letters, digits, '-' or '_'")
         if not 0 < points <= 1_000_000:
             raise ValueError(f"points to credit must be 1 to 1000000, not {points}")
         if not 0 < len(rider_id) <= 20:
@@ -106,7 +115,7 @@ class PointsMixin(StorageBase):
         if not reason.strip():
             raise ValueError("say why the points are credited (a reason is kept with the entry)")
         now = self.now()
-        entry_id = f"credit-{uuid.uuid4().hex}"
+        entry_id = f"credit-{once or uuid.uuid4().hex}"
         with self.db.transaction() as tx:
             lock_rider(tx, rider_id, now)
             add_entry(

@@ -127,6 +127,16 @@ def test_a_credit_is_recorded_with_the_operator_who_made_it(city: City, storage:
     assert "goodwill" in entry.reason
 
 
+def test_the_same_credit_form_sent_twice_credits_once(city: City, storage: Storage) -> None:
+    page = city.get("/admin/riders?rider=R-1").text
+    once = page.split('name="once" value="', 1)[1].split('"', 1)[0]
+    form = {"rider": "R-1", "points": "7", "reason": "community report", "csrf": city.token(), "once": once}
+    assert city.post("/admin/riders/credit", form).status_code == 303
+    assert city.post("/admin/riders/credit", form).status_code == 303  # a double click
+    assert storage.balance("R-1") == 7
+    assert [e.points for e in storage.ledger(rider_id="R-1") if e.kind is EntryKind.CREDITED] == [7]
+
+
 def test_a_credit_of_no_whole_points_is_refused_in_plain_words(city: City, storage: Storage) -> None:
     form = {"rider": "R-1", "points": "ten", "reason": "report", "csrf": city.token()}
     answer = city.post("/admin/riders/credit", form)
