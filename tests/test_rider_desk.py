@@ -95,6 +95,20 @@ def test_an_offline_spend_the_balance_covers_opens_the_goods_bay_and_is_recorded
     assert offline.running.tech.screen()["name"] == "points.take_item"
 
 
+def test_shutting_the_goods_door_after_taking_the_item_brings_the_riders_screen_back(offline: RiderStation) -> None:
+    offline.apply(city_bundle("sim-001", balances=[balance(RIDER, 40)]))
+    offline.identify(RIDER)
+    assert redeem(offline, "water")["ok"] is True
+    wait_until(lambda: offline.sim.door_open(WATER_BAY), WAIT, "the water bay's door open")
+    assert offline.running.tech.screen()["name"] == "points.take_item"
+    offline.sim.close_door(WATER_BAY)
+    shown = wait_until(
+        lambda: (s := offline.running.tech.screen())["name"] == "rider" and s, WAIT, "the rider's screen back"
+    )
+    assert shown["params"]["rider_id"] == RIDER
+    assert offline.rider()["balance"] == 37
+
+
 def test_offline_spends_beyond_the_cap_are_refused_and_open_nothing(offline: RiderStation) -> None:
     offline.apply(city_bundle("sim-001", balances=[balance(RIDER, 100)]))
     offline.identify(RIDER)

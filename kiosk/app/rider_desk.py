@@ -187,7 +187,16 @@ class RiderDesk:
         self.goods.door_changed(state.bay, state.door)
         if state.door is DoorState.CLOSED and state.bay in self._open_goods:
             self._open_goods.discard(state.bay)
-            self.session = self.session.touch(self.clock.monotonic())
+            now = self.clock.monotonic()
+            self.session = self.session.touch(now)
+            current = self.screen.current
+            if current.name == "points.take_item" and current.params.get("bay") == state.bay:
+                # Item taken, door shut: back to the rider's own screen (their balance, what else they can do).
+                rider_id = self.session.rider_id
+                if rider_id is None:
+                    self.screen.show("idle", {}, mono=now)
+                else:
+                    self.screen.show("rider", {"rider_id": rider_id, "purpose": self.session.purpose}, mono=now)
 
     def code_accepted(
         self,
