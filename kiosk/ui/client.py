@@ -80,12 +80,21 @@ class CoreClient:
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self.status_every_s = status_every_s
-        self.session = requests.Session()
+        self._local = threading.local()
         self._stop = threading.Event()
         self._status_due = threading.Event()
         self._threads: list[threading.Thread] = []
         self._link_up: bool | None = None
         self._commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-command")
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's HTTP session: the stream, status and command threads each keep their own connection
+        pool, since ``requests.Session`` is not made to be shared between threads."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     # --- lifecycle ------------------------------------------------------------------------------
 
