@@ -254,7 +254,7 @@ def _operator_add(storage: Storage, args: argparse.Namespace) -> int:
             print("the passwords differ; nothing changed", file=sys.stderr)
             return 1
     storage.set_operator(args.name, password)
-    print(f"operator {args.name} can log in to /fleet")
+    print(f"operator {args.name} can log in to /fleet and /admin")
     return 0
 
 
@@ -363,7 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--station", default=None, help="only this station's")
     p.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
 
-    operator = sub.add_parser("operator", help="fleet-view logins").add_subparsers(dest="action", required=True)
+    operator = sub.add_parser("operator", help="logins for the fleet view and the admin pages").add_subparsers(
+        dest="action", required=True
+    )
     p = leaf(operator, "add", _operator_add, "add an operator or change their password")
     p.add_argument("name")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
