@@ -18,6 +18,7 @@ from kiosk.ui.views import UiScreen
 from tests.ui.cases import status
 from tests.ui.conftest import SETTINGS
 from tests.ui.harness import FakeLink, shown_screen, start_app, stop_app, tap, texts
+from tests.ui.keys import type_by_taps
 from tests.ui.loop import pump, pump_until, resize
 from tests.ui.rider_cases import SERVICES, rider_screen
 from tests.ui.rider_show import answer_everything, core_says
@@ -261,18 +262,14 @@ def test_the_riders_screen_lists_bookings_with_their_status_and_note(started: Ca
 # --- feedback -----------------------------------------------------------------------------------------------------
 
 
-def test_anonymous_feedback_sends_rating_topic_and_typed_words(started: Callable[[Language], Started]) -> None:
+def test_anonymous_feedback_sends_rating_topic_and_words_typed_by_taps(started: Callable[[Language], Started]) -> None:
     app, link, _ = started(Language.EN)
     link.answers["POST /api/feedback"] = FeedbackAnswer(feedback_id="f-1", signed=False)
     tap(shown_screen(app).ids.feedback_button)
     tap(button(app, "★★★★"))
     tap(button(app, "Drinks and snacks"))
     tap(button(app, "Add words"))
-    keyboard = shown_screen(app).keyboard
-    assert keyboard is not None
-    for letter in "ok 42":
-        keyboard.dispatch("on_textinput", letter)
-    keyboard.dispatch("on_key_down", "backspace", None, [])
+    type_by_taps(shown_screen(app), "ok 42\b")  # \b: the delete key
     tap(shown_screen(app).ids.back)
     tap(button(app, "Send anonymously"))
     sent = [c.json_body() for c in link.calls if c.key == "POST /api/feedback"]

@@ -1,7 +1,7 @@
 """Feedback: a rating, one suggestion, optional words on the on-screen keyboard, sent anonymously or signed.
 
-The on-screen keyboard types Latin letters and digits only; Chinese words need an input method (IME),
-which this screen does not have.
+The on-screen keyboard (:mod:`kiosk.ui.keyboard`, keys of 15 mm or more over pages) types Latin letters and
+digits only; Chinese words need an input method (IME), which this screen does not have.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from functools import partial
 from typing import Any
 
 from kivy.properties import NumericProperty, StringProperty
-from kivy.uix.vkeyboard import VKeyboard
 
 from kiosk.api.rider_models import FeedbackAnswer, FeedbackRequest, RiderView, StationContent
 from kiosk.core.rider_events import FEEDBACK_TEXT_MAX, FEEDBACK_TOPICS, FeedbackTopic
 from kiosk.ui import widgets  # noqa: F401 - registers the widgets the layout uses
 from kiosk.ui.calls import Answer
 from kiosk.ui.i18n import N_
+from kiosk.ui.keyboard import KeyboardControls, RiderKeyboard
 from kiosk.ui.rider_views import problem_text, topic_label
 from kiosk.ui.screens.base import KioskScreen, Translate
 from kiosk.ui.views import Msg, UiScreen, View
@@ -37,8 +37,12 @@ class Step(enum.Enum):
     THANKS = "thanks"
 
 
-class TypingKeyboard(VKeyboard):  # type: ignore[misc]
-    """Kivy's on-screen keyboard held in place inside the layout (no dragging, turning or zooming)."""
+class TypingKeyboard(RiderKeyboard):
+    """The feedback screen's character keys (their size and spacing follow the app, in feedback.kv)."""
+
+
+class TypingControls(KeyboardControls):
+    """The feedback screen's space, delete and page keys (sized in feedback.kv)."""
 
 
 class FeedbackScreen(KioskScreen):
@@ -134,7 +138,7 @@ class FeedbackScreen(KioskScreen):
             ]
             cols = 1 if self.portrait else 3
         elif self.step is Step.WORDS:
-            self.title = t(N_("Type a few words (letters and digits)"))
+            self.title = self._typing_title(t)
             self.body = self.words or "…"
         elif self.step is Step.SENDING:
             self.title = t(N_("Send your feedback"))
@@ -150,23 +154,46 @@ class FeedbackScreen(KioskScreen):
         self._place_keyboard(self.step is Step.WORDS)
 
     def _place_keyboard(self, wanted: bool) -> None:
-        """The keyboard exists only while the rider types (a hidden one would still catch touches)."""
-        box = self.ids.get("keyboard_box")
-        if box is None or wanted == bool(box.children):
+        """The keyboard exists only while the rider types (a hidden one would still catch touches).
+
+        Its character keys fill the space between the words and the bottom bar; space, delete and the
+        page key sit in the bar beside "finished typing".
+        """
+        box, bar = self.ids.get("keyboard_box"), self.ids.get("keyboard_bar")
+        if box is None or bar is None:
             return
-        if wanted:
-            keyboard = TypingKeyboard(size_hint=(1, 1))
-            keyboard.bind(on_textinput=lambda _k, text: self.type_text(text))
-            keyboard.bind(on_key_down=lambda _k, keycode, internal, _m: self.key_down(keycode, internal))
+        if wanted and not box.children:
+            keyboard = TypingKeyboard()
+            keyboard.bind(on_key=lambda _k, char: self.type_text(char))
+            controls = TypingControls(keyboard=keyboard)
+            controls.bind(on_space=lambda _c: self.type_text(" "), on_delete=lambda _c: self.delete())
             box.add_widget(keyboard)
-        else:
+            bar.add_widget(controls)
+        elif not wanted and box.children:
             box.clear_widgets()
+            bar.clear_widgets()
+        shown = self.controls
+        if shown is not None:
+            shown.space_text = self.translate(N_("Space"))
+            shown.delete_text = self.translate(N_("Delete"))
 
     @property
-    def keyboard(self) -> TypingKeyboard | None:
-        """The on-screen keyboard while the rider types."""
+    def keyboard(self) -> RiderKeyboard | None:
+        """The on-screen keyboard's character keys while the rider types."""
         box = self.ids.get("keyboard_box")
         return box.children[0] if box is not None and box.children else None
+
+    @property
+    def controls(self) -> KeyboardControls | None:
+        """The keyboard's space, delete and page keys while the rider types."""
+        bar = self.ids.get("keyboard_bar")
+        return bar.children[0] if bar is not None and bar.children else None
+
+    def _typing_title(self, t: Translate) -> str:
+        """What to type; at the limit, that the text is as long as the city takes."""
+        if len(self.words) >= FEEDBACK_TEXT_MAX:
+            return Msg(N_("That is as much as fits: {count} characters"), {"count": FEEDBACK_TEXT_MAX}).render(t)
+        return t(N_("Type a few words (letters and digits)"))
 
     def rate(self, rating: int) -> None:
         """A rating: next, the suggestion."""
@@ -189,19 +216,19 @@ class FeedbackScreen(KioskScreen):
         self.render(self.translate)
 
     def type_text(self, text: str) -> None:
-        """Characters from the keyboard (the text stops at the longest the city takes)."""
+        """Characters from the keyboard (the text stops at the longest the city takes, and says so)."""
         self.words = (self.words + text)[:FEEDBACK_TEXT_MAX]
-        self.body = self.words or "…"
+        self._show_words()
 
-    def key_down(self, keycode: str | None, internal: str | None) -> None:
-        """A key the keyboard sends as a key rather than as text: backspace deletes, a character is typed."""
-        if keycode == "backspace":
-            self.words = self.words[:-1]
-            self.body = self.words or "…"
-        elif keycode == "spacebar":
-            self.type_text(" ")
-        elif internal and keycode not in ("shift", "capslock", "layout", "special", "enter", "escape", "tab"):
-            self.type_text(internal)
+    def delete(self) -> None:
+        """The delete key: the last character goes."""
+        self.words = self.words[:-1]
+        self._show_words()
+
+    def _show_words(self) -> None:
+        self.body = self.words or "…"
+        if self.step is Step.WORDS:
+            self.title = self._typing_title(self.translate)
 
     def send(self, signed: bool) -> None:
         """Send it (signed: the app asks for the code first unless the rider is already known)."""
