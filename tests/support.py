@@ -135,6 +135,8 @@ class Technician:
 
     def __init__(self, station: Station) -> None:
         self.url = station.api.url
+        self.goods_bays = frozenset(str(b.number) for b in station.config.hardware.bays if b.goods is not None)
+        """Bays that hand out goods for points: they hold no battery."""
         token = station.config.api.ui_token_file.read_text().strip()
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
@@ -142,6 +144,11 @@ class Technician:
     def status(self) -> dict[str, Any]:
         """``/api/status``."""
         return dict(self.session.get(f"{self.url}/api/status", timeout=5).json())
+
+    def batteries_read(self) -> bool:
+        """Whether the station has read every battery bay once (before that it refuses swaps for lack of data)."""
+        bays = self.status()["components"]["cabinet"]["bays"]
+        return all(b["battery"] is not None for n, b in bays.items() if n not in self.goods_bays)
 
     def bay(self, number: int) -> dict[str, Any]:
         """One bay as the cabinet component sees it."""

@@ -75,8 +75,7 @@ def start(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StartStati
 
 def all_read(tech: Technician) -> bool:
     """The station has read every bay's battery once (before that it would refuse for lack of data)."""
-    bays = tech.status()["components"]["cabinet"]["bays"]
-    return all(b["battery"] is not None for b in bays.values())
+    return tech.batteries_read()
 
 
 def world_bays(tech: Technician) -> dict[int, dict[str, Any]]:

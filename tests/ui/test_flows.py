@@ -62,11 +62,7 @@ class Rig:
     def batteries_read(self) -> None:
         """Wait until core has read every bay's battery (before that it refuses swaps for lack of data)."""
 
-        def every_bay_read() -> bool:
-            bays = self.tech.status()["components"]["cabinet"]["bays"].values()
-            return all(b["battery"] is not None for b in bays)
-
-        wait_until(every_bay_read, WAIT, "every bay read")
+        wait_until(self.tech.batteries_read, WAIT, "every bay read")
 
     def swap_state(self, state: str) -> None:
         """Wait for core's swap in flight to reach ``state``."""

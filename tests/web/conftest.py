@@ -77,8 +77,7 @@ class WebStation:
         return station
 
     def _all_read(self) -> bool:
-        bays = self.tech.status()["components"]["cabinet"]["bays"]
-        return all(b["battery"] is not None for b in bays.values())
+        return self.tech.batteries_read()
 
     def staff_actions(self) -> list[dict[str, Any]]:
         """The ``staff.action`` events' payloads, oldest first."""

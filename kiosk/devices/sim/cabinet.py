@@ -71,8 +71,8 @@ T = TypeVar("T")
 def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> HardwareConfig:
     """``hw`` with the simulator's ports, pins and addresses: what drivers must open to reach the simulator.
 
-    Bays keep their numbers and goods (in order, the i-th bay gets lock channel i, slave i+1, or the next
-    free pins); every driver setting is kept; the entry door keeps its configured pins.
+    Bays keep their numbers and goods (in order, the i-th bay gets lock channel i, slave i+1 unless it holds goods, or
+    the next free pins); every driver setting is kept; the entry door keeps its configured pins.
     """
     if kind not in get_args(CabinetSimKind):
         raise ValueError(f"the simulated cabinet is 'gpio', 'kerong' or '8a80', not {kind!r}")
@@ -90,9 +90,9 @@ def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> Har
     free = iter(pool)
     out: list[dict[str, Any]] = []
     for i, bay in enumerate(bays):
-        # Every bay gets a slot controller, goods bays too (it reports an empty slot): the station's
-        # device builder wants a slave address on every bay once slot controllers are configured.
-        entry: dict[str, Any] = {"number": bay.number, "slave": i + 1, "goods": bay.goods}
+        # A goods bay holds no battery, so it has no slot controller (as on a real cabinet).
+        slave = i + 1 if bay.goods is None else None
+        entry: dict[str, Any] = {"number": bay.number, "slave": slave, "goods": bay.goods}
         if kind == "kerong":
             entry |= {"board": i // _KERONG_LOCKS, "lock": i % _KERONG_LOCKS}
         elif kind == "8a80":
@@ -288,6 +288,8 @@ class SimCabinet(Closeable):
             raise ValueError(f"battery id {battery_id!r} is not like 'SH0000123' (2 capitals, 6-14 digits/capitals)")
         if not 0.0 <= soc_pct <= 100.0:
             raise ValueError(f"state of charge must be 0-100 %, got {soc_pct}")
+        if bay in self._goods:
+            raise ValueError(f"bay {bay} holds {self._goods[bay]} for points, not batteries")
         self._check_open(bay, "insert a battery")
         slots = self._need(self._slots)
         held = slots.battery(bay)
@@ -463,9 +465,9 @@ class SimCabinet(Closeable):
         door_open = self.door_open(bay)
         # A board lock's latch is released exactly while its door is open; a GPIO lock while its relay is on.
         unlocked = self._gpio.relay_active(bay) if self._gpio is not None else door_open
-        reading = self._need(self._slots).reading(bay)
         battery = None
-        if reading.present:
+        reading = None if bay in self._goods else self._need(self._slots).reading(bay)
+        if reading is not None and reading.present:
             battery = {k: v for k, v in reading.as_dict().items() if k not in ("bay", "present", "error")}
         return {
             "bay": bay,

@@ -152,9 +152,11 @@ class SimSlotControllers:
             return battery
 
     def battery(self, bay: int) -> SimBattery | None:
-        """A copy of the bay's battery as it is now."""
+        """A copy of the bay's battery as it is now (None too for a bay without a slot controller: goods)."""
         with self._mutex:
-            battery = self._bay(bay).battery
+            if bay not in self._bays:
+                return None
+            battery = self._bays[bay].battery
             return dataclasses.replace(battery) if battery else None
 
     def charger_enabled(self, bay: int) -> bool:
