@@ -25,22 +25,13 @@ import dataclasses
 import re
 import uuid
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from hub.storage.base import StorageBase, epoch_ms, from_iso, iso
-from hub.storage.db import Engine
-from hub.storage.points_apply import (
-    BOOKING_COLUMNS,
-    LEDGER_COLUMNS,
-    add_entry,
-    booking_of,
-    content_in,
-    ledger_entry,
-    lock_rider,
-    note_rider_seen,
-    spend_refusal,
-)
+from hub.storage.db import Engine, Tx
+from hub.storage.points_apply import BOOKING_COLUMNS, SIGN, content_in, spend_refusal
 from hub.storage.points_models import (
     Booking,
     BookingState,
@@ -52,6 +43,108 @@ from hub.storage.points_models import (
     PointsFigures,
 )
 from kiosk.sync.protocol import BookingStatus, PointsCorrection, RiderBalance, SpendAnswer, SpendRequest
+
+LEDGER_COLUMNS = "entry_id, rider_id, station_id, kind, points, status, at, rule, item_id, reason"
+
+
+def ledger_entry(row: Sequence[Any]) -> LedgerEntry:
+    entry_id, rider, station, kind, points, status, at, rule, item, reason = row
+    return LedgerEntry(
+        entry_id=str(entry_id),
+        rider_id=str(rider),
+        station_id=None if station is None else str(station),
+        kind=EntryKind(kind),
+        points=int(points),
+        status=EntryStatus(status),
+        at=from_iso(at),
+        rule=rule,
+        item_id=item,
+        reason=str(reason),
+    )
+
+
+def booking_of(row: Sequence[Any]) -> Booking:
+    booking_id, station, rider, service, slot, starts, status, note, requested, updated = row
+    return Booking(
+        booking_id=str(booking_id),
+        station_id=str(station),
+        rider_id=str(rider),
+        service_id=str(service),
+        slot_id=str(slot),
+        starts=None if starts is None else from_iso(starts),
+        status=BookingState(status),
+        note=str(note),
+        requested_at=from_iso(requested),
+        updated_at=from_iso(updated),
+    )
+
+
+def lock_rider(tx: Tx, rider_id: str, now: datetime) -> int:
+    """Lock the rider's balance row (made at 0 if new) until the transaction ends; the balance."""
+    row = tx.one(
+        "INSERT INTO rider_points (rider_id, balance, updated_at) VALUES (?, 0, ?)"
+        " ON CONFLICT (rider_id) DO UPDATE SET balance = rider_points.balance RETURNING balance",
+        (rider_id, iso(now)),
+    )
+    return int(row[0]) if row else 0
+
+
+def add_entry(
+    tx: Tx,
+    now: datetime,
+    *,
+    entry_id: str,
+    rider_id: str,
+    station_id: str | None,
+    kind: EntryKind,
+    points: int,
+    status: EntryStatus,
+    rule: str | None = None,
+    item_id: str | None = None,
+    day: str | None = None,
+    reason: str = "",
+    event_id: str | None = None,
+) -> bool:
+    """Insert one ledger entry unless its id is there already, moving the balance if it applies.
+
+    The caller holds the rider's lock. False: the entry existed, nothing changed.
+    """
+    inserted = tx.execute(
+        "INSERT INTO ledger (entry_id, n, rider_id, station_id, kind, points, status, at, at_ms, rule, item_id,"
+        " day, reason, event_id) SELECT ?, COALESCE(MAX(n), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM ledger"
+        # "WHERE true": SQLite needs it to tell the upsert's ON from a join's ON after INSERT ... SELECT.
+        " WHERE true ON CONFLICT (entry_id) DO NOTHING RETURNING entry_id",
+        (
+            entry_id,
+            rider_id,
+            station_id,
+            kind.value,
+            points,
+            status.value,
+            iso(now),
+            epoch_ms(now),
+            rule,
+            item_id,
+            day,
+            reason,
+            event_id,
+        ),
+    )
+    if inserted and status is EntryStatus.APPLIED:
+        tx.execute(
+            "UPDATE rider_points SET balance = balance + ?, updated_at = ? WHERE rider_id = ?",
+            (SIGN[kind] * points, iso(now), rider_id),
+        )
+    return bool(inserted)
+
+
+def note_rider_seen(tx: Tx, rider_id: str, station_id: str, now: datetime) -> None:
+    """Note that the rider was at the station now (their balance goes into its bundles for a while)."""
+    tx.execute(
+        "INSERT INTO rider_stations (rider_id, station_id, last_seen_ms) VALUES (?, ?, ?)"
+        " ON CONFLICT (rider_id, station_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms",
+        (rider_id, station_id, epoch_ms(now)),
+    )
 
 
 class PointsMixin(StorageBase):

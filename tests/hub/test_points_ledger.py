@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from hub.content import Content
 from hub.storage import Storage
+from hub.storage.db import Tx
 from hub.storage.points_models import EntryKind, EntryStatus
 from kiosk.core.clock import FakeClock
 from kiosk.core.events import EventRecord
@@ -254,3 +256,93 @@ def test_two_stations_spending_the_same_points_at_the_same_moment_get_one_spend(
             "applied",
             "rejected",
         ]
+
+
+# --- one batch holding many events of the same riders ----------------------------------------------------
+
+
+def test_a_batch_of_many_riders_applies_each_riders_events(city: Storage) -> None:
+    a = Station("st-a")
+    riders = [f"r-{i:03d}" for i in range(120)]
+    batch = [a.earned(f"earn-{r}", rider=r) for r in riders] + [a.spent(f"spend-{r}", 2, rider=r) for r in riders]
+    city.ingest("st-a", batch)
+    assert {r: city.balance(r) for r in riders} == dict.fromkeys(riders, 1)
+
+
+def test_an_earning_over_the_daily_limit_within_one_batch_is_rejected(city: Storage) -> None:
+    a = Station("st-a")
+    city.ingest("st-a", [a.earned("earn-0001"), a.earned("earn-0002")])
+    assert city.balance("r-1") == 3
+    assert [e.status for e in city.ledger(rider_id="r-1")] == [EntryStatus.REJECTED, EntryStatus.APPLIED]
+
+
+def test_a_spend_is_covered_by_an_earning_earlier_in_the_same_batch(city: Storage) -> None:
+    a = Station("st-a")
+    city.ingest("st-a", [a.earned("earn-0001"), a.spent("spend-0001", 3)])
+    assert city.balance("r-1") == 0
+    assert city.ledger(rider_id="r-1")[0].status is EntryStatus.APPLIED
+
+
+def test_a_second_spend_of_the_same_points_within_one_batch_is_rejected(city: Storage) -> None:
+    a = Station("st-a")
+    credit(city, 5)
+    city.ingest("st-a", [a.spent("spend-0001", 5), a.spent("spend-0002", 5)])
+    assert city.balance("r-1") == 0
+    newest = city.ledger(rider_id="r-1")[0]
+    assert (newest.entry_id, newest.status) == ("spend-0002", EntryStatus.REJECTED)
+    assert "already spent elsewhere" in newest.reason
+
+
+def test_the_same_entry_twice_in_one_batch_counts_once(city: Storage) -> None:
+    a = Station("st-a")
+    credit(city, 10)
+    city.ingest("st-a", [a.spent("spend-0001", 4), a.spent("spend-0001", 4)])
+    assert city.balance("r-1") == 6
+    assert len(city.ledger(rider_id="r-1")) == 2
+
+
+def test_a_cancellation_before_its_spend_in_one_batch_still_nets_to_nothing(city: Storage) -> None:
+    a = Station("st-a")
+    credit(city, 10)
+    cancel = a.event("points.spend_cancelled", entry_id="spend-0001", rider_id="r-1", reason="lock failed")
+    spent = a.spent("spend-0001", 4)
+    city.ingest("st-a", [spent, cancel])  # applied in seq order: the cancellation first
+    assert city.balance("r-1") == 10
+    refund = next(e for e in city.ledger(rider_id="r-1") if e.kind is EntryKind.REFUNDED)
+    assert (refund.status, refund.points) == (EntryStatus.APPLIED, 4)
+
+
+def test_a_batchs_entries_are_listed_in_the_order_the_station_wrote_them(city: Storage) -> None:
+    a = Station("st-a")
+    credit(city, 9)
+    city.ingest("st-a", [a.spent("spend-0001", 1), a.spent("spend-0002", 2), a.earned("earn-0001")])
+    assert [e.entry_id for e in city.ledger(rider_id="r-1")][:3] == ["earn-0001", "spend-0002", "spend-0001"]
+
+
+def test_a_batchs_statements_do_not_grow_with_its_riders(city: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    statements: list[str] = []
+    execute, executemany = Tx.execute, Tx.executemany
+
+    def counted_execute(self: Tx, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        statements.append(sql)
+        return execute(self, sql, params)
+
+    def counted_executemany(self: Tx, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        statements.append(sql)
+        executemany(self, sql, rows)
+
+    monkeypatch.setattr(Tx, "execute", counted_execute)
+    monkeypatch.setattr(Tx, "executemany", counted_executemany)
+
+    def cost(station: Station, riders: int) -> int:
+        batch = []
+        for i in range(riders):
+            rider = f"{station.station_id}-{i}"
+            batch += [station.earned(f"earn-{rider}", rider=rider), station.spent(f"spend-{rider}", 2, rider=rider)]
+            batch.append(station.event("code.accepted", rider_id=rider, scope="swap", kid="k1", nonce="00" * 8))
+        statements.clear()
+        city.ingest(station.station_id, batch)
+        return len(statements)
+
+    # 150 riders: 450 events, one statement of the events insert on both engines, like 2 riders.
+    assert cost(Station("st-a"), 2) == cost(Station("st-b"), 150)
