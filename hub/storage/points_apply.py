@@ -392,7 +392,9 @@ def _booking_row(station_id: str, body: BookingRequested, content: Content, now:
 # Every bulk statement reads its rows from a relation ``v`` with columns column1, column2, ...: on
 # PostgreSQL ``unnest`` of one array per column (a handful of parameters, however many rows: binding
 # thousands of single values costs more client time than the statement takes on the server), on SQLite
-# ``VALUES`` (whose columns have those names), in chunks under its limit of bound variables.
+# ``VALUES`` (whose columns have those names), in chunks under its limit of bound variables. The arrays
+# are bound in binary (psycopg's ``%b``, left alone by Tx's ``?`` -> ``%s``): text arrays are escaped
+# element by element with a regular expression, which took half of ingest's client time.
 
 _SQLITE_PARAMS_PER_STATEMENT = 30_000
 """Values bound in one SQLite statement at most (its limit is 32,766)."""
@@ -414,7 +416,7 @@ def _sources(tx: Tx, rows: Sequence[Sequence[Any]], types: Sequence[str]) -> Ite
     if not rows:
         return
     if tx.engine is Engine.POSTGRES:
-        arrays = ", ".join(f"?::{t}[]" for t in types)
+        arrays = ", ".join(f"%b::{t}[]" for t in types)
         names = ", ".join(f"column{i}" for i in range(1, len(types) + 1))
         yield f"unnest({arrays}) AS v({names})", [list(c) for c in zip(*rows, strict=True)]
         return
@@ -474,7 +476,7 @@ def _earned_counts(tx: Tx, earnings: Sequence[PointsEarned]) -> dict[_Day, int]:
     selects: list[tuple[str, list[Any]]]
     if tx.engine is Engine.POSTGRES:
         # "= ANY" of two arrays: measured 4x faster than a row IN (SELECT ... FROM unnest(...)).
-        selects = [(f"{head} AND rider_id = ANY(?::text[]) AND day = ANY(?::text[])", [riders, days])]
+        selects = [(f"{head} AND rider_id = ANY(%b::text[]) AND day = ANY(%b::text[])", [riders, days])]
     else:
         selects = [
             (
