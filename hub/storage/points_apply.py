@@ -436,7 +436,8 @@ def _lock_riders(tx: Tx, riders: Sequence[str], now: datetime) -> dict[str, int]
     Sorted, so two stations' batches lock shared riders in the same order and cannot deadlock.
     """
     balances: dict[str, int] = {}
-    for source, params in _sources(tx, [(r, iso(now)) for r in riders], (_TEXT, _TEXT)):
+    at = iso(now)
+    for source, params in _sources(tx, [(r, at) for r in riders], (_TEXT, _TEXT)):
         rows = tx.execute(
             f"INSERT INTO rider_points (rider_id, balance, updated_at) SELECT v.column1, 0, v.column2 FROM {source}"  # noqa: S608 - only placeholders and constants are put in
             # "WHERE true": SQLite needs it to tell the upsert's ON from a join's ON after INSERT ... SELECT.
@@ -499,6 +500,7 @@ def _insert_entries(tx: Tx, entries: Sequence[_Entry], now: datetime) -> set[str
 
     ``n`` follows the batch's order after the highest ``n`` held, read by the insert itself.
     """
+    at, at_ms = iso(now), epoch_ms(now)
     rows = [
         (
             position,
@@ -508,8 +510,8 @@ def _insert_entries(tx: Tx, entries: Sequence[_Entry], now: datetime) -> set[str
             e.kind.value,
             e.points,
             e.status.value,
-            iso(now),
-            epoch_ms(now),
+            at,
+            at_ms,
             e.rule,
             e.item_id,
             e.day,
@@ -533,7 +535,8 @@ def _insert_entries(tx: Tx, entries: Sequence[_Entry], now: datetime) -> set[str
 
 def _move_balances(tx: Tx, moves: dict[str, int], now: datetime) -> None:
     """Add each rider's points (the rows are locked already)."""
-    rows = [(rider, moves[rider], iso(now)) for rider in sorted(moves)]
+    at = iso(now)
+    rows = [(rider, moves[rider], at) for rider in sorted(moves)]
     for source, params in _sources(tx, rows, (_TEXT, _INT, _TEXT)):
         tx.execute(
             "UPDATE rider_points SET balance = rider_points.balance + v.column2, updated_at = v.column3"  # noqa: S608 - only placeholders and constants are put in
@@ -544,7 +547,8 @@ def _move_balances(tx: Tx, moves: dict[str, int], now: datetime) -> None:
 
 def _note_riders_seen(tx: Tx, station_id: str, riders: Collection[str], now: datetime) -> None:
     """Note that the riders were at the station now (their balances go into its bundles for a while)."""
-    rows = [(rider, station_id, epoch_ms(now)) for rider in sorted(riders)]
+    at_ms = epoch_ms(now)
+    rows = [(rider, station_id, at_ms) for rider in sorted(riders)]
     for source, params in _sources(tx, rows, (_TEXT, _TEXT, _INT)):
         tx.execute(
             f"INSERT INTO rider_stations (rider_id, station_id, last_seen_ms) SELECT {_columns(3)} FROM {source}"  # noqa: S608 - only placeholders and constants are put in
