@@ -226,9 +226,9 @@ def _insert(tx: Tx, station_id: str, rows: list[tuple[Any, ...]]) -> list[str]:
         columns = list(zip(*rows, strict=True))[1:12]
         sql = (
             f"INSERT INTO events ({_COLUMNS}) SELECT %s, u.*, %s FROM unnest("  # noqa: S608 - only placeholders and constants are put in
-            "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::text[], %s::int2[],"
-            " %s::text[], %s::bigint[], %s::text[]) AS u ON CONFLICT (station_id, id) DO NOTHING RETURNING id"
-        )
+            "%b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::float8[], %b::text[], %b::int2[],"
+            " %b::text[], %b::bigint[], %b::text[]) AS u ON CONFLICT (station_id, id) DO NOTHING RETURNING id"
+        )  # the arrays bound in binary (%b): in text psycopg escapes every element with a regular expression
         cur = tx.conn.execute(sql, (station_id, rows[0][12], *[list(c) for c in columns]))
         return [r[0] for r in cur.fetchall()]
     inserted: list[str] = []
