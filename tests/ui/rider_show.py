@@ -9,10 +9,11 @@ from kiosk.api.rider_models import BookingAnswer, FeedbackAnswer, RedeemAnswer
 from kiosk.api.screen import Screen
 from kiosk.ui.app import KioskApp
 from kiosk.ui.calls import Answer
+from kiosk.ui.i18n import Language
 from kiosk.ui.views import UiScreen
 from tests.ui.cases import status
-from tests.ui.harness import FakeLink
-from tests.ui.loop import pump
+from tests.ui.harness import FakeLink, escaping, overflowing, small_buttons, texts
+from tests.ui.loop import pump, resize, screenshot
 from tests.ui.rider_cases import CONTENT, RIDER, SERVICES, rider_screen
 
 
@@ -122,3 +123,17 @@ def show_rider_case(app: KioskApp, link: FakeLink, case: str) -> None:
     core_says(app, "idle", {})
     RIDER_CASES[case](app)
     pump(2)
+
+
+def render_problems(app: KioskApp, link: FakeLink, window: Any, size: tuple[int, int], case: str) -> list[str]:
+    """Show rider ``case`` at ``size`` in each language (screenshots kept): what overflows, escapes or is too small."""
+    resize(window, size)
+    problems: list[str] = []
+    for language in Language:
+        show_rider_case(app, link, case)
+        app.set_language(language)
+        pump(3)
+        screenshot(app.root, f"{case}-{size[0]}x{size[1]}-{language.value}")
+        problems += [f"{language.value}: {p}" for p in overflowing(app) + escaping(app) + small_buttons(app)]
+        assert texts(app), "nothing is written on the screen"
+    return problems

@@ -13,12 +13,10 @@ from typing import Any
 import pytest
 
 from kiosk.ui.app import KioskApp
-from kiosk.ui.i18n import Language
 from kiosk.ui.settings import SIZES
 from tests.ui.conftest import SETTINGS
-from tests.ui.harness import FakeLink, escaping, overflowing, small_buttons, start_app, stop_app, texts
-from tests.ui.loop import pump, resize, screenshot
-from tests.ui.rider_show import RIDER_CASES, show_rider_case
+from tests.ui.harness import FakeLink, start_app, stop_app
+from tests.ui.rider_show import RIDER_CASES, render_problems
 
 Started = tuple[KioskApp, FakeLink]
 FAMILIES = ("services", "points", "rider")
@@ -40,13 +38,4 @@ def test_every_services_points_and_rider_screen_fits_stays_in_its_place_and_has_
     started: Started, window: Any, size: tuple[int, int], case: str
 ) -> None:
     app, link = started
-    resize(window, size)
-    problems = []
-    for language in Language:
-        show_rider_case(app, link, case)
-        app.set_language(language)
-        pump(3)
-        screenshot(app.root, f"{case}-{size[0]}x{size[1]}-{language.value}")
-        problems += [f"{language.value}: {p}" for p in overflowing(app) + escaping(app) + small_buttons(app)]
-        assert texts(app), "nothing is written on the screen"
-    assert problems == []
+    assert render_problems(app, link, window, size, case) == []
