@@ -11,27 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect
 
 from hub.server import HubServer
 from hub.storage import Storage
 from hub.storage.points_models import BookingState
+from tests.browser import EXPECT_MS, chromium
 from tests.hub.admin_support import HOSTILE, OPERATOR, PASSWORD, City, seed
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hub"
 LAPTOP: ViewportSize = {"width": 1280, "height": 900}
-EXPECT_MS = 8000
-"""Bound on waiting for something to show in the page (ms)."""
 
 
 @pytest.fixture
@@ -43,12 +32,8 @@ def db_target(tmp_path: Path) -> str:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One headless Chromium for the module (Debian's build; Playwright never downloads one)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
