@@ -102,9 +102,11 @@ class StationController:
         self.policy = SwapPolicy.from_config(config.policy, require_battery_id=config.hardware.slots.port is not None)
         self.swaps = SwapMachine(self.policy, self._cabinet_view)
         hw = config.hardware
-        self._presence_only = frozenset(b.number for b in hw.bays if hw.slots.port is None or b.slave is None)
         self._goods = frozenset(b.number for b in hw.bays if b.goods is not None)
         """Goods bays: the rider desk's, never part of a swap."""
+        self._presence_only = frozenset(
+            b.number for b in hw.bays if (hw.slots.port is None or b.slave is None) and b.number not in self._goods
+        )
         self.entry = EntryMachine(config.hardware.entry_door.open_alarm_s)
         self.keyset = KeySet()
         self.revoked: frozenset[str] = frozenset()
