@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from kivy.uix.button import Button
 
-from kiosk.core.content import Location, NearbyStation
+from kiosk.core.content import Location
 from kiosk.ui.app import KioskApp
 from kiosk.ui.client import CoreClient, CoreListener, Post
 from kiosk.ui.i18n import Language
@@ -26,7 +26,7 @@ from tests.support import wait_until
 from tests.ui.conftest import SETTINGS
 from tests.ui.harness import shown_screen, start_app, stop_app, tap, texts
 from tests.ui.loop import pump, pump_until, resize, screenshot
-from tests.ui.rider_cases import AT
+from tests.ui.rider_cases import NEARBY
 
 WAIT = 10.0
 LANGUAGES = [Language.ZH, Language.EN]
@@ -66,18 +66,6 @@ WORDS = {
         "thanks_points": "Thank you! Points earned: 1",
     },
 }
-NEARBY = [
-    NearbyStation(
-        station_id="sh-xuhui-002",
-        name="漕溪北路驿站",
-        name_en="Caoxi North Rd Station",
-        distance_m=640,
-        charged_batteries=5,
-        updated_at=AT,
-        latitude=31.1925,
-        longitude=121.4390,
-    )
-]
 
 
 def settle() -> None:
@@ -137,7 +125,7 @@ def rig(window: Any, tmp_path: Path) -> Iterator[Callable[[Language], Rig]]:
     def make(language: Language) -> Rig:
         station = RiderStation(tmp_path, rider_config(tmp_path))
         station_id = station.station.config.station.id
-        station.apply(city_bundle(station_id, nearby=NEARBY, location=Location(latitude=31.188, longitude=121.437)))
+        station.apply(city_bundle(station_id, nearby=NEARBY[:1], location=Location(latitude=31.188, longitude=121.437)))
         station.restock(WATER_BAY, 3)
         station.restock(SNACK_BAY, 0)
         ui = from_config(station.station.config, env={})
