@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from kiosk.core.errors import ConfigError
 from kiosk.core.hardware import BayConfig, HardwareConfig, ScannerConfig
+from kiosk.core.safety_config import SafetyConfig
 from kiosk.core.schema import Section
 from kiosk.core.tomlpos import KeyPath, describe_error, key_lines
 
@@ -197,6 +198,8 @@ class Config(Section):
     """Rider codes."""
     ui: UiConfig = UiConfig()
     """The touchscreen app."""
+    safety: SafetyConfig = SafetyConfig()
+    """The battery-safety supervisor's limits (docs/safety.md)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """How much kiosk-core logs."""
 
