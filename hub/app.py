@@ -4,6 +4,7 @@
 - ``GET /v1/stations/{id}/bundle`` — :class:`Bundle` with an ETag; ``If-None-Match`` → 304
 - ``POST /v1/stations/{id}/heartbeat`` — :class:`Heartbeat` → :class:`HeartbeatAck`
 - ``POST /v1/stations/{id}/points/spend`` — :class:`SpendRequest` → :class:`SpendAnswer` (live spend)
+- ``POST /v1/stations/{id}/alarms`` — :class:`SafetyAlarm` → :class:`AlarmAck` (a safety alarm, at once)
 - ``POST /v1/codes`` — :class:`CodeRequest` → :class:`IssuedCode` (rider-app API key)
 - ``GET /v1/health``, ``GET /fleet`` (HTML), ``GET /fleet.csv``, ``GET /openapi.json``
 
@@ -34,18 +35,21 @@ from hub.bundle import build_bundle, bundle_etag, etag_matches
 from hub.codes import CodeRequest, IssuedCode, RiderRevoked, issue_code
 from hub.fleet import gather, to_csv
 from hub.fleet_html import render_fleet
-from hub.storage import Storage, StorageUnavailable, UnknownStation
+from hub.storage import AlarmError, Storage, StorageUnavailable, UnknownStation
 from kiosk import __version__
 from kiosk.core.ridercode import CodeFormatError
 from kiosk.sync.protocol import (
+    ALARM_TYPES,
     MAX_BODY_BYTES,
     PROTOCOL_VERSION,
+    AlarmAck,
     BatchAck,
     Bundle,
     EventBatch,
     Heartbeat,
     HeartbeatAck,
     Problem,
+    SafetyAlarm,
     SpendAnswer,
     SpendRequest,
 )
@@ -202,6 +206,21 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
         if not answer.accepted:
             log.info("spend %s at %s refused: %s", answer.entry_id, station_id, answer.reason)
         return answer
+
+    @app.post("/v1/stations/{station_id}/alarms", response_model=AlarmAck, responses=_ERRORS, tags=["sync"])
+    def post_alarm(station_id: Station, alarm: SafetyAlarm) -> AlarmAck:
+        """A safety alarm, at once and on its own; the same event id is kept once (the batch brings it again)."""
+        event = alarm.event
+        if alarm.station_id != station_id or event.station_id != station_id:
+            raise _fail(422, f"the alarm is not station {station_id}'s")
+        if event.type not in ALARM_TYPES:
+            raise _fail(422, f"an alarm is an event of type {', '.join(sorted(ALARM_TYPES))}, not {event.type!r}")
+        try:
+            received = storage.record_alarm(station_id, event)
+        except AlarmError as exc:
+            raise _fail(422, str(exc)) from None
+        log.error("SAFETY ALARM from %s: %s", station_id, str(event.payload)[:300])
+        return AlarmAck(id=event.id, received_at=received)
 
     def api_key_auth(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
         name = None if creds is None else storage.api_key_name(creds.credentials)

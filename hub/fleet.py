@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from hub.storage import Gap, LatestHeartbeat, Station, Storage
+from hub.storage import Alarm, Gap, LatestHeartbeat, Station, Storage
 from hub.storage.fleet import SERVICE_VIEWED
 
 SWAP_COMPLETED = "swap.completed"
@@ -21,6 +21,8 @@ ENTRY_GRANTED = "entry.granted"
 COUNTED_TYPES = (SWAP_COMPLETED, ENTRY_GRANTED, SERVICE_VIEWED)
 """The event types the fleet view counts per day."""
 STALE_AFTER = timedelta(minutes=30)
+ALARMS_FOR = timedelta(hours=24)
+"""How long a safety alarm stays at the top of the fleet view."""
 """A station not heard from for longer than this is flagged."""
 
 
@@ -68,6 +70,8 @@ class FleetView:
     days: list[date]
     utc_offset_minutes: int
     rows: list[StationRow]
+    alarms: list[Alarm] = field(default_factory=list)
+    """Safety alarms received in the last ALARMS_FOR, newest first: shown above everything else."""
 
     def totals(self, what: str) -> list[int]:
         """Fleet-wide counts per day of ``swaps``, ``entries`` or ``service_views``."""
@@ -130,7 +134,13 @@ def gather(storage: Storage, *, days: int = 14, utc_offset_minutes: int = 0) -> 
                 warnings=_warnings(station, beat, gaps, now),
             )
         )
-    return FleetView(generated_at=now, days=day_list, utc_offset_minutes=utc_offset_minutes, rows=rows)
+    return FleetView(
+        generated_at=now,
+        days=day_list,
+        utc_offset_minutes=utc_offset_minutes,
+        rows=rows,
+        alarms=storage.recent_alarms(now - ALARMS_FOR),
+    )
 
 
 CSV_COLUMNS = (

@@ -13,6 +13,8 @@ body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#22
 table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}
 th{background:#f3f3f3}td.num{text-align:right}.warn{color:#b00020}.ok{color:#2a7a2a}
 section.station{margin:1.5rem 0;border-top:1px solid #ddd;padding-top:.5rem}
+section.alarms{border:3px solid #b00020;background:#fff0f0;padding:.5rem 1rem;margin:1rem 0}
+section.alarms h2{color:#b00020;margin:.2rem 0}tr.fire td{background:#ffd6d6;font-weight:bold}
 """
 
 
@@ -70,6 +72,24 @@ def _station_section(row: StationRow, labels: list[str]) -> str:
     )
 
 
+def _alarms(view: FleetView) -> str:
+    """Safety alarms of the last day, newest first, above everything else; nothing when there are none."""
+    if not view.alarms:
+        return ""
+    rows = "".join(
+        f'<tr class="{escape(a.level)}"><td>{escape(a.level.upper())}</td><td>{escape(a.station_id)}</td>'
+        f"<td>{'cabinet' if a.bay is None else f'bay {a.bay}'}</td><td>{escape(', '.join(a.reasons))}</td>"
+        f"<td>{'' if a.temperature_c is None else f'{a.temperature_c:.1f} °C'}</td>"
+        f"<td>{_when(a.received_at, view.generated_at)}</td></tr>"
+        for a in view.alarms
+    )
+    return (
+        f'<section class="alarms" id="alarms"><h2>Safety alarms ({len(view.alarms)} in the last 24 h)</h2>'
+        "<table><tr><th>level</th><th>station</th><th>where</th><th>why</th><th>temperature</th>"
+        f"<th>arrived</th></tr>{rows}</table></section>"
+    )
+
+
 def render_fleet(view: FleetView) -> str:
     """The whole fleet page."""
     labels = [d.strftime("%m-%d") for d in view.days]
@@ -99,7 +119,7 @@ def render_fleet(view: FleetView) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fleet · kiosk-hub</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head><body>'
-        f"<h1>Fleet</h1><p>{len(view.rows)} stations, as of {_when(view.generated_at, view.generated_at)}."
+        f"<h1>Fleet</h1>{_alarms(view)}<p>{len(view.rows)} stations, as of {_when(view.generated_at, view.generated_at)}."
         ' <a href="/fleet.csv">Download CSV</a> · <a href="/admin">Rider services</a></p>'
         f"<table>{head}{rows}</table>{fleet_chart}{batteries}<h2>Stations</h2>{sections}</body></html>"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.storage.alarms import Alarm, AlarmError, AlarmsMixin
 from hub.storage.db import Database, Engine, StorageUnavailable, engine_of
 from hub.storage.events import EventsMixin, Gap, IngestResult, StoredEvent, UnknownStation
 from hub.storage.fleet import FleetMixin
@@ -12,6 +13,8 @@ from hub.storage.registry import AlreadyExists, LatestHeartbeat, RegistryMixin, 
 from kiosk.core.clock import Clock, SystemClock
 
 __all__ = [
+    "Alarm",
+    "AlarmError",
     "AlreadyExists",
     "Engine",
     "Gap",
@@ -28,7 +31,7 @@ __all__ = [
 ]
 
 
-class Storage(EventsMixin, RegistryMixin, KeysMixin, FleetMixin, PointsMixin):
+class Storage(EventsMixin, RegistryMixin, KeysMixin, FleetMixin, PointsMixin, AlarmsMixin):
     """Everything the hub keeps, on SQLite or PostgreSQL."""
 
 

@@ -162,6 +162,22 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX feedback_at ON feedback (at_ms)",
         "CREATE INDEX feedback_station ON feedback (station_id, at_ms)",
     ],
+    # 3: safety alarms, received at once in their own request (the fleet view lists them first).
+    [
+        """CREATE TABLE alarms (
+            id TEXT PRIMARY KEY,
+            station_id TEXT NOT NULL REFERENCES stations (id),
+            bay INTEGER,
+            level TEXT NOT NULL,
+            before_level TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            temperature_c DOUBLE PRECISION,
+            wall TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            received_ms BIGINT NOT NULL
+        )""",
+        "CREATE INDEX alarms_received ON alarms (received_ms)",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Protocol
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
-Fault = Literal["lock_jammed", "door_flapping", "board_silent", "battery_hot", "scanner_unplugged", "slot_silent"]
+from kiosk.devices.sim.cabinet import Fault
 
 
 class SimControls(Protocol):

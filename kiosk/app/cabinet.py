@@ -123,7 +123,11 @@ class CabinetComponent:
         self._scan_listeners: list[ScanListener] = []
         self._bay_listeners: list[Callable[[BayState], None]] = []
         self._entry_listeners: list[Callable[[bool], None]] = []
+        self._battery_listeners: list[Callable[[dict[int, BatteryReading]], None]] = []
         self._last_scan_mono: float | None = None
+        self._safety_guard: Callable[[int], str | None] | None = None
+        """The safety supervisor's word on whether a bay may be unlocked (None: it may)."""
+        self._safety_reset: Callable[[int], str | None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -244,7 +248,14 @@ class CabinetComponent:
             self._record(BayFaultChanged(bay=bay, reason=reason))
 
     def reset_fault(self, bay: int) -> None:
-        """Staff cleared a bay's fault: forget the flapping and clear the driver's latch if it has one."""
+        """Staff cleared a bay's fault: forget the flapping and clear the driver's latch if it has one.
+
+        A safety alarm is cleared too, when the bay's readings allow it; DeviceError says why not.
+        """
+        if self._safety_reset is not None:
+            refusal = self._safety_reset(bay)
+            if refusal is not None:
+                raise DeviceError(refusal)
         self._flaps.pop(bay, None)
         if self._flap_faults.pop(bay, None) is not None:
             self._record(BayFaultChanged(bay=bay, reason=None))
@@ -264,6 +275,7 @@ class CabinetComponent:
                         bay=bay, present=reading.present, battery_id=reading.battery_id, soc_pct=reading.soc_pct
                     )
                 )
+        self._tell(self._battery_listeners, readings)
 
     def _scanner_seen(self, connected: bool) -> None:
         if connected == self._scanner_connected:
@@ -297,6 +309,22 @@ class CabinetComponent:
         """Be called (on the loop) with True/False when the entry door opens/closes."""
         self._entry_listeners.append(listener)
 
+    def add_battery_listener(self, listener: Callable[[dict[int, BatteryReading]], None]) -> None:
+        """Be called (on the loop) with every batch of battery readings, good or failed."""
+        self._battery_listeners.append(listener)
+
+    def set_safety(self, guard: Callable[[int], str | None], reset: Callable[[int], str | None]) -> None:
+        """The safety supervisor's unlock guard (why a bay must stay shut, or None) and its alarm reset."""
+        self._safety_guard = guard
+        self._safety_reset = reset
+
+    async def set_charger(self, bay: int, on: bool) -> None:
+        """Switch a bay's charger through its slot controller; DeviceError when it does not confirm."""
+        devices = self.devices
+        if devices is None or devices.slots is None or self._loop is None:
+            raise DeviceError("the cabinet has no slot controllers to switch a charger")
+        await self._loop.run_in_executor(None, devices.slots.set_charger, bay, on)
+
     async def read_battery(self, bay: int) -> BatteryReading:
         """Read one bay's battery now: its slot controller, or the presence switch where there is none."""
         devices = self.devices
@@ -310,9 +338,15 @@ class CabinetComponent:
         return BatteryReading(bay=bay, present=state.presence)
 
     def bays(self) -> dict[int, BayState]:
-        """The latest state of every bay, with flapping faults applied."""
+        """The latest state of every bay, with flapping faults and safety alarms applied."""
         out = dict(self._bays)
-        for bay, reason in self._flap_faults.items():
+        faults = dict(self._flap_faults)
+        if self._safety_guard is not None:
+            for bay in out:
+                refusal = self._safety_guard(bay)
+                if refusal is not None:
+                    faults[bay] = refusal
+        for bay, reason in faults.items():
             if bay in out and out[bay].fault is None:
                 state = out[bay]
                 out[bay] = BayState(bay, door=state.door, lock=state.lock, presence=state.presence, fault=reason)
@@ -326,6 +360,10 @@ class CabinetComponent:
         """Pulse one bay's lock (on the unlock thread). Raises DeviceError from the driver."""
         if self.devices is None or self.devices.lockers is None or self._loop is None:
             raise RuntimeError("the cabinet is not running")
+        refusal = self._safety_guard(bay) if self._safety_guard is not None else None
+        if refusal is not None:  # the safety supervisor outranks every flow, staff included
+            log.error("unlock of bay %d refused: %s", bay, refusal)
+            raise DeviceError(refusal)
         await self._loop.run_in_executor(self._executor, self.devices.lockers.unlock, bay)
 
     async def trigger_scanner(self) -> None:

@@ -24,6 +24,7 @@ from kiosk.app.components import StoreComponent
 from kiosk.app.controller import StationController
 from kiosk.app.rider_desk import RiderDesk
 from kiosk.app.runtime import Runtime
+from kiosk.app.safety import SafetySupervisor
 from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.simulation import SimulatorComponent
 from kiosk.core.clock import Clock
@@ -86,6 +87,16 @@ class Station:
             clock=clock,
             build=lambda on_scan: build_devices(config.hardware, clock=clock, on_scan=on_scan, pin_factory=pin_factory),
             record=self.store.append,
+        )
+        self.safety = SafetySupervisor(
+            config.safety,
+            config.hardware.safety,
+            clock=clock,
+            cabinet=self.cabinet,
+            battery_bays=frozenset(b.number for b in config.hardware.bays if b.slave is not None and b.goods is None),
+            record=self.store.append,
+            urgent=lambda event: self.sync.urgent(event),
+            pin_factory=pin_factory,
         )
         self.screen = ScreenFeed()
         self.rider = RiderDesk(
@@ -151,7 +162,7 @@ class Station:
         parts: list[Component] = [self.store]
         if self.simulator is not None:
             parts.append(self.simulator)
-        parts += [self.cabinet, self.controller, self.rider, self.sync, self.api]
+        parts += [self.cabinet, self.safety, self.controller, self.rider, self.sync, self.api]
         self.runtime = Runtime(parts)
         self._watchdog: asyncio.Task[None] | None = None
 

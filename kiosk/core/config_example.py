@@ -28,6 +28,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, BaseModel):
         return _toml_value(value.model_dump())
     if isinstance(value, dict):
+        if not value:
+            return "{}"
         return "{ " + ", ".join(f"{key} = {_toml_value(v)}" for key, v in value.items()) + " }"
     raise TypeError(f"no TOML form for {value!r}")
 

@@ -346,6 +346,45 @@ class BayConfig(Section):
         return [p for p in (self.lock_pin, self.door_pin, self.presence_pin) if p is not None]
 
 
+# --- the cabinet's safety outputs and inputs ---------------------------------------------------
+
+
+class SafetyIoConfig(Section):
+    """What the safety supervisor drives and watches besides the bays (docs/safety.md: what to wire).
+
+    Every output is a relay on a GPIO pin with an explicit active level. The chargers' mains relay is
+    wired so that its pin must be driven for the chargers to have power: when kiosk-core stops, or its
+    pins float, the chargers lose mains — nothing charges unsupervised.
+    """
+
+    fan_pin: PinName | None = None
+    """GPIO of the cabinet fan's relay."""
+    fan_active_high: bool = True
+    """Whether the fan relay switches on when its pin is high."""
+    mains_pin: PinName | None = None
+    """GPIO of the chargers' mains contactor (energised = mains on)."""
+    mains_active_high: bool = True
+    """Whether the mains contactor closes when its pin is high."""
+    extinguisher_pin: PinName | None = None
+    """GPIO that releases the cabinet's extinguisher."""
+    bay_extinguisher_pins: dict[int, PinName] = Field(default_factory=dict)
+    """GPIO that releases each bay's own extinguisher, by bay number (for cabinets that have them)."""
+    extinguisher_active_high: bool = True
+    """Whether an extinguisher releases when its pin is high."""
+    extinguisher_pulse_s: Annotated[float, Field(gt=0, le=30)] = 2.0
+    """How long an extinguisher's release pin is driven (s)."""
+    smoke_pin: PinName | None = None
+    """GPIO of the smoke detector's alarm contact."""
+    smoke_active_high: bool = True
+    """Whether the smoke contact reads high in alarm (wire a normally-closed contact to ground with the
+    pull-up on: a cut wire then reads as smoke, which is the safe side)."""
+
+    def pins(self) -> list[str]:
+        """Every GPIO pin these outputs and inputs use."""
+        fixed = [self.fan_pin, self.mains_pin, self.extinguisher_pin, self.smoke_pin]
+        return [p for p in fixed if p is not None] + list(self.bay_extinguisher_pins.values())
+
+
 CabinetKind = Literal["none", "gpio", "kerong", "8a80"]
 
 
@@ -377,6 +416,8 @@ class HardwareConfig(Section):
     """The QR scanner."""
     entry_door: EntryDoorConfig = EntryDoorConfig()
     """The entry door."""
+    safety: SafetyIoConfig = SafetyIoConfig()
+    """The cabinet's fan, chargers' mains relay, extinguishers and smoke detector."""
 
     @field_validator("bays")
     @classmethod
@@ -399,6 +440,13 @@ class HardwareConfig(Section):
                 problems.append(f"bay {bay.number} has no slave address but slot controllers are configured")
         pins = [p for bay in self.bays for p in bay.pins()]
         pins += [p for p in (self.entry_door.lock_pin, self.entry_door.door_pin) if p]
+        pins += self.safety.pins()
+        bay_numbers = {bay.number for bay in self.bays}
+        problems += [
+            f"safety.bay_extinguisher_pins names bay {n}, which is not one of the bays"
+            for n in sorted(self.safety.bay_extinguisher_pins)
+            if n not in bay_numbers
+        ]
         twice = sorted({p for p in pins if pins.count(p) > 1}, key=lambda p: int(re.sub(r"\D", "", p)))
         if twice:
             problems.append(f"pins used twice: {', '.join(twice)}")

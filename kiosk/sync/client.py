@@ -20,7 +20,17 @@ from pydantic import BaseModel, ValidationError
 
 from kiosk.core.errors import KioskError
 from kiosk.sync.backoff import parse_retry_after
-from kiosk.sync.protocol import BatchAck, Bundle, EventBatch, Heartbeat, HeartbeatAck, SpendAnswer, SpendRequest
+from kiosk.sync.protocol import (
+    AlarmAck,
+    BatchAck,
+    Bundle,
+    EventBatch,
+    Heartbeat,
+    HeartbeatAck,
+    SafetyAlarm,
+    SpendAnswer,
+    SpendRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +141,11 @@ class HubClient:
         body = request.model_dump_json().encode()
         headers = {"Content-Type": "application/json"}
         return self._parse(self._send("POST", "points/spend", body, headers, timeout_s), SpendAnswer)
+
+    def post_alarm(self, alarm: SafetyAlarm) -> AlarmAck:
+        """Send one safety alarm at once; the hub's acknowledgement."""
+        body = alarm.model_dump_json().encode()
+        return self._parse(self._send("POST", "alarms", body, {"Content-Type": "application/json"}), AlarmAck)
 
     def close(self) -> None:
         """Close the connection pool."""

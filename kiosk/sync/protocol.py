@@ -110,6 +110,28 @@ class HeartbeatAck(Answer):
     server_time: datetime
 
 
+ALARM_TYPES = frozenset({"safety.level_changed"})
+"""Event types a station may send at once, on their own, to ``POST /v1/stations/{id}/alarms``."""
+
+
+class SafetyAlarm(Request):
+    """A safety alarm sent at once, in its own request (it also travels later in the ordinary batch)."""
+
+    protocol: Literal[1] = 1
+    station_id: StationId
+    event: EventRecord
+    """The ``safety.level_changed`` event as the station stored it."""
+
+
+class AlarmAck(Answer):
+    """The hub has the alarm."""
+
+    id: str
+    """The alarm's event id."""
+    received_at: datetime
+    """When the hub first received it."""
+
+
 class KeyEntry(Answer):
     """A rider-code signing key the station should trust (same shape as a key set file entry)."""
 

@@ -30,11 +30,20 @@ from pydantic import JsonValue
 from kiosk.core.clock import Clock
 from kiosk.core.config import SyncConfig
 from kiosk.core.errors import KioskError
+from kiosk.core.events import EventRecord
 from kiosk.core.secrets import read_secret_file
 from kiosk.store import Store
 from kiosk.sync.backoff import Backoff
 from kiosk.sync.client import HubBusy, HubClient, HubError, HubRefused, HubUnavailable
-from kiosk.sync.protocol import MAX_BATCH_EVENTS, Bundle, EventBatch, Heartbeat, SpendAnswer, SpendRequest
+from kiosk.sync.protocol import (
+    MAX_BATCH_EVENTS,
+    Bundle,
+    EventBatch,
+    Heartbeat,
+    SafetyAlarm,
+    SpendAnswer,
+    SpendRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,8 @@ step that puts it into effect."""
 
 FIRST_BATCH = 100
 SMALLEST_BATCH = 10
+ALARM_BACKOFF_CAP_S = 30.0
+"""The longest wait between two tries of a safety alarm (s): short, a fire does not wait."""
 FULL_STATUS_EVERY_S = 300.0
 """Most seconds between heartbeats carrying the full status snapshot (sooner when the warnings change).
 
@@ -98,6 +109,15 @@ class SyncRelay:
         self._next_bundle = 0.0
         self._next_heartbeat = 0.0
         self._forced = False
+        self.alarm_client: HubClient | None = None
+        """A third client for safety alarms: they go at once, never behind a batch or a spend."""
+        self._alarms: dict[str, EventRecord] = {}
+        """Alarms not yet acknowledged by the hub, oldest first."""
+        self._alarm_wake = asyncio.Event()
+        self._alarm_task: asyncio.Task[None] | None = None
+        self.alarm_backoff = Backoff(0.5, ALARM_BACKOFF_CAP_S, rand)
+        self.alarms_sent = 0
+        self.alarm_error: str | None = None
         self.bundle_generated: datetime | None = None
         self._full_status_at: float | None = None
         self._full_status_warnings: list[str] = []
@@ -112,19 +132,24 @@ class SyncRelay:
         token = read_secret_file(self.config.token_file)  # a missing token is this component failing to start
         self.client = HubClient(self.config.hub_url, self.station_id, token, timeout_s=self.config.timeout_s)
         self.spend_client = HubClient(self.config.hub_url, self.station_id, token, timeout_s=self.config.timeout_s)
+        self.alarm_client = HubClient(self.config.hub_url, self.station_id, token, timeout_s=self.config.timeout_s)
         self._task = asyncio.create_task(self._run(), name="sync-relay")
+        self._alarm_task = asyncio.create_task(self._send_alarms(), name="sync-alarms")
+        if self._alarms:
+            self._alarm_wake.set()
 
     async def close(self) -> None:
         """Stop (an exchange in flight is abandoned; its events are simply sent again next time)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for client in (self.client, self.spend_client):
+        for task in (self._task, self._alarm_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._alarm_task = None
+        for client in (self.client, self.spend_client, self.alarm_client):
             if client is not None:
                 client.close()
-        self.client = self.spend_client = None
+        self.client = self.spend_client = self.alarm_client = None
 
     def sync_now(self) -> None:
         """Skip the wait: run a round at once (``kiosk sync now``), fetching the bundle and sending a heartbeat too.
@@ -171,6 +196,42 @@ class SyncRelay:
             log.info("the hub answers live points spends again")
         self._spend_error = None
         return answer
+
+    def urgent(self, record: EventRecord) -> None:
+        """Send this safety alarm to the hub now, in its own request, and keep trying until it is acknowledged.
+
+        The alarm is an ordinary stored event too, so it reaches the hub with the batches whatever happens
+        here (a restart forgets only the early copy).
+        """
+        self._alarms[record.id] = record
+        self._alarm_wake.set()
+
+    async def _send_alarms(self) -> None:
+        while True:
+            await self._alarm_wake.wait()
+            self._alarm_wake.clear()
+            while self._alarms and self.alarm_client is not None:
+                record = next(iter(self._alarms.values()))
+                alarm = SafetyAlarm(station_id=self.station_id, event=record)
+                try:
+                    await asyncio.to_thread(self.alarm_client.post_alarm, alarm)
+                except HubError as exc:
+                    retry_after = exc.retry_after_s if isinstance(exc, HubBusy) else None
+                    wait = self.alarm_backoff.next_wait(retry_after)
+                    if str(exc) != self.alarm_error:
+                        log.warning("the hub has not taken safety alarm %s yet (trying again): %s", record.id, exc)
+                    self.alarm_error = str(exc)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(wait):
+                            await self._alarm_wake.wait()
+                    self._alarm_wake.clear()
+                    continue
+                self._alarms.pop(record.id, None)
+                self.alarm_backoff.reset()
+                self.alarms_sent += 1
+                if self.alarm_error is not None:
+                    log.info("the hub takes safety alarms again")
+                self.alarm_error = None
 
     # --- the rounds ----------------------------------------------------------------------------
 
@@ -330,6 +391,8 @@ class SyncRelay:
             warnings.append(f"the hub refuses this station: {self.refused} — check the hub token")
         elif self.last_error and stats.unsynced_count:
             warnings.append(f"cannot reach the hub ({self.last_error}); {stats.unsynced_count} events wait")
+        if self._alarms and self.config.enabled:
+            warnings.append(f"{len(self._alarms)} safety alarm(s) not yet taken by the hub")
         return {
             "enabled": self.config.enabled,
             "hub_url": self.config.hub_url,
@@ -341,6 +404,8 @@ class SyncRelay:
             "events_sent": self.events_sent,
             "bytes_sent": self.client.bytes_sent if self.client else 0,
             "batch_size": self.batch_size,
+            "alarms_waiting": len(self._alarms),
+            "alarms_sent": self.alarms_sent,
             "bundle_generated": self.bundle_generated.isoformat() if self.bundle_generated else None,
             "warnings": warnings,
         }

@@ -17,6 +17,7 @@ from typing import Any
 from kiosk.api.auth import CSRF_FIELD
 from kiosk.api.web.system import DiskSpace, format_bytes
 from kiosk.core.events import registered_types
+from kiosk.devices.sim.cabinet import FAULTS
 
 MAX_STOCK = 999
 """Largest stock staff may set for one goods bay (a typo guard: a locker holds a few dozen at most)."""
@@ -402,8 +403,6 @@ def events(records: Sequence[Mapping[str, Any]], prefix: str, limit: int) -> str
 
 
 # --- simulator ----------------------------------------------------------------------------------------
-
-FAULTS = ("lock_jammed", "door_flapping", "board_silent", "battery_hot", "scanner_unplugged", "slot_silent")
 
 
 def simulator(world: Mapping[str, Any], view: View) -> str:

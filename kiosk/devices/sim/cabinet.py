@@ -22,7 +22,7 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from gpiozero.pins.mock import MockFactory
 
@@ -38,10 +38,32 @@ from kiosk.devices.sim.scanner import SimScanner
 from kiosk.devices.sim.slots import SimBattery, SimSlotControllers
 
 CabinetSimKind = Literal["gpio", "kerong", "8a80"]
-Fault = Literal["lock_jammed", "door_flapping", "board_silent", "battery_hot", "scanner_unplugged", "slot_silent"]
+Fault = Literal[
+    "lock_jammed",
+    "door_flapping",
+    "board_silent",
+    "battery_hot",
+    "scanner_unplugged",
+    "slot_silent",
+    "thermal_runaway",
+    "bms_silent",
+    "smoke",
+]
 FAULTS: tuple[str, ...] = get_args(Fault)
 """Every fault :meth:`SimCabinet.inject` knows."""
-_BAY_FAULTS = {"lock_jammed", "door_flapping", "battery_hot", "slot_silent"}
+_BAY_FAULTS = {"lock_jammed", "door_flapping", "battery_hot", "slot_silent", "thermal_runaway", "bms_silent"}
+_CABINET_FAULTS = {"scanner_unplugged", "smoke"}
+
+RUNAWAY_SLOW_C_PER_S = 3.0 / 60
+"""A pack heading for thermal runaway first warms slowly (°C/s: 3 °C a minute) ..."""
+RUNAWAY_ONSET_S = 90.0
+"""... for this long (s) ..."""
+RUNAWAY_FAST_C_PER_S = 2.0
+"""... then climbs fast (°C/s) until it burns."""
+RUNAWAY_MAX_C = 400.0
+
+SAFETY_PINS = ("fan_pin", "mains_pin", "extinguisher_pin", "smoke_pin")
+"""The cabinet's safety pins the simulator wires when the config names none and the pins suffice."""
 
 BATTERY_ID = re.compile(r"[A-Z]{2}[0-9A-Z]{6,14}")
 """What a simulated battery id looks like: two letters, then 6-14 digits or capitals (``SH0000123``)."""
@@ -65,6 +87,15 @@ HOT_C = 62.0
 ROOM_C = 25.0
 
 PulseHook = Callable[[int], None]
+
+
+def runaway_temperature(start_c: float, elapsed_s: float) -> float:
+    """The temperature of a pack ``elapsed_s`` into the simulated thermal runaway."""
+    slow = start_c + RUNAWAY_SLOW_C_PER_S * min(elapsed_s, RUNAWAY_ONSET_S)
+    fast = RUNAWAY_FAST_C_PER_S * max(0.0, elapsed_s - RUNAWAY_ONSET_S)
+    return round(min(RUNAWAY_MAX_C, slow + fast), 1)
+
+
 T = TypeVar("T")
 
 
@@ -80,7 +111,12 @@ def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> Har
     if not bays:
         raise ValueError("the simulated cabinet needs at least one [[hardware.bays]] in the config")
     door = hw.entry_door
-    pool = [p for p in _GPIO_POOL if p not in (door.lock_pin, door.door_pin)]
+    pool = [p for p in _GPIO_POOL if p not in (door.lock_pin, door.door_pin, *hw.safety.pins())]
+    safety = hw.safety.model_dump()
+    if not hw.safety.pins() and len(pool) - 2 * len(bays) >= len(SAFETY_PINS):
+        # A fan, the chargers' mains contactor, an extinguisher and a smoke detector, on the last free pins.
+        for name in SAFETY_PINS:
+            safety[name] = pool.pop()
     goods = sum(1 for bay in bays if bay.goods is not None)
     # A goods bay holds no battery, so it never needs a presence switch: battery bays get one each
     # when the pins suffice for all of them (and the goods bays' lock and door).
@@ -102,7 +138,9 @@ def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> Har
             entry |= {"lock_pin": next(free), "door_pin": next(free), "presence_pin": next(free) if presence else None}
         out.append(entry)
     data = hw.model_dump()
-    data.update(cabinet=kind, bays=out, bus_port=None if kind == "gpio" else str(workdir / LOCK_BUS_LINK))
+    data.update(
+        cabinet=kind, bays=out, bus_port=None if kind == "gpio" else str(workdir / LOCK_BUS_LINK), safety=safety
+    )
     data["slots"]["port"] = str(workdir / SLOTS_LINK)
     data["scanner"].update(kind="serial", port=str(workdir / SCANNER_LINK))
     return HardwareConfig.model_validate(data)
@@ -139,6 +177,8 @@ class SimCabinet(Closeable):
         self._flap_truth: dict[int, bool] = {}
         """Flapping bays -> whether the door is really open (the switch shows noise meanwhile)."""
         self._faults: set[tuple[str, int | None]] = set()
+        self._runaway: dict[int, tuple[float, float]] = {}
+        """Bays heading for thermal runaway -> (seconds since it began, starting temperature)."""
         self._hooks: list[PulseHook] = []
         self.pulses: list[int] = []
         """Every bay whose lock was pulsed, in order (jammed ones too), once its door has reacted."""
@@ -210,7 +250,27 @@ class SimCabinet(Closeable):
                 springs_open=False,
                 name="sim-entry-door",
             )
+        if hw.safety.smoke_pin is not None:
+            self._smoke_pin().force(False)  # the detector's contact is closed: no smoke
         self._fill()
+
+    def _smoke_pin(self) -> SimPin:
+        pin = self._hw.safety.smoke_pin
+        if pin is None:
+            raise ValueError("this cabinet has no smoke detector (hardware.safety.smoke_pin is not set)")
+        return cast(SimPin, self.pin_factory.pin(pin))
+
+    def output_on(self, name: str) -> bool:
+        """Whether a safety output (``fan_pin``, ``mains_pin``, ``extinguisher_pin``) is driven active now."""
+        safety = self._hw.safety
+        pin = getattr(safety, name)
+        if pin is None:
+            raise ValueError(f"this cabinet has no {name}")
+        active_high = {"fan_pin": safety.fan_active_high, "mains_pin": safety.mains_active_high}.get(
+            name, safety.extinguisher_active_high
+        )
+        device_pin = self.pin_factory.pin(pin)
+        return bool(device_pin.state) == active_high and device_pin.function == "output"
 
     def _port(self, link: str) -> PtyPort:
         port = PtyPort(self.workdir / link)
@@ -324,7 +384,16 @@ class SimCabinet(Closeable):
         """Let ``seconds`` pass for the batteries: those on a working charger charge."""
         if seconds < 0:
             raise ValueError("time does not run backwards")
-        self._need(self._slots).tick(seconds)
+        slots = self._need(self._slots)
+        slots.tick(seconds)
+        with self._lock:
+            runaways = dict(self._runaway)
+        for bay, (elapsed, start_c) in runaways.items():
+            elapsed += seconds
+            slots.warm(bay, runaway_temperature(start_c, elapsed))
+            with self._lock:
+                if bay in self._runaway:
+                    self._runaway[bay] = (elapsed, start_c)
 
     # -- faults ----------------------------------------------------------------------------------------
 
@@ -339,13 +408,17 @@ class SimCabinet(Closeable):
         - ``battery_hot`` (bay): the battery reads 62 °C with over-temperature set; off: 25 °C, flag cleared.
         - ``scanner_unplugged`` (no bay): the scanner's port disappears; off: plugged back in.
         - ``slot_silent`` (bay): the bay's slot controller answers nothing.
+        - ``thermal_runaway`` (bay): the battery warms 3 °C a minute for 90 s, then 2 °C a second (as
+          :meth:`tick` lets time pass); off: back to room temperature.
+        - ``bms_silent`` (bay): the controller answers but has lost its BMS (flag ``bms_comms_lost``).
+        - ``smoke`` (no bay): the cabinet's smoke detector goes into alarm; off: clear.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
         if fault in _BAY_FAULTS and bay is None:
             raise ValueError(f"fault {fault} needs a bay")
-        if fault == "scanner_unplugged" and bay is not None:
-            raise ValueError("fault scanner_unplugged concerns the scanner, not a bay")
+        if fault in _CABINET_FAULTS and bay is not None:
+            raise ValueError(f"fault {fault} concerns the whole cabinet, not a bay")
         if bay is not None:
             self._check_bay(bay)
         handlers: dict[str, Callable[[int | None, bool], None]] = {
@@ -355,6 +428,9 @@ class SimCabinet(Closeable):
             "battery_hot": self._heat,
             "scanner_unplugged": self._unplug_scanner,
             "slot_silent": self._silence_slot,
+            "thermal_runaway": self._run_away,
+            "bms_silent": self._silence_bms,
+            "smoke": self._smoke,
         }
         handlers[fault](bay, on)
         with self._lock:
@@ -391,6 +467,31 @@ class SimCabinet(Closeable):
         else:
             slots.hot(bay, ROOM_C)
             slots.fault(bay, battery.faults - {"over_temperature"})
+
+    def _run_away(self, bay: int | None, on: bool) -> None:
+        assert bay is not None
+        slots = self._need(self._slots)
+        battery = slots.battery(bay)
+        if battery is None:
+            raise ValueError(f"bay {bay} is empty: there is no battery to run away")
+        with self._lock:
+            if on:
+                self._runaway.setdefault(bay, (0.0, battery.temperature_c))
+                return
+            self._runaway.pop(bay, None)
+        slots.warm(bay, ROOM_C)
+
+    def _silence_bms(self, bay: int | None, on: bool) -> None:
+        assert bay is not None
+        slots = self._need(self._slots)
+        battery = slots.battery(bay)
+        if battery is None:
+            raise ValueError(f"bay {bay} is empty: there is no BMS to fall silent")
+        flags = battery.faults | {"bms_comms_lost"} if on else battery.faults - {"bms_comms_lost"}
+        slots.fault(bay, flags)
+
+    def _smoke(self, bay: int | None, on: bool) -> None:
+        self._smoke_pin().force(on)
 
     def _unplug_scanner(self, bay: int | None, on: bool) -> None:
         scanner = self._need(self._scanner)

@@ -181,6 +181,11 @@ class SimSlotControllers:
             battery.temperature_c = temperature_c
             battery.faults = battery.faults | {"over_temperature"}
 
+    def warm(self, bay: int, temperature_c: float) -> None:
+        """Set the bay's battery temperature, leaving its BMS flags as they are."""
+        with self._mutex:
+            self._needs_battery(bay).temperature_c = temperature_c
+
     def fault(self, bay: int, flags: Iterable[str]) -> None:
         """Set the BMS fault flags of the bay's battery (names from FAULT_FLAGS; empty clears)."""
         wanted = frozenset(flags)
