@@ -119,7 +119,8 @@ def render_fleet(view: FleetView) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fleet · kiosk-hub</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head><body>'
-        f"<h1>Fleet</h1>{_alarms(view)}<p>{len(view.rows)} stations, as of {_when(view.generated_at, view.generated_at)}."
+        f"<h1>Fleet</h1>{_alarms(view)}"
+        f"<p>{len(view.rows)} stations, as of {_when(view.generated_at, view.generated_at)}."
         ' <a href="/fleet.csv">Download CSV</a> · <a href="/admin">Rider services</a></p>'
         f"<table>{head}{rows}</table>{fleet_chart}{batteries}<h2>Stations</h2>{sections}</body></html>"
     )

@@ -203,14 +203,14 @@ class SafetySupervisor:
         for bay, reading in readings.items():
             if bay in bays:
                 bays[bay] = step_bay(bays[bay], BaySample(at=now, reading=reading), self.rules)
-        self.state = replace(self.state, bays=bays)
         self._judged = True
-        self._judge(None)
+        self._judge(None, bays)
 
-    def _judge(self, sensors: CabinetSample | None) -> None:
+    def _judge(self, sensors: CabinetSample | None, bays: dict[int, BayWatch] | None = None) -> None:
         before = self.state
-        cabinet = step_cabinet(before.cabinet, sensors, before.bays.values(), self.clock.monotonic(), self.rules)
-        self.state = replace(before, cabinet=cabinet)
+        bays = dict(before.bays) if bays is None else bays
+        cabinet = step_cabinet(before.cabinet, sensors, bays.values(), self.clock.monotonic(), self.rules)
+        self.state = SafetyState(bays=bays, cabinet=cabinet)
         for change in transitions(before, self.state):
             self._tell(change)
         self._wake.set()

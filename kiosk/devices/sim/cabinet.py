@@ -112,15 +112,16 @@ def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> Har
         raise ValueError("the simulated cabinet needs at least one [[hardware.bays]] in the config")
     door = hw.entry_door
     pool = [p for p in _GPIO_POOL if p not in (door.lock_pin, door.door_pin, *hw.safety.pins())]
-    safety = hw.safety.model_dump()
-    if not hw.safety.pins() and len(pool) - 2 * len(bays) >= len(SAFETY_PINS):
-        # A fan, the chargers' mains contactor, an extinguisher and a smoke detector, on the last free pins.
-        for name in SAFETY_PINS:
-            safety[name] = pool.pop()
     goods = sum(1 for bay in bays if bay.goods is not None)
     # A goods bay holds no battery, so it never needs a presence switch: battery bays get one each
     # when the pins suffice for all of them (and the goods bays' lock and door).
     with_presence = 3 * (len(bays) - goods) + 2 * goods <= len(pool)
+    bay_pins = 0 if kind != "gpio" else (3 * (len(bays) - goods) + 2 * goods if with_presence else 2 * len(bays))
+    safety = hw.safety.model_dump()
+    if not hw.safety.pins() and len(pool) - bay_pins >= len(SAFETY_PINS):
+        # A fan, the chargers' mains contactor, an extinguisher and a smoke detector, on the last free pins.
+        for name in SAFETY_PINS:
+            safety[name] = pool.pop()
     if kind == "gpio" and 2 * len(bays) > len(pool):
         raise ValueError(f"a GPIO cabinet has pins for at most {len(pool) // 2} bays, not {len(bays)}")
     free = iter(pool)
@@ -259,6 +260,10 @@ class SimCabinet(Closeable):
         if pin is None:
             raise ValueError("this cabinet has no smoke detector (hardware.safety.smoke_pin is not set)")
         return cast(SimPin, self.pin_factory.pin(pin))
+
+    def charger_enabled(self, bay: int) -> bool:
+        """Whether the bay's charger is switched on (what the slot controller was last told)."""
+        return self._need(self._slots).charger_enabled(bay)
 
     def output_on(self, name: str) -> bool:
         """Whether a safety output (``fan_pin``, ``mains_pin``, ``extinguisher_pin``) is driven active now."""
