@@ -86,7 +86,7 @@ def test_bad_replies_are_refused_with_a_plain_reason(raw: bytes, why: str) -> No
 
 
 def test_encoders_refuse_board_zero() -> None:
-    with pytest.raises(ValueError, match="1-32"):
+    with pytest.raises(ValueError, match="1-200"):
         p.unlock_request(0, 1)
 
 
