@@ -306,7 +306,8 @@ class SerialScannerSettings(ScannerSettings):
     trigger: TriggerProtocol = TriggerProtocol.GM65
     """Which command asks for a scan: 'gm65' frame, 'honeywell' SYN T CR, or 'none'."""
     gm65_check: Gm65Check = Gm65Check.ABCD
-    """Close GM65 commands with a real CRC-16/XMODEM ('crc') or the AB CD placeholder ('abcd')."""
+    """Close the GM65 trigger command with a real CRC-16/XMODEM ('crc') or the AB CD placeholder ('abcd');
+    save, write and read frames always carry the real CRC."""
     reply_window_s: Seconds = 0.5
     """How long after a GM65 command its 02 00 00 reply is looked for in the stream (s)."""
 
