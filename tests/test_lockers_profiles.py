@@ -256,3 +256,38 @@ def test_a_fixed_pulse_form_the_board_ignores_leaves_the_board_its_own_time_and_
         assert sim.pulse_ms == {}
         assert sim.unlock_frames == 1
         assert sim.door_open(0, 0)
+
+
+# --- the cases issue 15 reported, with the settings a station gets when it names no board model ------------
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_default_8a80_settings_take_an_8a_echo_1_2_s_late_as_one_pulse(
+    busy: bool, pty_port: PtyPort, fake_clock: FakeClock, sims: list[SimLockBus]
+) -> None:
+    # Before: 2 pulses (reply past the 1.0 s unlock timeout) or 4 pulses and DeviceError (header 8A refused).
+    # A bounded real wait of about 1.2 s: the echo's lateness is what is under test.
+    sim = SimBoard8A80Bus(pty_port, [1], unlock_reply_header=0x8A)
+    sims.append(sim)
+    if busy:
+        sim.late_reply(1.2)  # the board answers nothing else before its echo either
+    else:
+        sim.delay_unlock_replies(1.2)
+    with Board8A80Bank(pty_port.path, {1: (1, 0)}, Board8A80Settings(), fake_clock) as bank:
+        bank.unlock(1)
+        assert sim.pulses == [(1, 0)]
+        assert sim.unlock_frames == 1
+
+
+def test_default_kerong_settings_take_a_board_that_never_answers_unlocks_as_one_pulse(
+    pty_port: PtyPort, fake_clock: FakeClock, sims: list[SimLockBus]
+) -> None:
+    # Before: 4 pulses and DeviceError after 4.4 s.
+    sim = SimKerongBus(pty_port, [0])
+    sims.append(sim)
+    sim.answer_unlocks(False)
+    with KerongBank(pty_port.path, {1: (0, 0)}, KerongSettings(), fake_clock) as bank:
+        bank.unlock(1)
+        assert sim.pulses == [(0, 0)]
+        assert sim.unlock_frames == 1
+        assert bank.read(1).door is DoorState.OPEN
