@@ -18,7 +18,14 @@ from tests.support import wait_until
 
 BAYS = {1: (1, 0), 2: (1, 23), 3: (2, 4)}
 FAST = Board8A80Settings(
-    timeout_s=0.1, unlock_timeout_s=0.2, retries=2, retry_delay_s=0.005, reopen_min_s=1.0, reopen_max_s=4.0
+    timeout_s=0.1,
+    unlock_timeout_s=0.2,
+    retries=2,
+    retry_delay_s=0.005,
+    reopen_min_s=1.0,
+    reopen_max_s=4.0,
+    confirm_s=0.3,
+    confirm_poll_s=0.02,
 )
 
 
@@ -109,16 +116,32 @@ def test_either_unlock_reply_header_is_understood_when_configured(
         assert sim.door_open(1, 0)
 
 
-def test_an_unlock_reply_header_other_than_configured_is_a_failed_unlock(
+def test_an_unlock_reply_header_other_than_configured_is_accepted_by_default(
     pty_port: PtyPort, fake_clock: FakeClock
 ) -> None:
-    settings = Board8A80Settings(timeout_s=0.05, unlock_timeout_s=0.05, retries=1, retry_delay_s=0.005)
+    settings = Board8A80Settings(timeout_s=0.05, unlock_timeout_s=0.2, retries=1, retry_delay_s=0.005)
     with (
-        SimBoard8A80Bus(pty_port, boards=(1,), unlock_reply_header=0x8A) as _sim,
+        SimBoard8A80Bus(pty_port, boards=(1,), unlock_reply_header=0x8A) as sim,
         Board8A80Bank(pty_port.path, {1: (1, 0)}, settings, fake_clock) as driver,
-        pytest.raises(DeviceError, match="lock board 1 is not answering"),
     ):
         driver.unlock(1)
+        assert sim.unlock_frames == 1
+        assert driver.get_status()["boards"]["1"]["confirmed_by_status"] == 0
+
+
+def test_a_strict_header_ignores_the_other_one_and_confirms_by_reading_the_lock(
+    pty_port: PtyPort, fake_clock: FakeClock
+) -> None:
+    settings = Board8A80Settings(
+        timeout_s=0.05, unlock_timeout_s=0.1, retries=1, retry_delay_s=0.005, strict_unlock_header=True
+    )
+    with (
+        SimBoard8A80Bus(pty_port, boards=(1,), unlock_reply_header=0x8A) as sim,
+        Board8A80Bank(pty_port.path, {1: (1, 0)}, settings, fake_clock) as driver,
+    ):
+        driver.unlock(1)
+        assert sim.unlock_frames == 1
+        assert driver.get_status()["boards"]["1"]["confirmed_by_status"] == 1
 
 
 def test_the_bank_refuses_an_unlock_reply_header_that_no_board_uses() -> None:
@@ -174,9 +197,12 @@ def test_a_spoiled_reply_is_retried_and_the_read_succeeds(
 
 
 @pytest.mark.parametrize("mode", [GarbleMode.CHECKSUM, GarbleMode.TRUNCATE])
-def test_a_spoiled_unlock_reply_is_retried(bank: Board8A80Bank, sim: SimBoard8A80Bus, mode: GarbleMode) -> None:
+def test_a_spoiled_unlock_reply_is_confirmed_by_reading_the_lock_not_by_pulsing_again(
+    bank: Board8A80Bank, sim: SimBoard8A80Bus, mode: GarbleMode
+) -> None:
     sim.garble_next(1, mode)
     bank.unlock(1)
+    assert sim.unlock_frames == 1
     assert bank.read(1).door is DoorState.OPEN
 
 

@@ -111,6 +111,22 @@ def test_a_second_unlock_does_not_lengthen_the_pulse_beyond_one_pulse(
         assert pin(factory, "GPIO17").state is False
 
 
+def test_one_unlock_is_one_relay_pulse_even_when_the_door_stays_shut(
+    factory: MockFactory, fake_clock: FakeClock
+) -> None:
+    # The door switch never opens (a jammed lock): the driver reports it, it does not pulse again.
+    with make_bank(factory, fake_clock, LockerSettings(pulse_s=0.5)) as bank:
+        close_door(factory, fake_clock, bank)
+        relay = pin(factory, "GPIO17")
+        relay.clear_states()
+        bank.unlock(1)
+        for _ in range(20):
+            fake_clock.advance(0.1)
+            bank.poll()
+        assert [s.state for s in relay.states] == [False, True, False]
+        assert bank.read(1).door is DoorState.CLOSED
+
+
 def test_close_returns_an_unlocked_relay_to_locked(factory: MockFactory, fake_clock: FakeClock) -> None:
     bank = make_bank(factory, fake_clock)
     bank.unlock(1)

@@ -19,7 +19,14 @@ from tests.support import wait_until
 
 BAYS = {1: (0, 0), 2: (0, 1), 3: (1, 15)}
 FAST = KerongSettings(
-    timeout_s=0.1, unlock_timeout_s=0.2, retries=2, retry_delay_s=0.005, reopen_min_s=1.0, reopen_max_s=4.0
+    timeout_s=0.1,
+    unlock_timeout_s=0.2,
+    retries=2,
+    retry_delay_s=0.005,
+    reopen_min_s=1.0,
+    reopen_max_s=4.0,
+    confirm_s=0.3,
+    confirm_poll_s=0.02,
 )
 
 
@@ -135,6 +142,7 @@ def test_an_unlock_whose_reply_is_spoiled_still_succeeds(bank: KerongBank, sim: 
     sim.garble_next(1, GarbleMode.START)
     bank.unlock(1)
     assert sim.door_open(0, 0)
+    assert sim.unlock_frames == 2
 
 
 def test_stray_bytes_waiting_on_the_line_do_not_confuse_the_next_read(bank: KerongBank, sim: SimKerongBus) -> None:
@@ -182,6 +190,7 @@ def test_unlock_on_a_silent_board_raises_a_plain_device_error(bank: KerongBank, 
     sim.silent(0)
     with pytest.raises(DeviceError, match="bay 1 did not unlock: lock board 0 is not answering"):
         bank.unlock(1)
+    assert sim.unlock_frames == 1
 
 
 def test_a_late_unlock_reply_within_the_unlock_timeout_is_accepted(bank: KerongBank, sim: SimKerongBus) -> None:
@@ -191,7 +200,7 @@ def test_a_late_unlock_reply_within_the_unlock_timeout_is_accepted(bank: KerongB
     assert sim.pulses == [(0, 1), (0, 0)]
 
 
-def test_a_reply_that_misses_the_deadline_is_taken_instead_of_pulsing_again(
+def test_a_reply_that_misses_the_deadline_confirms_the_unlock_instead_of_pulsing_again(
     pty_port: PtyPort, sim: SimKerongBus, fake_clock: FakeClock
 ) -> None:
     settings = KerongSettings(timeout_s=0.1, unlock_timeout_s=0.1, retries=2, retry_delay_s=0.3, pulse_ms=None)
@@ -199,7 +208,8 @@ def test_a_reply_that_misses_the_deadline_is_taken_instead_of_pulsing_again(
         sim.late_reply(0.15)
         driver.unlock(1)
         assert sim.pulses == [(0, 0)]
-        assert driver.get_status()["boards"]["0"]["late_replies"] == 1
+        board = driver.get_status()["boards"]["0"]
+        assert (board["unlocks_sent"], board["unanswered_unlocks"]) == (1, 1)
 
 
 def test_listeners_hear_the_changes_that_polling_finds(bank: KerongBank, sim: SimKerongBus) -> None:

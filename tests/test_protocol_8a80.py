@@ -86,7 +86,7 @@ def test_bad_replies_are_refused_with_a_plain_reason(raw: bytes, why: str) -> No
 
 
 def test_encoders_refuse_board_zero() -> None:
-    with pytest.raises(ValueError, match="1-32"):
+    with pytest.raises(ValueError, match="1-200"):
         p.unlock_request(0, 1)
 
 
@@ -154,3 +154,47 @@ def test_all_reply_round_trips_through_the_splitter(board: int, bits: int) -> No
 def test_requests_round_trip(board: int, lock: int) -> None:
     assert p.decode_request(p.unlock_request(board, lock)) == p.Request(p.RequestKind.UNLOCK, board, lock)
     assert p.decode_request(p.query_request(board, lock)) == p.Request(p.RequestKind.QUERY, board, lock)
+
+
+@given(boards, st.integers(min_value=0, max_value=0xFF_FFFF))
+def test_a_7_byte_all_reply_round_trips_through_the_splitter(board: int, bits: int) -> None:
+    raw = p.all_reply(board, bits, status_bytes=3)
+    assert len(raw) == 7
+    (frame,) = p.split_replies(raw, expect_all=True).frames
+    assert p.decode_reply(frame) == p.BoardReply(board=board, bits=bits, status_bytes=3)
+
+
+def test_the_7_byte_all_reply_carries_locks_17_to_24_first() -> None:
+    raw = p.all_reply(1, 1 << 23 | 1, status_bytes=3)
+    assert raw == bytes([0x80, 0x01, 0x80, 0x00, 0x01, 0x33, 0x80 ^ 0x01 ^ 0x80 ^ 0x01 ^ 0x33])
+
+
+def test_a_7_byte_all_reply_is_refused_where_only_8_bytes_are_allowed() -> None:
+    raw = p.all_reply(1, 5, status_bytes=3)
+    assert p.split_replies(raw, expect_all=True, status_bytes=4).frames == ()
+    assert p.split_replies(raw, expect_all=True, status_bytes=3).frames == (raw,)
+
+
+def test_an_8_byte_all_reply_is_not_cut_short_into_a_7_byte_one() -> None:
+    # Chosen so that the first seven bytes are a valid 7-byte answer too (33 in place, xor = 33).
+    raw = p.all_reply(1, 0x8100_0033)
+    assert p.decode_reply(raw[:7]) == p.BoardReply(board=1, bits=0x81_0000, status_bytes=3)
+    assert p.split_replies(raw[:7], expect_all=True).frames == ()  # waits for an eighth byte
+    assert p.split_replies(raw, expect_all=True).frames == (raw,)
+
+
+def test_boards_above_32_up_to_0xc8_are_encoded_and_decoded() -> None:
+    raw = p.lock_reply(0xC8, 3, True)
+    assert p.decode_reply(raw) == p.LockReply(header=p.QUERY, board=0xC8, lock=3, is_set=True)
+    with pytest.raises(ValueError, match="1-200"):
+        p.unlock_request(0xC9, 1)
+
+
+@given(st.binary(max_size=300), st.booleans(), st.sampled_from([None, 3, 4]))
+def test_splitting_arbitrary_replies_of_either_length_yields_only_frames_that_decode(
+    data: bytes, expect_all: bool, status_bytes: int | None
+) -> None:
+    result = p.split_replies(data, expect_all=expect_all, status_bytes=status_bytes)
+    for frame in result.frames:
+        p.decode_reply(frame)
+    assert len(result.rest) < p.MAX_FRAME

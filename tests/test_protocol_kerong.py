@@ -44,6 +44,19 @@ def test_pulse_time_is_sent_in_10_ms_units() -> None:
     assert frame[3] == 50
 
 
+def test_pulse_time_has_a_6_byte_and_a_7_byte_form() -> None:
+    assert k.pulse_time_request(0, 500, "short") == bytes.fromhex("02 00 37 32 03 6e")
+    assert k.pulse_time_request(0, 500, "long") == bytes.fromhex("02 00 37 00 32 03 6e")
+
+
+@pytest.mark.parametrize("form", ["short", "long"])
+def test_both_pulse_time_forms_split_decode_and_say_their_form(form: k.PulseForm) -> None:
+    raw = k.pulse_time_reply(3, 1000, form)
+    (frame,) = k.split_frames(raw + k.status_request(1)).frames[:1]
+    decoded = k.decode_frame(frame)
+    assert (k.pulse_form_of(decoded), k.pulse_ms_of(decoded), decoded.board) == (form, 1000, 3)
+
+
 def test_status_reply_is_nine_bytes_in_the_documented_layout() -> None:
     frame = k.status_reply(1, lock_bits=0x0201, ir_bits=0x8004)
     assert len(frame) == 9

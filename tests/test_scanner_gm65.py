@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import serial
 
 from kiosk.core.errors import ProtocolError
 from kiosk.devices.scanner.gm65 import (
@@ -23,6 +24,8 @@ from kiosk.devices.scanner.gm65 import (
     trigger_frame,
     write_frame,
 )
+from kiosk.devices.sim.pty import PtyPort
+from kiosk.devices.sim.scanner import SimScanner
 
 
 def test_crc16_xmodem_check_value() -> None:
@@ -161,3 +164,56 @@ def test_splitter_reports_a_reply_with_bad_crc() -> None:
     assert rest == b"OK"
     assert len(replies) == 1
     assert isinstance(replies[0], ProtocolError)
+
+
+def test_save_frame_carries_the_real_crc_by_default() -> None:
+    assert save_frame() == bytes.fromhex("7E 00 09 01 00 00 00 DE C8")
+
+
+def test_write_and_read_frames_carry_the_real_crc_by_default() -> None:
+    assert write_frame(0x002A, b"\x39\x01")[-2:] == bytes.fromhex("A7 EA")
+    assert read_frame(0x002A, 2)[-2:] == bytes.fromhex("D8 0F")
+
+
+def test_a_read_reply_ending_in_the_constant_33_31_is_accepted() -> None:
+    raw = bytes.fromhex("02 00 00 02 39 01 33 31")
+    assert raw == reply_frame(b"\x39\x01", constant_tail=True)
+    assert parse_reply(raw) == Gm65Reply(data=b"\x39\x01")
+
+
+def test_a_reply_with_neither_its_crc_nor_33_31_is_still_refused() -> None:
+    with pytest.raises(ProtocolError, match="CRC"):
+        parse_reply(bytes.fromhex("02 00 00 02 39 01 33 30"))
+
+
+def test_the_splitter_takes_a_33_31_read_reply_out_of_the_stream() -> None:
+    splitter = ReplySplitter()
+    splitter.expect(0.0, 0.5)
+    raw = reply_frame(b"\x39\x01", constant_tail=True)
+    assert splitter.feed(raw + b"CODE\r\n", 0.1) == (b"CODE\r\n", [Gm65Reply(data=b"\x39\x01")])
+
+
+def _exchange(port: serial.Serial, frame: bytes, length: int) -> bytes:
+    """Write ``frame`` and read up to ``length`` bytes (bounded by the port's timeout)."""
+    port.write(frame)
+    return bytes(port.read(length))
+
+
+def test_a_strict_simulated_module_takes_the_real_crc_save_frame_and_refuses_abcd(pty_port: PtyPort) -> None:
+    with SimScanner(pty_port) as sim, serial.Serial(pty_port.path, timeout=1.0) as port:
+        sim.accepts_abcd = False
+        sim.start()
+        assert _exchange(port, save_frame(), len(OK_REPLY)) == OK_REPLY
+        port.timeout = 0.2
+        assert _exchange(port, save_frame(check=Gm65Check.ABCD), len(OK_REPLY)) == b""
+        assert [c.op for c in sim.commands] == [Gm65Op.SAVE]
+
+
+def test_a_simulated_module_with_the_33_31_tail_is_read_through_a_pty(pty_port: PtyPort) -> None:
+    with SimScanner(pty_port) as sim, serial.Serial(pty_port.path, timeout=1.0) as port:
+        sim.constant_tail = True
+        sim.start()
+        assert _exchange(port, write_frame(0x002A, b"\x39\x01"), len(OK_REPLY)) == OK_REPLY
+        reply = _exchange(port, read_frame(0x002A, 2), 8)
+        assert reply.endswith(b"\x33\x31")
+        assert parse_reply(reply).data == b"\x39\x01"

@@ -15,7 +15,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """``kiosk doctor``: check this machine for running the station."""
     from kiosk.app.doctor import doctor
 
-    return doctor(Path(args.config))
+    return doctor(Path(args.config), probe=args.probe)
 
 
 def _installer(args: argparse.Namespace) -> Installer:
@@ -71,6 +71,11 @@ def add_ops_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     """Add ``doctor``, ``install`` and ``uninstall`` to the ``kiosk`` command's subparsers."""
     p = sub.add_parser("doctor", help="check this Pi for running the station: config, ports, GPIO, disk, hub…")
     p.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help=f"config file (default {DEFAULT_CONFIG_PATH})")
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="also ask the lock boards for their status (never an unlock) and say which board profile answers",
+    )
     p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("install", help="install the station as systemd services (after systemd/install.sh)")
     _install_options(p)

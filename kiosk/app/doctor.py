@@ -1,9 +1,11 @@
 """``kiosk doctor``: is this Pi ready to run the station? Each check says OK, WARN or FAIL and how to fix it.
 
 The checks read the machine but change nothing: serial ports are opened and closed without a byte
-sent, the database is opened read-only (safe beside a running kiosk-core), the hub is asked once for
-the station's bundle with a short timeout. What each check looks at is passed in (paths, the text of
-/proc/self/mounts and /etc/group, a clock), so the tests drive good and broken setups directly.
+sent (except with ``--probe``, which asks the lock boards for their status — never an unlock — to say
+which board profile answers), the database is opened read-only (safe beside a running kiosk-core),
+the hub is asked once for the station's bundle with a short timeout. What each check looks at is
+passed in (paths, the text of /proc/self/mounts and /etc/group, a clock), so the tests drive good and
+broken setups directly.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from kiosk.app.install import USER, group_members
 from kiosk.core.clock import SystemClock
@@ -299,6 +302,59 @@ def check_hub(config: Config, timeout_s: float = HUB_TIMEOUT_S) -> list[Finding]
     return [token_finding, Finding("hub", Level.WARN, f"{sync.hub_url} answered HTTP {answer.status_code}", fix)]
 
 
+# --- lock-board probe (--probe) -----------------------------------------------------------------
+
+
+def check_lock_boards(config: Config, *, timeout_s: float = 0.15) -> list[Finding]:
+    """Ask the lock boards for their status and say which board profile answers (status queries only)."""
+    from kiosk.devices.lockers.probe import probe_bus  # only --probe talks to the bus
+
+    hw = config.hardware
+    if hw.cabinet not in ("kerong", "8a80") or not hw.bus_port:
+        return [Finding("lock boards", Level.SKIP, "no RS-485 lock boards configured")]
+    family: Literal["kerong", "8a80"] = "kerong" if hw.cabinet == "kerong" else "8a80"
+    configured = sorted({bay.board for bay in hw.bays})
+    boards = {family: configured} if configured else None
+    try:
+        answers = probe_bus(hw.bus_port, boards, timeout_s=timeout_s)
+    except OSError as exc:
+        return [
+            Finding(
+                "lock boards",
+                Level.FAIL,
+                str(exc),
+                "stop kiosk-core first (it holds the port: 'sudo systemctl stop kiosk-core') and check bus_port",
+            )
+        ]
+    if not answers:
+        asked = ", ".join(map(str, configured)) if configured else "every address"
+        return [
+            Finding(
+                "lock boards",
+                Level.FAIL,
+                f"no lock board answered a status query on {hw.bus_port} (boards asked: {asked})",
+                "check the boards' power, the A/B wires and each board's address switches",
+            )
+        ]
+    findings = []
+    for answer in answers:
+        fits = hw.board_model is None or hw.board_model in answer.models
+        level = Level.OK if fits and answer.family == family else Level.WARN
+        fix = f"set [hardware] board_model to one of: {', '.join(answer.models)}" if level is Level.WARN else ""
+        findings.append(Finding("lock boards", level, answer.describe(), fix))
+    missing = [b for b in configured if b not in {a.board for a in answers if a.family == family}]
+    if missing:
+        findings.append(
+            Finding(
+                "lock boards",
+                Level.FAIL,
+                f"configured board(s) {', '.join(map(str, missing))} did not answer",
+                "check that board's power, wiring and address switches",
+            )
+        )
+    return findings
+
+
 # --- the runner ----------------------------------------------------------------------------------
 
 
@@ -321,8 +377,13 @@ class Host:
     disk_usage: Callable[[Path], tuple[int, int]] = lambda p: (shutil.disk_usage(p).free, shutil.disk_usage(p).total)
 
 
-def run_checks(config_path: Path, host: Host | None = None, *, hub_timeout_s: float = HUB_TIMEOUT_S) -> list[Finding]:
-    """Every check, in the order a technician fixes things; later checks are skipped without a valid config."""
+def run_checks(
+    config_path: Path, host: Host | None = None, *, hub_timeout_s: float = HUB_TIMEOUT_S, probe: bool = False
+) -> list[Finding]:
+    """Every check, in the order a technician fixes things; later checks are skipped without a valid config.
+
+    ``probe``: also ask the lock boards for their status and say which profile answers.
+    """
     host = host or Host()
     first, config = check_config(config_path)
     if config is None:
@@ -332,6 +393,8 @@ def run_checks(config_path: Path, host: Host | None = None, *, hub_timeout_s: fl
         findings.append(check_port(role, port))
     if config.hardware.scanner.kind == "serial" and (config.hardware.scanner.port or "").startswith("usb:"):
         findings.append(check_usb_scanner(config.hardware.scanner.port or ""))
+    if probe:
+        findings += check_lock_boards(config)
     if uses_gpio(config):
         findings += check_gpio(host.gpio_chips(), host.group_text(), host.has_lgpio())
     findings.append(check_font(config.ui.font_file))
@@ -365,12 +428,12 @@ def privileges(euid: int, user: str) -> list[Finding]:
     return [Finding("doctor", Level.WARN, f"running as {user}: some checks will be refused", fix)]
 
 
-def doctor(config_path: Path, host: Host | None = None) -> int:
+def doctor(config_path: Path, host: Host | None = None, *, probe: bool = False) -> int:
     """``kiosk doctor``: run every check and print the results; non-zero exit on any FAIL."""
     import getpass
 
     try:
-        return report([*privileges(os.geteuid(), getpass.getuser()), *run_checks(config_path, host)])
+        return report([*privileges(os.geteuid(), getpass.getuser()), *run_checks(config_path, host, probe=probe)])
     except KioskError as exc:  # a check that could not even run is a failure, said plainly
         print(f"FAIL  doctor: {exc}")
         return 1

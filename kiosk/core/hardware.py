@@ -12,8 +12,9 @@ import enum
 import re
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
+from kiosk.core.boards import board_profile
 from kiosk.core.schema import Section
 
 
@@ -47,6 +48,11 @@ class BusSettings(Section):
     """First wait before reopening the adapter after it vanished (s)."""
     reopen_max_s: Seconds = 30.0
     """Longest wait between attempts to reopen the adapter (s)."""
+    confirm_s: Annotated[float, Field(gt=0, le=10)] = 2.0
+    """After an unlock got no reply: how long the lock's state is read to see it open (s). The unlock
+    itself is never sent again; only when this time passes without an open lock is it a failed unlock."""
+    confirm_poll_s: Annotated[float, Field(ge=0, le=2)] = 0.1
+    """Pause between two state reads while confirming an unlock (s)."""
 
 
 class KerongSettings(BusSettings):
@@ -58,6 +64,11 @@ class KerongSettings(BusSettings):
     """The lock-bit value that means closed and locked (sources disagree; 1 on most boards)."""
     pulse_ms: Annotated[int | None, Field(ge=10, le=2550)] = 500
     """Unlock pulse sent to each board before its first unlock (ms): ~500 electromagnetic, ~1000 motor locks."""
+    locks_per_board: Annotated[int, Field(ge=1, le=16)] = 16
+    """Locks one board drives: 16 on a KR-CU16, 12 on a KR-CU12."""
+    pulse_form: Literal["short", "long", "auto"] = "auto"
+    """Form of the unlock-time command 0x37: 'short' (6 bytes, one data byte), 'long' (7 bytes, two data
+    bytes), or 'auto' (short first, long when a board does not confirm it); both forms exist in the field."""
 
 
 class Board8A80Settings(BusSettings):
@@ -69,6 +80,16 @@ class Board8A80Settings(BusSettings):
     """True when a reply of 11 (or a set bit in query-all) means open; false when it means closed."""
     unlock_reply_header: Literal[0x80, 0x8A] = 0x80
     """First byte of a board's unlock reply: 0x80 on most boards, 0x8A on those that echo the command."""
+    strict_unlock_header: bool = False
+    """Accept only unlock_reply_header; by default an unlock reply of either known header (80 or the 8A
+    echo) counts, since boards of one model differ."""
+    locks_per_board: Annotated[int, Field(ge=1, le=32)] = 24
+    """Lock channels one board drives (8, 24 or 32 are common)."""
+    board_max: Annotated[int, Field(ge=1, le=0xC8)] = 32
+    """Highest board address accepted: 32 on DIP-switch boards, up to 0xC8 (200) on some."""
+    status_bytes: Literal[3, 4] | None = None
+    """Status bytes in a query-all answer: 4 (8-byte frame), 3 (7-byte frame, 24-lock boards), or unset
+    to accept either."""
 
 
 # --- GPIO lockers and the entry door ------------------------------------------------------------
@@ -285,7 +306,8 @@ class SerialScannerSettings(ScannerSettings):
     trigger: TriggerProtocol = TriggerProtocol.GM65
     """Which command asks for a scan: 'gm65' frame, 'honeywell' SYN T CR, or 'none'."""
     gm65_check: Gm65Check = Gm65Check.ABCD
-    """Close GM65 commands with a real CRC-16/XMODEM ('crc') or the AB CD placeholder ('abcd')."""
+    """Close the GM65 trigger command with a real CRC-16/XMODEM ('crc') or the AB CD placeholder ('abcd');
+    save, write and read frames always carry the real CRC."""
     reply_window_s: Seconds = 0.5
     """How long after a GM65 command its 02 00 00 reply is looked for in the stream (s)."""
 
@@ -326,8 +348,9 @@ class BayConfig(Section):
 
     number: Annotated[int, Field(ge=1, le=99, examples=[1])]
     """Bay number as printed on the cabinet door (1-based)."""
-    board: Annotated[int, Field(ge=0, le=32)] = 0
-    """Lock board address on the RS-485 bus: 0-15 for Kerong, the DIP-switch address 1-32 for 8A/80."""
+    board: Annotated[int, Field(ge=0, le=0xC8)] = 0
+    """Lock board address on the RS-485 bus: 0-15 for Kerong, the DIP-switch address 1-32 (up to 200 on
+    some boards) for 8A/80."""
     lock: Annotated[int, Field(ge=0, le=31)] = 0
     """Lock channel on that board, counted from 0 (channel 0 is the board's lock 1)."""
     lock_pin: PinName | None = None
@@ -393,6 +416,10 @@ class HardwareConfig(Section):
 
     cabinet: CabinetKind = "none"
     """Locker backend: 'gpio', 'kerong' (KR-CU16/CU12), '8a80' (generic board), or 'none'."""
+    board_model: Annotated[str | None, Field(examples=["kerong-cu16"])] = None
+    """Lock-board model (kerong-cu16, kerong-cu12, 8a80-8, 8a80-24, 8a80-32; see docs/hardware.md): sets the
+    board settings (speed, lock count, addresses, frame variants, timings); any field written in
+    [hardware.kerong] or [hardware.board8a80] still wins. Implies the cabinet kind when cabinet is not set."""
     bus_port: Annotated[str | None, Field(examples=["/dev/serial/by-id/usb-FTDI_FT232R_USB_UART-if00-port0"])] = None
     """RS-485 adapter of the lock boards, by stable path (/dev/serial/by-id/...)."""
     poll_s: Annotated[float, Field(gt=0, le=10)] = 0.25
@@ -419,6 +446,51 @@ class HardwareConfig(Section):
     safety: SafetyIoConfig = SafetyIoConfig()
     """The cabinet's fan, chargers' mains relay, extinguishers and smoke detector."""
 
+    # --- board profiles (issue 15) ---------------------------------------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_board_model(cls, data: object) -> object:
+        """Fill the board settings from ``board_model``'s profile; fields given in the config win."""
+        if not isinstance(data, dict) or data.get("board_model") is None:
+            return data
+        profile = board_profile(str(data["board_model"]))
+        out = dict(data)
+        cabinet = out.get("cabinet", "none")
+        if cabinet == "none":
+            out["cabinet"] = profile.family
+        elif cabinet != profile.family:
+            raise ValueError(f"board_model {profile.name!r} is a {profile.family!r} board, but cabinet is {cabinet!r}")
+        section = "kerong" if profile.family == "kerong" else "board8a80"
+        given = out.get(section, {})
+        if isinstance(given, BaseModel):
+            given = given.model_dump(exclude_unset=True)
+        if not isinstance(given, dict):
+            return out  # let the field's own validation explain it
+        out[section] = {**profile.settings, **given}
+        return out
+
+    def _board_problems(self) -> list[str]:
+        """Bays the chosen board settings cannot address (lock count, address range)."""
+        problems: list[str] = []
+        for bay in self.bays:
+            if self.cabinet == "kerong" and bay.lock >= self.kerong.locks_per_board:
+                problems.append(
+                    f"bay {bay.number}: lock {bay.lock} is beyond the {self.kerong.locks_per_board} locks of a board"
+                )
+            if self.cabinet == "8a80" and bay.lock >= self.board8a80.locks_per_board:
+                problems.append(
+                    f"bay {bay.number}: lock channel {bay.lock} is beyond the {self.board8a80.locks_per_board} "
+                    "channels of a board"
+                )
+            if self.cabinet == "8a80" and bay.board > self.board8a80.board_max:
+                problems.append(
+                    f"bay {bay.number}: board address {bay.board} is above board_max {self.board8a80.board_max}"
+                )
+        return problems
+
+    # --- end of board profiles -------------------------------------------------------------------
+
     @field_validator("bays")
     @classmethod
     def _unique_bays(cls, bays: list[BayConfig]) -> list[BayConfig]:
@@ -434,6 +506,7 @@ class HardwareConfig(Section):
         problems: list[str] = []
         if self.cabinet in ("kerong", "8a80") and not self.bus_port:
             problems.append(f"cabinet '{self.cabinet}' needs bus_port (the RS-485 adapter's path)")
+        problems.extend(self._board_problems())
         for bay in self.bays:
             problems.extend(_bay_problems(self.cabinet, bay))
             if self.slots.port and bay.slave is None and bay.goods is None:

@@ -3,6 +3,11 @@
 Boards report one state per lock (``11`` or ``00``; which of them is open is a setting) and have no
 presence sensor. Some boards send ``82`` change reports unasked: they are handled whenever bytes are
 read (before each command, while waiting for a reply, and in :meth:`Board8A80Bank.check_reports`).
+
+An unlock is sent once (see :meth:`RS485Bank._unlock_once`). Its answer may start ``80`` or echo
+``8A`` (some boards about a second later); either is accepted unless ``strict_unlock_header`` is set.
+Without an answer, the lock is queried until it reads open or ``confirm_s`` passes; a late echo
+arriving meanwhile confirms it too.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from typing import Any
 from kiosk.core.clock import Clock, SystemClock
 from kiosk.core.errors import ProtocolError
 from kiosk.core.hardware import Board8A80Settings
-from kiosk.devices.base import BayState
-from kiosk.devices.lockers.rs485 import PORT_ERRORS, NoAnswer, PortDown, RS485Bank, door_lock
+from kiosk.devices.base import BayState, LockState
+from kiosk.devices.lockers.rs485 import PORT_ERRORS, NoAnswer, PortDown, RS485Bank, Seen, door_lock
 from kiosk.devices.protocols import Split
 from kiosk.devices.protocols import board8a80 as proto
 
@@ -47,11 +52,14 @@ class Board8A80Bank(RS485Bank):
         self._header_hint_logged = False
 
     def _check_address(self, bay: int, board: int, lock: int) -> None:
-        if not 1 <= board <= proto.MAX_BOARD or not 0 <= lock < proto.MAX_LOCK:
-            raise ValueError(f"bay {bay}: 8A/80 board must be 1-32 and lock channel 0-31, got {board}/{lock}")
+        top, locks = self.settings.board_max, self.settings.locks_per_board
+        if not 1 <= board <= top or not 0 <= lock < locks:
+            raise ValueError(
+                f"bay {bay}: 8A/80 board must be 1-{top} and lock channel 0-{locks - 1}, got {board}/{lock}"
+            )
 
     def _split(self, buffer: bytes, *, expect_all: bool) -> Split:
-        return proto.split_replies(buffer, expect_all=expect_all)
+        return proto.split_replies(buffer, expect_all=expect_all, status_bytes=self.settings.status_bytes)
 
     def _decode(self, raw: bytes) -> object:
         return proto.decode_reply(raw)
@@ -120,42 +128,66 @@ class Board8A80Bank(RS485Bank):
                 except PORT_ERRORS as exc:
                     self._drop_port(exc)
                     data = b""
-                for raw in proto.split_replies(data).frames:
+                for raw in self._split(data, expect_all=False).frames:
                     with contextlib.suppress(ProtocolError):
                         self._unsolicited(proto.decode_reply(raw))
         self._notify()
 
     # ----------------------------------------------------------------- unlocking
 
-    def unlock(self, bay: int) -> None:
-        """Pulse the bay's lock open once. Raises DeviceError when the board does not confirm."""
-        board, lock = self._address_of(bay)
-        header = self.settings.unlock_reply_header
+    def _unlock_header_ok(self, reply: proto.LockReply) -> bool:
+        """Whether ``reply``'s header is one an unlock answer may have (both known ones unless strict)."""
+        configured = self.settings.unlock_reply_header
+        if reply.header == configured:
+            return True
+        if reply.header not in (proto.QUERY, proto.UNLOCK):
+            return False
+        if not self._header_hint_logged:
+            self._header_hint_logged = True
+            log.warning(
+                "lock board %d answered an unlock with %02x, but unlock_reply_header is %02x%s",
+                reply.board,
+                reply.header,
+                configured,
+                ": ignored (strict_unlock_header)" if self.settings.strict_unlock_header else "; accepted",
+            )
+        return not self.settings.strict_unlock_header
 
-        def accept(reply: object) -> proto.LockReply | None:
-            if not isinstance(reply, proto.LockReply) or (reply.board, reply.lock) != (board, lock + 1):
-                return None
-            if reply.header == header:
-                return reply
-            if reply.header in (proto.QUERY, proto.UNLOCK) and not self._header_hint_logged:
-                self._header_hint_logged = True
-                log.warning(
-                    "lock board %d answered an unlock with %02x, but unlock_reply_header is %02x: check the setting",
-                    board,
-                    reply.header,
-                    header,
-                )
+    def unlock(self, bay: int) -> None:
+        """Send one unlock frame for the bay (never a second). Raises DeviceError when it is not confirmed."""
+        board, lock = self._address_of(bay)
+        wire_lock = lock + 1
+
+        def ours(frame: object) -> proto.LockReply | None:
+            if isinstance(frame, proto.LockReply) and (frame.board, frame.lock) == (board, wire_lock):
+                return frame
             return None
 
+        def reply(frame: object) -> Seen | None:
+            answer = ours(frame)
+            if answer is None or answer.header == proto.REPORT or not self._unlock_header_ok(answer):
+                return None
+            return Seen(tuple(self._states_of_lock(answer)), confirmed=True)
+
+        def released(frame: object) -> Seen | None:
+            answer = ours(frame)
+            if answer is None:
+                return None
+            states = tuple(self._states_of_lock(answer))
+            if answer.header == proto.UNLOCK:  # a late 8A echo: the board did take the unlock
+                return Seen(states, confirmed=not self.settings.strict_unlock_header)
+            return Seen(states, confirmed=any(s.lock is LockState.UNLOCKED for s in states))
+
         with self._unlocking(bay, board), self._bus_lock:
-            answer = self._request(
-                board, proto.unlock_request(board, lock + 1), accept, timeout=self.settings.unlock_timeout_s
+            self._unlock_once(
+                board, proto.unlock_request(board, wire_lock), reply, proto.query_request(board, wire_lock), released
             )
-            self._set_states(self._states_of_lock(answer))
 
     def get_status(self) -> dict[str, Any]:
         """Fresh JSON-safe status (see :meth:`RS485Bank.get_status`) plus the protocol variant in use."""
         status = super().get_status()
         status["set_means_open"] = self.settings.set_means_open
         status["unlock_reply_header"] = f"{self.settings.unlock_reply_header:02x}"
+        status["strict_unlock_header"] = self.settings.strict_unlock_header
+        status["status_bytes"] = self.settings.status_bytes
         return status

@@ -8,6 +8,11 @@ real I/O), kept short and set by the settings.
 
 Subclasses supply the protocol: how to split and decode frames, and what to do with frames nobody
 asked for (8A/80 change reports).
+
+One unlock, one pulse: :meth:`RS485Bank._unlock_once` writes the unlock frame exactly once. A reply is
+waited for briefly; when none comes (many boards never answer an unlock, others echo it late) the
+lock's state is read — status requests with their own retries — until it shows open or the bounded
+confirm time passes. Only then is it a failed unlock. The unlock frame is never sent again.
 """
 
 from __future__ import annotations
@@ -68,6 +73,16 @@ class BusSettings(Protocol):
         ...
 
     @property
+    def confirm_s(self) -> float:
+        """How long an unanswered unlock is confirmed by reading the lock's state."""
+        ...
+
+    @property
+    def confirm_poll_s(self) -> float:
+        """Pause between two state reads while confirming."""
+        ...
+
+    @property
     def reopen_min_s(self) -> float:
         """First wait before reopening a port that failed."""
         ...
@@ -86,6 +101,18 @@ class PortDown(Exception):
     """The adapter is not there (unplugged, or waiting out the reopen backoff)."""
 
 
+class StillLocked(Exception):
+    """The board answers, but the lock did not read open within the confirm time."""
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What one frame tells an unlock: bay states to store, and whether the unlock is confirmed."""
+
+    states: tuple[BayState, ...]
+    confirmed: bool
+
+
 @dataclass
 class BoardHealth:
     """Counters and the answering flag of one board (mutable, guarded by the state lock)."""
@@ -95,6 +122,9 @@ class BoardHealth:
     bad_frames: int = 0
     failed_requests: int = 0
     late_replies: int = 0
+    unlocks_sent: int = 0
+    unanswered_unlocks: int = 0
+    confirmed_by_status: int = 0
     last_answer_mono: float | None = None
 
     def as_dict(self, board: int) -> dict[str, Any]:
@@ -106,6 +136,9 @@ class BoardHealth:
             "bad_frames": self.bad_frames,
             "failed_requests": self.failed_requests,
             "late_replies": self.late_replies,
+            "unlocks_sent": self.unlocks_sent,
+            "unanswered_unlocks": self.unanswered_unlocks,
+            "confirmed_by_status": self.confirmed_by_status,
             "last_answer_mono": self.last_answer_mono,
         }
 
@@ -181,6 +214,8 @@ class RS485Bank(Closeable, abc.ABC):
         except NoAnswer:
             self._fault_board(board, f"lock board {board} not answering")
             raise DeviceError(f"bay {bay} did not unlock: lock board {board} is not answering") from None
+        except StillLocked as exc:
+            raise DeviceError(f"bay {bay} did not unlock: {exc}") from None
         except PortDown as exc:
             raise DeviceError(f"bay {bay} did not unlock: {exc}") from None
         finally:
@@ -399,6 +434,88 @@ class RS485Bank(Closeable, abc.ABC):
         if was_answering:
             log.warning("lock board %d not answering on %s", board, self._port_name)
         raise NoAnswer(f"lock board {board} not answering")
+
+    def _unlock_once(
+        self,
+        board: int,
+        request: bytes,
+        reply: Callable[[object], Seen | None],
+        status_request: bytes,
+        status: Callable[[object], Seen | None],
+        *,
+        expect_all: bool = False,
+    ) -> None:
+        """Send one unlock frame, then confirm it by its reply or by reading the lock; never resend it.
+
+        ``reply`` judges frames while the unlock's own answer is awaited (``unlock_timeout_s``);
+        ``status`` judges the answers to ``status_request`` and any late unlock answer afterwards.
+        Caller holds the bus lock. Raises PortDown, NoAnswer (the board never answered anything) or
+        StillLocked (it answered, the lock stayed shut) once ``confirm_s`` has passed.
+        """
+        health = self._boards.setdefault(board, BoardHealth())
+        port = self._open()
+        try:
+            carried = self._drain(port)
+            port.write(request)
+            with self._state_lock:
+                health.unlocks_sent += 1
+            result, bad = self._read_reply(
+                port, reply, carried, timeout=self._settings.unlock_timeout_s, expect_all=False
+            )
+        except PORT_ERRORS as exc:
+            self._drop_port(exc)
+            raise PortDown(self._port_fault()) from exc
+        with self._state_lock:
+            health.bad_frames += bad
+        if result is not None:
+            seen = self._answered(board, result[0])
+            self._set_states(list(seen.states))
+            if seen.confirmed:
+                return
+        else:
+            with self._state_lock:
+                health.unanswered_unlocks += 1
+        self._confirm_by_status(board, status_request, status, expect_all=expect_all)
+
+    def _confirm_by_status(
+        self,
+        board: int,
+        status_request: bytes,
+        status: Callable[[object], Seen | None],
+        *,
+        expect_all: bool,
+    ) -> None:
+        """Read the lock until ``status`` confirms the unlock; bounded by ``confirm_s`` (real time: it bounds I/O)."""
+        health = self._boards[board]
+        deadline = time.monotonic() + self._settings.confirm_s
+        answered = False
+        while True:
+            late = self._take_waiting(self._open(), status, expect_all=expect_all)
+            if late:
+                with self._state_lock:
+                    health.late_replies += 1
+            try:
+                late.append(
+                    self._request(
+                        board, status_request, status, timeout=self._settings.timeout_s, expect_all=expect_all
+                    )
+                )
+                answered = True
+            except NoAnswer:
+                pass
+            for seen in late:
+                self._set_states(list(seen.states))
+            if any(seen.confirmed for seen in late):
+                with self._state_lock:
+                    health.confirmed_by_status += 1
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._wait(min(self._settings.confirm_poll_s, remaining))
+        if not answered:
+            raise NoAnswer(f"lock board {board} not answering")
+        raise StillLocked(f"the lock still reads locked {self._settings.confirm_s:g} s after the pulse")
 
     def _answered(self, board: int, result: T) -> T:
         health = self._boards[board]

@@ -11,7 +11,11 @@ Replies (board to host):
 - one lock ``<hdr> <board> <lock> <11|00> <xor>``: ``hdr`` is 80 for a query; an unlock is answered
   with 80 or an echoed 8A depending on the board, and unsolicited change reports use 82 (this layout
   for 82 is the project's assumption: the same as a one-lock answer)
-- all locks ``80 <board> <b25-32> <b17-24> <b9-16> <b1-8> 33 <xor>``
+- all locks ``80 <board> <b25-32> <b17-24> <b9-16> <b1-8> 33 <xor>`` (8 bytes), or on 24-lock boards
+  ``80 <board> <b17-24> <b9-16> <b1-8> 33 <xor>`` (7 bytes, three status bytes)
+
+Board addresses are 1-32 on DIP-switch boards and up to 0xC8 on some others; the codec accepts 1-0xC8
+and the driver narrows it to the configured range.
 
 Whether ``11`` (and a set bit) means open or closed depends on the lock's switch, so decoders return
 the raw "set" flag and bits; the driver applies the polarity.
@@ -38,9 +42,12 @@ UNLOCK_CODE = 0x11
 QUERY_CODE = 0x33
 SET = 0x11
 CLEAR = 0x00
-MAX_BOARD = 32
+MAX_BOARD = 0xC8
+"""Highest board address any known variant uses (DIP-switch boards stop at 32)."""
 MAX_LOCK = 32
 MAX_FRAME = 8
+ALL_LENGTHS = (8, 7)
+"""Query-all answers: 8 bytes (4 status bytes) or 7 bytes (3 status bytes, 24-lock boards)."""
 
 
 def checksum(data: bytes) -> int:
@@ -54,7 +61,7 @@ def _with_checksum(body: bytes) -> bytes:
 
 def _check_board(board: int) -> None:
     if not 1 <= board <= MAX_BOARD:
-        raise ValueError(f"8A/80 board address must be 1-32, got {board}")
+        raise ValueError(f"8A/80 board address must be 1-{MAX_BOARD}, got {board}")
 
 
 def _check_lock(lock: int) -> None:
@@ -91,12 +98,14 @@ def lock_reply(board: int, lock: int, is_set: bool, *, header: int = QUERY) -> b
     return _with_checksum(bytes([header, board, lock, SET if is_set else CLEAR]))
 
 
-def all_reply(board: int, bits: int) -> bytes:
-    """A query-all answer; bit i of ``bits`` is lock i+1."""
+def all_reply(board: int, bits: int, *, status_bytes: int = 4) -> bytes:
+    """A query-all answer (8 bytes, or 7 with ``status_bytes=3``); bit i of ``bits`` is lock i+1."""
     _check_board(board)
-    if not 0 <= bits <= 0xFFFF_FFFF:
-        raise ValueError("lock bits must fit in 32 bits")
-    return _with_checksum(bytes([QUERY, board, *bits.to_bytes(4, "big"), QUERY_CODE]))
+    if status_bytes not in (3, 4):
+        raise ValueError("a query-all answer has 3 or 4 status bytes")
+    if not 0 <= bits < 1 << (8 * status_bytes):
+        raise ValueError(f"lock bits must fit in {8 * status_bytes} bits")
+    return _with_checksum(bytes([QUERY, board, *bits.to_bytes(status_bytes, "big"), QUERY_CODE]))
 
 
 class RequestKind(enum.Enum):
@@ -129,10 +138,11 @@ class LockReply:
 
 @dataclass(frozen=True)
 class BoardReply:
-    """A query-all answer: bit i of ``bits`` is lock i+1."""
+    """A query-all answer: bit i of ``bits`` is lock i+1; ``status_bytes`` is 4 (8-byte frame) or 3 (7-byte)."""
 
     board: int
     bits: int
+    status_bytes: int = 4
 
     def is_set(self, lock: int) -> bool:
         """The bit of ``lock`` (1-based)."""
@@ -149,7 +159,7 @@ def _problem_lock_frame(raw: bytes, headers: tuple[int, ...], codes: tuple[int, 
     if raw[0] not in headers:
         return f"8A/80 frame starts with {raw[0]:02x}, expected one of {' '.join(f'{h:02x}' for h in headers)}"
     if not 1 <= raw[1] <= MAX_BOARD:
-        return f"8A/80 board address {raw[1]} is outside 1-32"
+        return f"8A/80 board address {raw[1]} is outside 1-{MAX_BOARD}"
     if not min_lock <= raw[2] <= MAX_LOCK:
         return f"8A/80 lock number {raw[2]} is outside {min_lock}-32"
     if raw[3] not in codes:
@@ -160,16 +170,17 @@ def _problem_lock_frame(raw: bytes, headers: tuple[int, ...], codes: tuple[int, 
 
 
 def _problem_all_frame(raw: bytes) -> str | None:
-    if len(raw) != 8:
-        return f"8A/80 query-all answer must be 8 bytes, got {len(raw)}"
+    size = len(raw)
+    if size not in ALL_LENGTHS:
+        return f"8A/80 query-all answer must be 8 or 7 bytes, got {size}"
     if raw[0] != QUERY:
         return f"8A/80 query-all answer starts with {raw[0]:02x}, expected 80"
     if not 1 <= raw[1] <= MAX_BOARD:
-        return f"8A/80 board address {raw[1]} is outside 1-32"
-    if raw[6] != QUERY_CODE:
-        return f"8A/80 query-all answer has {raw[6]:02x} where 33 belongs"
-    if checksum(raw[:7]) != raw[7]:
-        return f"8A/80 checksum wrong: {raw.hex(' ')} (expected {checksum(raw[:7]):02x})"
+        return f"8A/80 board address {raw[1]} is outside 1-{MAX_BOARD}"
+    if raw[size - 2] != QUERY_CODE:
+        return f"8A/80 query-all answer has {raw[size - 2]:02x} where 33 belongs"
+    if checksum(raw[: size - 1]) != raw[size - 1]:
+        return f"8A/80 checksum wrong: {raw.hex(' ')} (expected {checksum(raw[: size - 1]):02x})"
     return None
 
 
@@ -178,11 +189,11 @@ _REPLY_HEADERS = (QUERY, UNLOCK, REPORT)
 
 def decode_reply(raw: bytes) -> Reply:
     """Decode one answer or report. Raises ProtocolError (only) when it is not one."""
-    if len(raw) == 8:
+    if len(raw) in ALL_LENGTHS:
         problem = _problem_all_frame(raw)
         if problem:
             raise ProtocolError(problem)
-        return BoardReply(board=raw[1], bits=int.from_bytes(raw[2:6], "big"))
+        return BoardReply(board=raw[1], bits=int.from_bytes(raw[2:-2], "big"), status_bytes=len(raw) - 4)
     problem = _problem_lock_frame(raw, _REPLY_HEADERS, (SET, CLEAR), 1)
     if problem:
         raise ProtocolError(problem)
@@ -202,41 +213,59 @@ def decode_request(raw: bytes) -> Request:
     return Request(RequestKind.QUERY_ALL if raw[2] == 0 else RequestKind.QUERY, raw[1], raw[2])
 
 
-def _could_be_all_reply(buffer: bytes, i: int) -> bool:
-    """Whether the (short) bytes from ``i`` could still grow into a query-all answer."""
+def _could_be_all_reply(buffer: bytes, i: int, length: int) -> bool:
+    """Whether the (short) bytes from ``i`` could still grow into a ``length``-byte query-all answer."""
     available = len(buffer) - i
     if available >= 2 and not 1 <= buffer[i + 1] <= MAX_BOARD:
         return False
-    return not (available >= 7 and buffer[i + 6] != QUERY_CODE)
+    return not (available >= length - 1 and buffer[i + length - 2] != QUERY_CODE)
 
 
-def _reply_test(buffer: bytes, i: int, *, expect_all: bool) -> int:
+def _all_test(buffer: bytes, i: int, lengths: tuple[int, ...]) -> int:
+    """A query-all answer of one of ``lengths`` at ``i``: its length, NEED_MORE, or NOT_A_FRAME."""
+    available = len(buffer) - i
+    waiting = False
+    for length in lengths:
+        if available >= length:
+            if _problem_all_frame(buffer[i : i + length]) is None:
+                # An 8-byte answer's first seven bytes never end in 33 + xor by chance here, because
+                # its seventh byte is 33 itself: a 7-byte frame whose xor is 33 waits for an eighth.
+                if length == 7 and 8 in lengths and buffer[i + 6] == QUERY_CODE and available < 8:
+                    waiting = True
+                    continue
+                return length
+        elif _could_be_all_reply(buffer, i, length):
+            waiting = True
+    return NEED_MORE if waiting else NOT_A_FRAME
+
+
+def _reply_test(buffer: bytes, i: int, *, expect_all: bool, all_lengths: tuple[int, ...]) -> int:
     head = buffer[i]
     if head not in _REPLY_HEADERS:
         return NOT_A_FRAME
     available = len(buffer) - i
-    if head == QUERY:
-        if available >= 8 and _problem_all_frame(buffer[i : i + 8]) is None:
-            return 8
-        if expect_all and available < 8 and _could_be_all_reply(buffer, i):
-            return NEED_MORE
+    all_verdict = _all_test(buffer, i, all_lengths) if head == QUERY else NOT_A_FRAME
+    if all_verdict > 0:
+        return all_verdict
+    if expect_all and all_verdict == NEED_MORE:
+        return NEED_MORE
     if available < 5:
         return NEED_MORE
     if _problem_lock_frame(buffer[i : i + 5], _REPLY_HEADERS, (SET, CLEAR), 1) is None:
         return 5
-    if head == QUERY and available < 8 and _could_be_all_reply(buffer, i):
-        return NEED_MORE
-    return NOT_A_FRAME
+    return all_verdict
 
 
-def split_replies(buffer: bytes, *, expect_all: bool = False) -> Split:
+def split_replies(buffer: bytes, *, expect_all: bool = False, status_bytes: int | None = None) -> Split:
     """Cut bytes from the boards into answers and reports.
 
     A one-lock answer and the first five bytes of a query-all answer can look alike; with
-    ``expect_all`` (the host just asked for all locks) a short ``80`` frame is held until eight bytes
-    are there, otherwise a valid five-byte frame is taken at once.
+    ``expect_all`` (the host just asked for all locks) a short ``80`` frame is held until a query-all
+    answer can be complete, otherwise a valid five-byte frame is taken at once. ``status_bytes`` (3 or
+    4) allows only that query-all length; None allows both.
     """
-    return split_stream(buffer, partial(_reply_test, expect_all=expect_all))
+    lengths = ALL_LENGTHS if status_bytes is None else (status_bytes + 4,)
+    return split_stream(buffer, partial(_reply_test, expect_all=expect_all, all_lengths=lengths))
 
 
 def _request_test(buffer: bytes, i: int) -> int:

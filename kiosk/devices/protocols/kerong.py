@@ -3,14 +3,17 @@
 Frame: ``02 <addr> <cmd> [data] 03 <sum>``, sum = low 8 bits of the sum of every byte before it.
 ``<addr>`` carries the board (high nibble, 0-15) and the lock (low nibble, 0-based). A board answers a
 status or unlock command with a 9-byte status frame ``02 <addr> 35 <locks1-8> <locks9-16> <ir1-8>
-<ir9-16> 03 <sum>``. The unlock pulse time (command ``37``, answer ``38``) carries one data byte in
-10 ms units; that layout is this project's reading of the vendor sheet and is only used best-effort.
+<ir9-16> 03 <sum>``. The unlock pulse time (command ``37``, answer ``38``) exists in two forms in the
+field: a 6-byte frame with one data byte (10 ms units) and a 7-byte frame with two data bytes (the
+same units, high byte first — this project's reading; boards that take the long form differ in what
+they put there, so it is only used best-effort). The decoders accept both.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Literal
 
 from kiosk.core.errors import ProtocolError
 from kiosk.devices.protocols import NEED_MORE, NOT_A_FRAME, Split, split_stream
@@ -44,7 +47,16 @@ _LENGTH: dict[int, int] = {
     Command.PULSE_TIME: 6,
     Command.PULSE_TIME_REPLY: 6,
 }
-MAX_FRAME = max(_LENGTH.values())
+_LONG_PULSE_LENGTH = 7
+"""The 7-byte form of PULSE_TIME / PULSE_TIME_REPLY (two data bytes)."""
+_VARIABLE: dict[int, tuple[int, ...]] = {
+    Command.PULSE_TIME: (6, _LONG_PULSE_LENGTH),
+    Command.PULSE_TIME_REPLY: (6, _LONG_PULSE_LENGTH),
+}
+MAX_FRAME = max(*_LENGTH.values(), _LONG_PULSE_LENGTH)
+
+PulseForm = Literal["short", "long"]
+"""The 6-byte (one data byte) or 7-byte (two data bytes) form of the unlock-time command."""
 
 
 def checksum(data: bytes) -> int:
@@ -63,8 +75,10 @@ def address(board: int, lock: int = 0) -> int:
 
 def encode(command: Command, addr: int, data: bytes = b"") -> bytes:
     """One frame: ``02 addr cmd data 03 sum``."""
-    if len(data) != _LENGTH[command] - 5:
-        raise ValueError(f"command {command.name} carries {_LENGTH[command] - 5} data bytes, got {len(data)}")
+    lengths = _VARIABLE.get(command, (_LENGTH[command],))
+    if len(data) + 5 not in lengths:
+        wanted = " or ".join(str(n - 5) for n in lengths)
+        raise ValueError(f"command {command.name} carries {wanted} data bytes, got {len(data)}")
     body = bytes([STX, addr & 0xFF, command]) + data + bytes([ETX])
     return body + bytes([checksum(body)])
 
@@ -96,14 +110,29 @@ def _pulse_units(pulse_ms: int) -> int:
     return units
 
 
-def pulse_time_request(board: int, pulse_ms: int) -> bytes:
-    """Set one board's unlock pulse length (10 ms units)."""
-    return encode(Command.PULSE_TIME, address(board), bytes([_pulse_units(pulse_ms)]))
+def _pulse_data(pulse_ms: int, form: PulseForm) -> bytes:
+    units = _pulse_units(pulse_ms)
+    return bytes([units]) if form == "short" else units.to_bytes(2, "big")
 
 
-def pulse_time_reply(board: int, pulse_ms: int) -> bytes:
+def pulse_time_request(board: int, pulse_ms: int, form: PulseForm = "short") -> bytes:
+    """Set one board's unlock pulse length (10 ms units), in the 6-byte or the 7-byte form."""
+    return encode(Command.PULSE_TIME, address(board), _pulse_data(pulse_ms, form))
+
+
+def pulse_time_reply(board: int, pulse_ms: int, form: PulseForm = "short") -> bytes:
     """A board's answer to :func:`pulse_time_request`."""
-    return encode(Command.PULSE_TIME_REPLY, address(board), bytes([_pulse_units(pulse_ms)]))
+    return encode(Command.PULSE_TIME_REPLY, address(board), _pulse_data(pulse_ms, form))
+
+
+def pulse_form_of(frame: Frame) -> PulseForm:
+    """Which form a PULSE_TIME(_REPLY) frame had."""
+    return "short" if len(frame.data) == 1 else "long"
+
+
+def pulse_ms_of(frame: Frame) -> int:
+    """The pulse length a PULSE_TIME(_REPLY) frame carries (ms)."""
+    return int.from_bytes(frame.data, "big") * 10
 
 
 def status_reply(board: int, lock_bits: int, ir_bits: int, *, lock: int = 0) -> bytes:
@@ -160,8 +189,10 @@ def decode_frame(raw: bytes) -> Frame:
         command = Command(raw[2])
     except ValueError:
         raise ProtocolError(f"unknown Kerong command {raw[2]:02x}") from None
-    if len(raw) != _LENGTH[command]:
-        raise ProtocolError(f"Kerong {command.name} frame must be {_LENGTH[command]} bytes, got {len(raw)}")
+    lengths = _VARIABLE.get(command, (_LENGTH[command],))
+    if len(raw) not in lengths:
+        wanted = " or ".join(str(n) for n in lengths)
+        raise ProtocolError(f"Kerong {command.name} frame must be {wanted} bytes, got {len(raw)}")
     if raw[-2] != ETX:
         raise ProtocolError(f"Kerong frame must end with 03 before the checksum, got {raw[-2]:02x}")
     if checksum(raw[:-1]) != raw[-1]:
@@ -188,15 +219,17 @@ def _frame_test(buffer: bytes, i: int) -> int:
     available = len(buffer) - i
     if available < 3:
         return NEED_MORE
-    length = _LENGTH.get(buffer[i + 2])
-    if length is None:
+    command = buffer[i + 2]
+    if command not in _LENGTH:
         return NOT_A_FRAME
-    if available < length:
-        return NEED_MORE
-    end = i + length
-    if buffer[end - 2] != ETX or checksum(buffer[i : end - 1]) != buffer[end - 1]:
-        return NOT_A_FRAME
-    return length
+    lengths = _VARIABLE.get(command, (_LENGTH[command],))
+    for length in lengths:
+        if available < length:
+            return NEED_MORE
+        end = i + length
+        if buffer[end - 2] == ETX and checksum(buffer[i : end - 1]) == buffer[end - 1]:
+            return length
+    return NOT_A_FRAME
 
 
 def split_frames(buffer: bytes) -> Split:

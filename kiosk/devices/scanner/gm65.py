@@ -2,9 +2,12 @@
 
 Command: ``7E 00 <type> <len> <addr hi> <addr lo> <data…> <check hi> <check lo>`` where type is 07 read,
 08 write, 09 save to flash; the check is CRC-16/XMODEM over type..data, or the literal ``AB CD`` which
-the module accepts instead. Reply: ``02 00 00 <len> <data…> <crc hi> <crc lo>``, CRC over ``00 00 len
-data``. A reply shares the serial line with scanned codes, so :class:`ReplySplitter` takes replies out
-of the stream while one is expected.
+the module accepts instead (save, write and read frames carry the real CRC — the save frame is
+``7E 00 09 01 00 00 00 DE C8`` as public drivers send it; only the trigger's check is a setting). Reply:
+``02 00 00 <len> <data…> <crc hi> <crc lo>``, CRC over ``00 00 len data``; some modules end every reply
+with the constant ``33 31`` (the CRC of the plain "done" reply) instead, which is accepted. A reply
+shares the serial line with scanned codes, so :class:`ReplySplitter` takes replies out of the stream
+while one is expected.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ COMMAND_HEAD = b"\x7e\x00"
 REPLY_HEAD = b"\x02\x00\x00"
 NO_CRC = b"\xab\xcd"
 """What the module accepts in place of a CRC."""
+CONSTANT_TAIL = b"\x33\x31"
+"""What some modules put at the end of every reply in place of its CRC."""
 
 TRIGGER_ADDRESS = 0x0002
 """Register whose bit 0 starts one scan when written."""
@@ -69,7 +74,7 @@ class Gm65Reply:
         return self.data == b"\x00"
 
 
-def command_frame(op: Gm65Op, address: int, data: bytes, *, check: Gm65Check = Gm65Check.ABCD) -> bytes:
+def command_frame(op: Gm65Op, address: int, data: bytes, *, check: Gm65Check = Gm65Check.CRC) -> bytes:
     """Build a command frame. ``data`` is 1..255 bytes (for a read: the number of bytes wanted)."""
     if not 0 <= address <= 0xFFFF:
         raise ValueError(f"GM65 address must fit 16 bits, got {address:#x}")
@@ -81,24 +86,24 @@ def command_frame(op: Gm65Op, address: int, data: bytes, *, check: Gm65Check = G
 
 
 def trigger_frame(*, check: Gm65Check = Gm65Check.ABCD) -> bytes:
-    """Start one scan (write 01 to address 0002)."""
+    """Start one scan (write 01 to address 0002); ``AB CD`` by default, as the vendor's trigger example."""
     return command_frame(Gm65Op.WRITE, TRIGGER_ADDRESS, b"\x01", check=check)
 
 
-def write_frame(address: int, data: bytes, *, check: Gm65Check = Gm65Check.ABCD) -> bytes:
+def write_frame(address: int, data: bytes, *, check: Gm65Check = Gm65Check.CRC) -> bytes:
     """Write setting bytes starting at ``address`` (kept until power-off unless saved)."""
     return command_frame(Gm65Op.WRITE, address, data, check=check)
 
 
-def read_frame(address: int, count: int = 1, *, check: Gm65Check = Gm65Check.ABCD) -> bytes:
+def read_frame(address: int, count: int = 1, *, check: Gm65Check = Gm65Check.CRC) -> bytes:
     """Read ``count`` setting bytes starting at ``address``."""
     if not 1 <= count <= 255:
         raise ValueError(f"a GM65 read asks for 1 to 255 bytes, got {count}")
     return command_frame(Gm65Op.READ, address, bytes([count]), check=check)
 
 
-def save_frame(*, check: Gm65Check = Gm65Check.ABCD) -> bytes:
-    """Save the current settings to the module's flash."""
+def save_frame(*, check: Gm65Check = Gm65Check.CRC) -> bytes:
+    """Save the current settings to the module's flash (``7E 00 09 01 00 00 00 DE C8``)."""
     return command_frame(Gm65Op.SAVE, 0x0000, b"\x00", check=check)
 
 
@@ -126,12 +131,12 @@ def command_length(head: bytes) -> int | None:
     return 8 + head[3]
 
 
-def reply_frame(data: bytes) -> bytes:
-    """Build a reply frame (what the module, or the simulator, sends back)."""
+def reply_frame(data: bytes, *, constant_tail: bool = False) -> bytes:
+    """Build a reply frame (what the module, or the simulator, sends back), with its CRC or ``33 31``."""
     if not 1 <= len(data) <= 255:
         raise ValueError(f"GM65 reply data must be 1 to 255 bytes, got {len(data)}")
     body = b"\x00\x00" + bytes([len(data)]) + data
-    return b"\x02" + body + crc16_xmodem(body).to_bytes(2, "big")
+    return b"\x02" + body + (CONSTANT_TAIL if constant_tail else crc16_xmodem(body).to_bytes(2, "big"))
 
 
 OK_REPLY = reply_frame(b"\x00")
@@ -139,14 +144,14 @@ OK_REPLY = reply_frame(b"\x00")
 
 
 def parse_reply(frame: bytes) -> Gm65Reply:
-    """Read one complete reply frame; raise ProtocolError on a bad head, length or CRC."""
+    """Read one complete reply frame; raise ProtocolError on a bad head, length or CRC (``33 31`` passes)."""
     if len(frame) < 7 or frame[:3] != REPLY_HEAD:
         raise ProtocolError(f"not a GM65 reply: {frame.hex(' ')}")
     length = frame[3]
     if len(frame) != 6 + length:
         raise ProtocolError(f"GM65 reply length byte {length} does not fit the frame: {frame.hex(' ')}")
     body, crc = frame[1:-2], frame[-2:]
-    if crc != crc16_xmodem(body).to_bytes(2, "big"):
+    if crc != CONSTANT_TAIL and crc != crc16_xmodem(body).to_bytes(2, "big"):
         raise ProtocolError(f"GM65 reply CRC is wrong: {frame.hex(' ')}")
     return Gm65Reply(data=bytes(frame[4:-2]))
 

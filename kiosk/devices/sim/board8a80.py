@@ -2,7 +2,8 @@
 
 The variants the field disagrees on are constructor arguments: whether ``11`` means open
 (``set_means_open``), whether an unlock is answered with ``80`` or an echoed ``8A``
-(``unlock_reply_header``), and whether the boards send ``82`` change reports (``reports``).
+(``unlock_reply_header``), whether the boards send ``82`` change reports (``reports``), and whether a
+query-all is answered with 8 bytes or, as 24-lock boards do, 7 (``status_bytes`` 4 or 3).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class SimBoard8A80Bus(SimLockBus):
         set_means_open: bool = True,
         unlock_reply_header: int = proto.QUERY,
         reports: bool = False,
+        status_bytes: int = 4,
     ) -> None:
         if unlock_reply_header not in (proto.QUERY, proto.UNLOCK):
             raise ValueError("unlock_reply_header must be 0x80 or 0x8A")
@@ -39,6 +41,9 @@ class SimBoard8A80Bus(SimLockBus):
         self.set_means_open = set_means_open
         self.unlock_reply_header = unlock_reply_header
         self._reports = reports
+        if status_bytes not in (3, 4) or locks_per_board > 8 * status_bytes:
+            raise ValueError("status_bytes must be 3 or 4 and hold every lock")
+        self.status_bytes = status_bytes
         super().__init__(port, boards, locks_per_board, name="sim-8a80")
 
     def enable_reports(self, on: bool = True) -> None:
@@ -61,6 +66,8 @@ class SimBoard8A80Bus(SimLockBus):
         except ProtocolError:
             return
         board = request.board
+        if request.kind is proto.RequestKind.UNLOCK:
+            self._heard_unlock()
         if not self._has_board(board) or self._is_silent(board):
             return
         locks = self._snapshot(board)
@@ -69,7 +76,7 @@ class SimBoard8A80Bus(SimLockBus):
             for i, item in enumerate(locks):
                 if self._is_set(item.door_open):
                     bits |= 1 << i
-            self._reply(proto.all_reply(board, bits))
+            self._reply(proto.all_reply(board, bits, status_bytes=self.status_bytes))
             return
         index = request.lock - 1
         if index >= len(locks):
@@ -78,6 +85,6 @@ class SimBoard8A80Bus(SimLockBus):
             # The lock moves first (a change report may go out), then the board answers with the new state.
             self._pulse(board, index)
             state = self._is_set(self.door_open(board, index))
-            self._reply(proto.lock_reply(board, request.lock, state, header=self.unlock_reply_header))
+            self._reply_unlock(proto.lock_reply(board, request.lock, state, header=self.unlock_reply_header))
         else:
             self._reply(proto.lock_reply(board, request.lock, self._is_set(locks[index].door_open)))

@@ -228,7 +228,12 @@ class SimCabinet(Closeable):
         self._slots.start()
         boards = sorted({board for board, _ in self._address.values()})
         if self.kind == "kerong":
-            self._bus = SimKerongBus(self._port(LOCK_BUS_LINK), boards, locked_bit_value=hw.kerong.locked_bit_value)
+            self._bus = SimKerongBus(
+                self._port(LOCK_BUS_LINK),
+                boards,
+                locks_per_board=hw.kerong.locks_per_board,
+                locked_bit_value=hw.kerong.locked_bit_value,
+            )
         elif self.kind == "8a80":
             self._bus = SimBoard8A80Bus(
                 self._port(LOCK_BUS_LINK),
@@ -236,6 +241,7 @@ class SimCabinet(Closeable):
                 locks_per_board=_8A80_LOCKS,
                 set_means_open=hw.board8a80.set_means_open,
                 unlock_reply_header=hw.board8a80.unlock_reply_header,
+                status_bytes=hw.board8a80.status_bytes or 4,
             )
         else:
             self._gpio = SimGpioLockers(self.pin_factory, gpio_bays_from_config(hw.bays), hw.gpio)

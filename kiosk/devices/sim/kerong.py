@@ -2,7 +2,9 @@
 
 Each board answers status and unlock commands with its 9-byte status frame (latch bits with the
 configured polarity, infrared bits), the pulse-time command with ``38``, and the broadcast status
-command with one status frame per board in address order.
+command with one status frame per board in address order. ``pulse_forms`` says which forms of the
+unlock-time command (6-byte ``short``, 7-byte ``long``) the boards take; another form is ignored
+without an answer, as a board that does not know it does.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ class SimKerongBus(SimLockBus):
         *,
         locks_per_board: int = proto.LOCKS_PER_BOARD,
         locked_bit_value: int = 1,
+        pulse_forms: Iterable[proto.PulseForm] = ("short", "long"),
     ) -> None:
         if locked_bit_value not in (0, 1):
             raise ValueError("locked_bit_value must be 0 or 1")
         self.locked_bit_value = locked_bit_value
+        self.pulse_forms = frozenset(pulse_forms)
+        """The 0x37 forms the boards understand."""
         self.pulse_ms: dict[int, int] = {}
         """The pulse length each board was told (ms)."""
         super().__init__(port, boards, locks_per_board, name="sim-kerong")
@@ -56,6 +61,8 @@ class SimKerongBus(SimLockBus):
             return
         board = request.board
         command = request.command
+        if command in (proto.Command.UNLOCK, proto.Command.UNLOCK_ALL):
+            self._heard_unlock()
         if command is proto.Command.STATUS_ALL:
             for each in self.boards:
                 if not self._is_silent(each):
@@ -67,11 +74,14 @@ class SimKerongBus(SimLockBus):
             self._reply(self.status_frame(board))
         elif command is proto.Command.UNLOCK:
             self._pulse(board, request.lock)
-            self._reply(self.status_frame(board, lock=request.lock))
+            self._reply_unlock(self.status_frame(board, lock=request.lock))
         elif command is proto.Command.UNLOCK_ALL:
             for lock in range(len(self._snapshot(board))):
                 self._pulse(board, lock)
-            self._reply(self.status_frame(board))
+            self._reply_unlock(self.status_frame(board))
         elif command is proto.Command.PULSE_TIME:
-            self.pulse_ms[board] = request.data[0] * 10
-            self._reply(proto.pulse_time_reply(board, request.data[0] * 10))
+            form = proto.pulse_form_of(request)
+            if form not in self.pulse_forms:
+                return
+            self.pulse_ms[board] = proto.pulse_ms_of(request)
+            self._reply(proto.pulse_time_reply(board, self.pulse_ms[board], form))

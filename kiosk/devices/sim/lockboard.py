@@ -3,7 +3,10 @@
 A pulsed lock lets its door spring open; the door stays open until :meth:`SimLockBus.close_door` (a
 rider pushing it shut), when the latch engages again. A jammed lock acknowledges the pulse but its door
 does not open. The protocol modules decide what goes on the wire; this base decides whether and how a
-reply gets there (silent boards, garbled or late replies).
+reply gets there (silent boards, garbled or late replies, unlocks never answered or answered late).
+
+Every unlock frame on the bus is counted in :attr:`SimLockBus.unlock_frames`, heard or not, so a test
+can assert that one unlock put exactly one frame on the wire.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ class SimLockBus(Closeable, abc.ABC):
         """Every (board, lock) pulsed, in order (jammed ones included)."""
         self.requests = 0
         """Requests heard (whether answered or not)."""
+        self.unlock_frames = 0
+        """Unlock frames that reached the bus (also those a silent board did not hear)."""
+        self._answers_unlock = True
+        self._unlock_reply_delay_s = 0.0
+        self._delayed: list[threading.Thread] = []
         self._buffer = StreamBuffer(self._split_requests)
         self._device = PtyDevice(port, self._on_bytes, name=name)
         self._device.start()
@@ -143,6 +151,18 @@ class SimLockBus(Closeable, abc.ABC):
         with self._lock:
             self._late_s = max(0.0, seconds)
 
+    def answer_unlocks(self, on: bool = True) -> None:
+        """Whether boards answer an unlock at all (many Kerong boards in the field never do)."""
+        with self._lock:
+            self._answers_unlock = on
+
+    def delay_unlock_replies(self, seconds: float) -> None:
+        """Send each unlock's answer ``seconds`` after the pulse, while the board keeps answering other
+        requests (8A/80 boards that echo ``8A`` about a second later). A bounded real-time wait: the
+        driver's reply deadlines are real time too."""
+        with self._lock:
+            self._unlock_reply_delay_s = max(0.0, seconds)
+
     def on_unlock(self, hook: UnlockHook) -> None:
         """Be called with (board, lock) whenever a lock is pulsed."""
         with self._lock:
@@ -157,6 +177,8 @@ class SimLockBus(Closeable, abc.ABC):
         """Stop serving (the port stays as it is). Safe to call twice."""
         self._closed.set()
         self._device.close()
+        for thread in self._delayed:
+            thread.join(timeout=2.0)
 
     # ----------------------------------------------------------------- for the protocol modules
 
@@ -210,6 +232,29 @@ class SimLockBus(Closeable, abc.ABC):
         elif mode is GarbleMode.NOISE:
             frame = b"\xff\x13\x7f" + frame
         self.send_raw(frame)
+
+    def _heard_unlock(self) -> None:
+        """Count an unlock frame that reached the bus (called before the silence check)."""
+        with self._lock:
+            self.unlock_frames += 1
+
+    def _reply_unlock(self, frame: bytes) -> None:
+        """Answer an unlock: not at all, at once, or after the unlock-reply delay on a side thread."""
+        with self._lock:
+            answers, delay = self._answers_unlock, self._unlock_reply_delay_s
+        if not answers:
+            return
+        if not delay:
+            self._reply(frame)
+            return
+
+        def later() -> None:
+            if not self._closed.wait(delay):
+                self._reply(frame)
+
+        thread = threading.Thread(target=later, name="sim-late-unlock-reply", daemon=True)
+        self._delayed = [t for t in self._delayed if t.is_alive()] + [thread]
+        thread.start()
 
     def _on_bytes(self, data: bytes) -> None:
         for frame in self._buffer.feed(data):

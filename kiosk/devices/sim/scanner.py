@@ -16,6 +16,7 @@ from kiosk.devices.scanner.gm65 import (
     COMMAND_HEAD,
     HONEYWELL_TRIGGER_OFF,
     HONEYWELL_TRIGGER_ON,
+    NO_CRC,
     OK_REPLY,
     TRIGGER_ADDRESS,
     Gm65Command,
@@ -40,6 +41,10 @@ class SimScanner(Closeable):
         """What ``scan()`` appends by default."""
         self.triggered_code: str | None = None
         """If set, each trigger command makes the module 'read' this code (sent after the reply)."""
+        self.constant_tail = False
+        """End every reply with ``33 31`` instead of its CRC, as some modules do."""
+        self.accepts_abcd = True
+        """Whether ``AB CD`` passes for a CRC; a strict module takes only real CRCs."""
         self._lock = threading.Lock()
         self._pending = bytearray()
         self._settings: dict[int, int] = {}
@@ -141,6 +146,8 @@ class SimScanner(Closeable):
             frame = bytes(buf[:length])
             del buf[:length]
             try:
+                if not self.accepts_abcd and frame.endswith(NO_CRC):
+                    raise ProtocolError("this module takes only real CRCs")
                 command = parse_command(frame)
             except ProtocolError as exc:
                 self._rejected += 1
@@ -156,7 +163,7 @@ class SimScanner(Closeable):
         if command.op is Gm65Op.READ:
             count = command.data[0]
             values = bytes(self._settings.get(command.address + i, 0) for i in range(count))
-            return [reply_frame(values)]
+            return [reply_frame(values, constant_tail=self.constant_tail)]
         if command.op is Gm65Op.WRITE:
             for offset, value in enumerate(command.data):
                 self._settings[command.address + offset] = value
