@@ -51,7 +51,20 @@ def _sim_config(args: argparse.Namespace) -> Config:
     if args.host is not None:
         api_updates["host"] = args.host
     api = base.api.model_copy(update=api_updates)
-    return base.model_copy(update={"station": station, "api": api})
+    updates: dict[str, object] = {"station": station, "api": api}
+    if args.hub is not None:
+        token_file = Path(args.hub_token_file).expanduser() if args.hub_token_file else data_dir / "hub-token"
+        sync = {**base.sync.model_dump(), "enabled": True, "hub_url": args.hub.rstrip("/"), "token_file": token_file}
+        try:
+            updates["sync"] = base.sync.model_validate(sync)
+        except ValueError as exc:
+            raise KioskError(f"--hub {args.hub}: not a hub address like http://127.0.0.1:8800 ({exc})") from None
+        if not token_file.exists():
+            raise KioskError(
+                f"the hub token file {token_file} does not exist: register the station at the hub with"
+                f" 'kiosk-hub station add {base.station.id} --name NAME --token-file {token_file}'"
+            )
+    return base.model_copy(update=updates)
 
 
 def _sim_admin_password(config: Config) -> str:
@@ -101,7 +114,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     hub's bundle: applied at start through the same path, with the goods bays stocked. The touchscreen app
     comes up beside it where ``--ui`` says (:class:`kiosk.app.sim_session.SimTouchscreen`).
     """
-    from kiosk.app.sim_city import demo_balances, seed_sim_station
+    from kiosk.app.sim_city import DEFAULT_STOCK, demo_balances, goods_bays, seed_sim_station
     from kiosk.app.sim_session import SimRun, SimTouchscreen, UiMode, remove_run_file, write_run_file
     from kiosk.app.simcodes import SimCodeIssuer
     from kiosk.app.station import Station, run_station
@@ -123,7 +136,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
         codes = SimCodeIssuer(data_dir / "codes", clock, demo_balances())
         station = Station(config, clock, sim=sim, sim_codes=codes)
         print(f"Simulated {args.cabinet} cabinet with {len(config.hardware.bays)} bays; its controls: /api/sim")
-        print('A rider code, scanned at once: POST /api/sim/codes {"rider_id": "R1001", "scan": true}')
+        if not config.sync.enabled:
+            print('A rider code, scanned at once: POST /api/sim/codes {"rider_id": "R1001", "scan": true}')
         print(f"UI token (shown because this is a simulation): {token}", flush=True)
         sign_in = f"sign in as admin, password: {_sim_admin_password(config)}"
 
@@ -137,11 +151,18 @@ def cmd_sim(args: argparse.Namespace) -> int:
                 else:
                     stocked = ", ".join(f"bay {bay} {item}" for bay, item in sorted(goods.items())) or "no goods bays"
                     print(f"Demo city applied (no hub): services, nearby stations, points; stocked {stocked}")
+            else:
+                for bay in sorted(goods_bays(config.hardware.bays)):
+                    running.rider.restock(bay, DEFAULT_STOCK, None)
+                print(
+                    f"Synced with the hub at {config.sync.hub_url}: its keys, content and points arrive with the"
+                    " bundle; rider codes come from 'kiosk-hub codes issue' (the simulator's own are refused then)"
+                )
             print(touchscreen.start(running.api.url), flush=True)
+            riders = "riders the hub knows" if config.sync.enabled else "riders R1001 and R-demo have points"
             print(
-                "Rider services: on the touchscreen's idle screen tap Services, My points or Feedback; riders R1001"
-                f" and R-demo have points (scan: POST /api/sim/codes); staff see goods stock under"
-                f" {running.api.url}/devices",
+                "Rider services: on the touchscreen's idle screen tap Services, My points or Feedback"
+                f" ({riders}); staff see goods stock under {running.api.url}/devices",
                 flush=True,
             )
 
@@ -219,6 +240,12 @@ def cmd_db_export(args: argparse.Namespace) -> int:
 def _local_api(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
     from kiosk.core.secrets import read_secret_file
 
+    if args.config == str(DEFAULT_CONFIG_PATH) and not DEFAULT_CONFIG_PATH.exists():
+        # Not a station: the simulated one running on this machine, as for `kiosk ui`.
+        from kiosk.app.sim_session import default_sim_dir, find_running_sim
+
+        run = find_running_sim(default_sim_dir())
+        return run.api_url, {"Authorization": f"Bearer {read_secret_file(run.token_file)}"}
     config = load_config(Path(args.config))
     token = read_secret_file(config.api.ui_token_file)
     return config.api.local_url(), {"Authorization": f"Bearer {token}"}
@@ -327,6 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="which cabinet to simulate: Kerong or 8A/80 lock boards on RS-485, or GPIO relays (default kerong)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated cabinet's initial batteries")
+    p.add_argument(
+        "--hub", default=None, metavar="URL", help="sync with the city hub at URL (instead of the built-in demo city)"
+    )
+    p.add_argument(
+        "--hub-token-file",
+        default=None,
+        metavar="FILE",
+        help="the station's token for --hub (default: hub-token in the data dir; kiosk-hub station add writes it)",
+    )
     p.add_argument(
         "--ui",
         choices=[mode.value for mode in UiMode],

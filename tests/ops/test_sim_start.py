@@ -3,7 +3,9 @@ beside the simulator (on a virtual display here), and ``kiosk ui`` finding a run
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,3 +204,31 @@ def test_kiosk_ui_after_the_sim_stopped_says_it_is_not_answering(tmp_path: Path)
     finally:
         ui.close()
     assert "is not answering at http://127.0.0.1:9" in ui.text()
+
+
+@pytest.mark.usefixtures("no_station_config")
+def test_kiosk_sync_status_alone_asks_the_running_sim(tmp_path: Path) -> None:
+    sim_dir = tmp_path / "sim"
+    sim = kiosk_sim(sim_dir, "--ui", "off")
+    try:
+        status = subprocess.run(
+            [sys.executable, "-m", "kiosk.app.cli", "sync", "status"],
+            env=kiosk_env(KIOSK_SIM_DIR=str(sim_dir)),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["enabled"] is False
+        assert sim.interrupt() == 0
+    finally:
+        sim.close()
+
+
+def test_a_sim_for_a_hub_without_its_token_says_how_to_register_it(tmp_path: Path) -> None:
+    argv = ["sim", "--hub", "http://127.0.0.1:9", "--port", "0", "--data-dir", str(tmp_path / "sim"), "--ui", "off"]
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk.app.cli", *argv], env=kiosk_env(), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert f"kiosk-hub station add sim-001 --name NAME --token-file {tmp_path / 'sim' / 'hub-token'}" in result.stderr
