@@ -119,3 +119,18 @@ def kiosk_sim(data_dir: Path, *args: str, env: Mapping[str, str] | None = None) 
 def api_url(sim: Background) -> str:
     """The simulator's API address, from its banner."""
     return sim.wait_for(r"Local API\s+: (http://\S+)/api/status", 1).group(1)
+
+
+def processes_naming(text: str) -> list[int]:
+    """Pids of this machine's processes whose command line contains ``text`` (a test's unique temp path)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found

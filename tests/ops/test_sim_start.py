@@ -18,7 +18,7 @@ from kiosk.app.cli import _sim_admin_password, _sim_config, build_parser
 from kiosk.app.sim_session import RUN_FILE, SimRun, start_xvfb, write_run_file
 from kiosk.core.config import DEFAULT_CONFIG_PATH, Config
 from kiosk.core.secrets import typeable_password, typeable_password_bits
-from tests.ops.processes import Background, api_url, kiosk_env, kiosk_sim
+from tests.ops.processes import Background, api_url, kiosk_env, kiosk_sim, processes_naming
 
 TYPEABLE = re.compile(r"^[a-z]+( [a-z]+)+$")
 UI_CONNECTED = r"connected to kiosk-core at (http://\S+)"
@@ -134,9 +134,24 @@ def test_the_sim_runs_the_touchscreen_on_a_virtual_display_and_it_connects(tmp_p
         line = sim.wait_for(r"^Touchscreen app: on the virtual display (:\d+)", 1)
         assert f"x11vnc -display {line.group(1)}" in line.string
         assert sim.wait_for(UI_CONNECTED, UI_START_S, stream="err").group(1) == url
+        assert processes_naming(str(tmp_path / "sim" / "ui-token"))  # the app, given the sim's token file
         assert sim.interrupt() == 0
         assert "the touchscreen app ended" not in sim.text()  # it was ended, it did not fail
+        assert processes_naming(str(tmp_path / "sim" / "ui-token")) == []
         assert not (tmp_path / "sim" / RUN_FILE).exists()
+    finally:
+        sim.close()
+
+
+def test_where_a_display_exists_the_sim_opens_the_touchscreen_in_a_window(tmp_path: Path, display: str) -> None:
+    sim = kiosk_sim(tmp_path / "sim", env=kiosk_env(DISPLAY=display, WAYLAND_DISPLAY=None))  # no --ui: the default
+    try:
+        url = api_url(sim)
+        assert sim.wait_for(r"^Touchscreen app: (.*)", 1).group(1).startswith("opened in a window (800x480")
+        assert sim.wait_for(UI_CONNECTED, UI_START_S, stream="err").group(1) == url
+        assert sim.interrupt() == 0
+        assert "the touchscreen app ended" not in sim.text()
+        assert processes_naming(str(tmp_path / "sim" / "ui-token")) == []
     finally:
         sim.close()
 
