@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import __version__
-from kiosk.app.sim_session import DEFAULT_SIM_DIR, SIM_DIR_ENV, UiMode
+from kiosk.app.running_sim import DEFAULT_SIM_DIR, SIM_DIR_ENV
+from kiosk.app.sim_session import UiMode
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config
 from kiosk.core.config_example import example_toml
@@ -114,8 +115,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
     hub's bundle: applied at start through the same path, with the goods bays stocked. The touchscreen app
     comes up beside it where ``--ui`` says (:class:`kiosk.app.sim_session.SimTouchscreen`).
     """
+    from kiosk.app.running_sim import announce
     from kiosk.app.sim_city import DEFAULT_STOCK, demo_balances, goods_bays, seed_sim_station
-    from kiosk.app.sim_session import SimRun, SimTouchscreen, UiMode, remove_run_file, write_run_file
+    from kiosk.app.sim_session import SimTouchscreen, UiMode
     from kiosk.app.simcodes import SimCodeIssuer
     from kiosk.app.station import Station, run_station
     from kiosk.core.secrets import ensure_secret_file
@@ -142,7 +144,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         sign_in = f"sign in as admin, password: {_sim_admin_password(config)}"
 
         def after_start(running: Station) -> None:
-            write_run_file(data_dir, SimRun(running.api.url, config.api.ui_token_file, config_file, os.getpid()))
+            announce(config, running.api.url)  # so `kiosk ui`, `kiosk sync status` etc. find this sim's port and token
             if not config.sync.enabled:
                 try:
                     goods = seed_sim_station(running, [codes.key_entry()])
@@ -172,7 +174,6 @@ def cmd_sim(args: argparse.Namespace) -> int:
             )
         finally:
             touchscreen.close()
-            remove_run_file(data_dir, os.getpid())
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -238,17 +239,10 @@ def cmd_db_export(args: argparse.Namespace) -> int:
 
 
 def _local_api(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
-    from kiosk.core.secrets import read_secret_file
+    from kiosk.app.running_sim import local_api  # a running `kiosk sim` is found where the config's token is not
 
-    if args.config == str(DEFAULT_CONFIG_PATH) and not DEFAULT_CONFIG_PATH.exists():
-        # Not a station: the simulated one running on this machine, as for `kiosk ui`.
-        from kiosk.app.sim_session import default_sim_dir, find_running_sim
-
-        run = find_running_sim(default_sim_dir())
-        return run.api_url, {"Authorization": f"Bearer {read_secret_file(run.token_file)}"}
-    config = load_config(Path(args.config))
-    token = read_secret_file(config.api.ui_token_file)
-    return config.api.local_url(), {"Authorization": f"Bearer {token}"}
+    url, token = local_api(Path(args.config), default_path=args.config == str(DEFAULT_CONFIG_PATH))
+    return url, {"Authorization": f"Bearer {token}"}
 
 
 def _ask_core(method: str, path: str, args: argparse.Namespace, timeout_s: float) -> dict[str, object]:
@@ -297,17 +291,15 @@ def run_ui(argv: Sequence[str]) -> int:
     names_config = any(word == "--config" or word.startswith("--config=") for word in words)
     if asks_help or names_config or DEFAULT_CONFIG_PATH.exists():
         return _ui_main(words)
-    from kiosk.app.sim_session import UI_WINDOW, default_sim_dir, find_running_sim
+    from kiosk.app.sim_session import UI_WINDOW, answering_sim
 
     try:
-        run = find_running_sim(default_sim_dir())
+        sim = answering_sim()
     except KioskError as exc:
         print(f"kiosk ui: there is no station config at {DEFAULT_CONFIG_PATH}, and {exc}", file=sys.stderr)
         return 2
-    found = ["--api-url", run.api_url, "--token-file", str(run.token_file), "--window", UI_WINDOW, "--mouse"]
-    print(f"kiosk ui: the simulated station at {run.api_url}", file=sys.stderr)
-    if run.config_file is not None:
-        return _ui_main(["--config", str(run.config_file), *found, *words])
+    found = ["--api-url", sim.url, "--token-file", str(sim.ui_token_file), "--window", UI_WINDOW, "--mouse"]
+    print(f"kiosk ui: the simulated station at {sim.url}", file=sys.stderr)
     with resources.as_file(resources.files("kiosk.app").joinpath("sim.toml")) as built_in:
         return _ui_main(["--config", str(built_in), *found, *words])  # later options win: the user's own
 

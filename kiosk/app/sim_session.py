@@ -1,32 +1,26 @@
 """What a running ``kiosk sim`` leaves for the commands that come after it, and its touchscreen window.
 
-- The run file (``<data dir>/running.json``): where the simulated station's API is, its UI token file and
-  its config, so ``kiosk ui`` finds a running simulator without being told (:func:`find_running_sim`).
+- ``kiosk ui`` without a config finds the running simulator through the file it leaves in its data folder
+  (:mod:`kiosk.app.running_sim`), checked to answer (:func:`answering_sim`).
 - The touchscreen app beside the simulator: in a window on this machine's display, or on a virtual display
   (Xvfb) that a VNC server can show elsewhere (:class:`UiMode`, :func:`start_xvfb`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import importlib.util
-import json
 import os
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.app.running_sim import SIM_DIR_ENV, RunningSim, find_running_sim, sim_dir
 from kiosk.core.errors import KioskError
 
-RUN_FILE = "running.json"
-DEFAULT_SIM_DIR = "~/.local/state/kiosk-sim"
-SIM_DIR_ENV = "KIOSK_SIM_DIR"
 UI_WINDOW = "800x480"
 """The Pi 7" display's size: the window the simulator opens."""
-MAX_RUN_FILE = 4096
 
 
 class UiMode(enum.Enum):
@@ -42,97 +36,34 @@ class UiMode(enum.Enum):
     """Not at all."""
 
 
-def default_sim_dir() -> Path:
-    """The simulator's data folder: ``$KIOSK_SIM_DIR`` or ``~/.local/state/kiosk-sim``."""
-    return Path(os.environ.get(SIM_DIR_ENV) or DEFAULT_SIM_DIR).expanduser()
-
-
 def has_display(env: dict[str, str] | None = None) -> bool:
     """Whether a window can open in this session (an X or Wayland display is named)."""
     values = os.environ if env is None else env
     return bool(values.get("DISPLAY") or values.get("WAYLAND_DISPLAY"))
 
 
-@dataclass(frozen=True)
-class SimRun:
-    """A running simulated station, as its run file describes it."""
-
-    api_url: str
-    token_file: Path
-    config_file: Path | None
-    """The config it was started with; None: the built-in ``sim.toml``."""
-    pid: int
-
-    def to_json(self) -> str:
-        """The run file's text."""
-        return json.dumps(
-            {
-                "api_url": self.api_url,
-                "token_file": str(self.token_file),
-                "config_file": None if self.config_file is None else str(self.config_file),
-                "pid": self.pid,
-            }
-        )
-
-    @classmethod
-    def parse(cls, text: str, source: Path) -> SimRun:
-        """Read a run file's text; ``KioskError`` naming ``source`` when it is not one."""
-        try:
-            data = json.loads(text)
-            config = data["config_file"]
-            return cls(
-                api_url=str(data["api_url"]),
-                token_file=Path(data["token_file"]),
-                config_file=None if config is None else Path(config),
-                pid=int(data["pid"]),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise KioskError(f"{source} is not a simulator's run file ({exc}); remove it and start kiosk sim") from exc
-
-
-def write_run_file(data_dir: Path, run: SimRun) -> Path:
-    """Leave ``run`` in ``data_dir`` for later commands (replacing any older one atomically)."""
-    path = data_dir / RUN_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(run.to_json() + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def remove_run_file(data_dir: Path, pid: int) -> None:
-    """Remove the run file at exit, if it is still this process's (a newer simulator may have replaced it)."""
-    path = data_dir / RUN_FILE
-    with contextlib.suppress(OSError, KioskError):
-        if SimRun.parse(path.read_text(encoding="utf-8")[:MAX_RUN_FILE], path).pid == pid:
-            path.unlink()
-
-
-def find_running_sim(data_dir: Path, timeout_s: float = 3.0) -> SimRun:
-    """The simulated station running from ``data_dir``, checked to answer; ``KioskError`` in plain words if none."""
+def answering_sim(folder: Path | None = None, timeout_s: float = 3.0) -> RunningSim:
+    """The simulated station running from ``folder`` (default ``$KIOSK_SIM_DIR`` or ``~/.local/state/kiosk-sim``),
+    checked to answer; ``KioskError`` in plain words when none does."""
     import requests
 
-    path = data_dir / RUN_FILE
-    try:
-        text = path.read_text(encoding="utf-8")[:MAX_RUN_FILE]
-    except FileNotFoundError:
+    folder = folder or sim_dir()
+    sim = find_running_sim(folder)
+    if sim is None:
         raise KioskError(
-            f"no simulated station is running from {data_dir} (no {RUN_FILE}): start one with 'kiosk sim'"
-            f" (or set {SIM_DIR_ENV} to its --data-dir), or give the station's --config"
-        ) from None
-    except OSError as exc:
-        raise KioskError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    run = SimRun.parse(text, path)
+            f"no simulated station is running from {folder}: start one with 'kiosk sim' (one started with"
+            f" --data-dir DIR is found with {SIM_DIR_ENV}=DIR), or give the station's --config"
+        )
     try:
-        answer = requests.get(f"{run.api_url}/api/health", timeout=timeout_s)
-        healthy = answer.status_code == 200
+        healthy = requests.get(f"{sim.url}/api/health", timeout=timeout_s).status_code == 200
     except requests.RequestException:
         healthy = False
     if not healthy:
         raise KioskError(
-            f"the simulated station started from {data_dir} is not answering at {run.api_url}: it has stopped;"
-            " start it again with 'kiosk sim'"
+            f"the simulated station running from {folder} (process {sim.pid}) is not answering at {sim.url};"
+            " restart it with 'kiosk sim'"
         )
-    return run
+    return sim
 
 
 def start_xvfb(size: str = UI_WINDOW) -> tuple[subprocess.Popen[bytes], str]:
