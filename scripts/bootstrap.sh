@@ -53,8 +53,9 @@ ensure_venv() {
         need_apt postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
     fi
     if [[ "$extras" == *ui* ]]; then
-        # The Kivy app: a virtual screen for tests, software OpenGL, and a font with Chinese and Latin.
-        if [[ "$extras" == *test* ]]; then
+        # The Kivy app: a virtual screen for tests (and for `kiosk sim --ui xvfb` where no display exists),
+        # software OpenGL, and a font with Chinese and Latin.
+        if [[ "$extras" == *test* || -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]]; then
             need_apt xvfb command -v Xvfb
             need_apt xauth command -v xauth
         fi

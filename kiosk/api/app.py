@@ -8,6 +8,8 @@
 - ``GET /api/screen`` and ``GET /api/screen/stream`` — what the touchscreen should show, and its changes.
 - ``POST /api/swap/reopen`` — the rider asks (on the touchscreen) for the empty return bay to open again.
 - ``/api/sim/…`` — the simulated cabinet's controls, only under ``kiosk sim``.
+- ``GET /api/openapi.json`` — this API's OpenAPI schema, for the UI token or a signed-in staff member (no docs
+  page: it would load scripts from a CDN).
 - ``GET /metrics`` — Prometheus text format, for the fleet monitor's API key (or any signed-in party).
 - ``/``, ``/devices``, ``/sync``, ``/events``, ``/login``, ``/actions/…`` — the status page
   (:mod:`kiosk.api.web`).
@@ -250,6 +252,11 @@ def create_app(ctx: ApiContext) -> FastAPI:
     @protected.get("/api/screen/stream")
     async def screen_stream(request: Request) -> StreamingResponse:
         return StreamingResponse(_screens(ctx.screen, request), media_type="text/event-stream")
+
+    @protected.get("/api/openapi.json", include_in_schema=False)
+    def openapi_schema() -> dict[str, Any]:
+        # Behind the credentials like the routes it lists; FastAPI's own /openapi.json stays off (openapi_url=None).
+        return app.openapi()
 
     if ctx.sim is not None:
         protected.include_router(sim_router(ctx.sim, ctx.issue_code))

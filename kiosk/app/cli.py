@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import json
 import logging
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -17,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import __version__
+from kiosk.app.running_sim import DEFAULT_SIM_DIR, SIM_DIR_ENV
+from kiosk.app.sim_session import UiMode
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config
 from kiosk.core.config_example import example_toml
@@ -52,22 +52,51 @@ def _sim_config(args: argparse.Namespace) -> Config:
     if args.host is not None:
         api_updates["host"] = args.host
     api = base.api.model_copy(update=api_updates)
-    return base.model_copy(update={"station": station, "api": api})
+    updates: dict[str, object] = {"station": station, "api": api}
+    if args.hub is not None:
+        token_file = Path(args.hub_token_file).expanduser() if args.hub_token_file else data_dir / "hub-token"
+        sync = {**base.sync.model_dump(), "enabled": True, "hub_url": args.hub.rstrip("/"), "token_file": token_file}
+        try:
+            updates["sync"] = base.sync.model_validate(sync)
+        except ValueError as exc:
+            raise KioskError(f"--hub {args.hub}: not a hub address like http://127.0.0.1:8800 ({exc})") from None
+        if not token_file.exists():
+            raise KioskError(
+                f"the hub token file {token_file} does not exist: register the station at the hub with"
+                f" 'kiosk-hub station add {base.station.id} --name NAME --token-file {token_file}'"
+            )
+    return base.model_copy(update=updates)
 
 
 def _sim_admin_password(config: Config) -> str:
-    """The simulated station's staff account 'admin', made at first start; its password kept beside it."""
+    """The simulated station's staff account 'admin', made at first start; its password kept beside it.
+
+    The password is a few pronounceable words (:func:`kiosk.core.secrets.typeable_password`), to be read off
+    the terminal and typed on a phone. One left by an older simulator (43 random characters), or a lost
+    password file, is replaced by a new one.
+    """
     from kiosk.api.users import UserStore
-    from kiosk.core.secrets import ensure_secret_file
+    from kiosk.core.secrets import ensure_secret_file, read_secret_file, typeable_password
 
     secret = config.station.data_dir / "admin-password"
     users = UserStore(config.api.users_file)
-    if "admin" not in users.names():
+    if "admin" in users.names():
+        with contextlib.suppress(KioskError):
+            kept = read_secret_file(secret)
+            if _typeable(kept):
+                return kept
         secret.unlink(missing_ok=True)
-        password = ensure_secret_file(secret)
-        users.add("admin", password)
+        password = ensure_secret_file(secret, typeable_password)
+        users.set_password("admin", password)
         return password
-    return ensure_secret_file(secret)
+    secret.unlink(missing_ok=True)
+    password = ensure_secret_file(secret, typeable_password)
+    users.add("admin", password)
+    return password
+
+
+def _typeable(password: str) -> bool:
+    return all(word.isalpha() and word.islower() and word.isascii() for word in password.split(" "))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -83,9 +112,12 @@ def cmd_sim(args: argparse.Namespace) -> int:
     """``kiosk sim``: a simulated station on this machine, its cabinet behind real ptys and mock pins.
 
     Without a hub (``[sync] enabled = false``) the demo city (:mod:`kiosk.app.sim_city`) stands in for the
-    hub's bundle: applied at start through the same path, with the goods bays stocked.
+    hub's bundle: applied at start through the same path, with the goods bays stocked. The touchscreen app
+    comes up beside it where ``--ui`` says (:class:`kiosk.app.sim_session.SimTouchscreen`).
     """
-    from kiosk.app.sim_city import demo_balances, seed_sim_station
+    from kiosk.app.running_sim import announce
+    from kiosk.app.sim_city import DEFAULT_STOCK, demo_balances, goods_bays, seed_sim_station
+    from kiosk.app.sim_session import SimTouchscreen, UiMode
     from kiosk.app.simcodes import SimCodeIssuer
     from kiosk.app.station import Station, run_station
     from kiosk.core.secrets import ensure_secret_file
@@ -93,53 +125,55 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
     config = _sim_config(args)
     _setup_logging(config.log_level)
-    config.station.data_dir.mkdir(parents=True, exist_ok=True)
-    token = ensure_secret_file(config.api.ui_token_file)
-    sim = SimCabinet(args.cabinet, config.hardware, config.station.data_dir / "devices", seed=args.seed)
-    clock = SystemClock()
-    codes = SimCodeIssuer(config.station.data_dir / "codes", clock, demo_balances())
-    station = Station(config, clock, sim=sim, sim_codes=codes)
-    print(f"Simulated {args.cabinet} cabinet with {len(config.hardware.bays)} bays; its controls: /api/sim", flush=True)
-    print('A rider code, scanned at once: POST /api/sim/codes {"rider_id": "R1001", "scan": true}', flush=True)
-    print(f"UI token (shown because this is a simulation): {token}", flush=True)
-    print(f"Status page sign-in (simulation): admin / {_sim_admin_password(config)}", flush=True)
-    ui: list[subprocess.Popen[bytes]] = []
-
-    def after_start(running: Station) -> None:
+    data_dir = config.station.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config_file = Path(args.config).resolve() if args.config else None
+    with resources.as_file(resources.files("kiosk.app").joinpath("sim.toml")) as built_in:
+        mode = UiMode.OFF if args.no_ui else UiMode(args.ui)
+        touchscreen = SimTouchscreen(mode, config_file or built_in, config.api.ui_token_file)
+        touchscreen.check()
+        token = ensure_secret_file(config.api.ui_token_file)
+        sim = SimCabinet(args.cabinet, config.hardware, data_dir / "devices", seed=args.seed)
+        clock = SystemClock()
+        codes = SimCodeIssuer(data_dir / "codes", clock, demo_balances())
+        station = Station(config, clock, sim=sim, sim_codes=codes)
+        print(f"Simulated {args.cabinet} cabinet with {len(config.hardware.bays)} bays; its controls: /api/sim")
         if not config.sync.enabled:
-            try:
-                goods = seed_sim_station(running, [codes.key_entry()])
-            except KioskError as exc:
-                print(f"kiosk: the demo city was not applied: {exc}", file=sys.stderr, flush=True)
+            print('A rider code, scanned at once: POST /api/sim/codes {"rider_id": "R1001", "scan": true}')
+        print(f"UI token (shown because this is a simulation): {token}", flush=True)
+        sign_in = f"sign in as admin, password: {_sim_admin_password(config)}"
+
+        def after_start(running: Station) -> None:
+            announce(config, running.api.url)  # so `kiosk ui`, `kiosk sync status` etc. find this sim's port and token
+            if not config.sync.enabled:
+                try:
+                    goods = seed_sim_station(running, [codes.key_entry()])
+                except KioskError as exc:
+                    print(f"kiosk: the demo city was not applied: {exc}", file=sys.stderr, flush=True)
+                else:
+                    stocked = ", ".join(f"bay {bay} {item}" for bay, item in sorted(goods.items())) or "no goods bays"
+                    print(f"Demo city applied (no hub): services, nearby stations, points; stocked {stocked}")
             else:
-                stocked = ", ".join(f"bay {bay} {item}" for bay, item in sorted(goods.items())) or "no goods bays"
-                print(f"Demo city applied (no hub): services, nearby stations, points; stocked {stocked}", flush=True)
-        print(
-            "Rider services: on the touchscreen's idle screen tap Services, My points or Feedback; riders R1001 and"
-            f" R-demo have points (scan: POST /api/sim/codes); staff see goods stock under {running.api.url}/devices",
-            flush=True,
-        )
-        open_window(running)
+                for bay in sorted(goods_bays(config.hardware.bays)):
+                    running.rider.restock(bay, DEFAULT_STOCK, None)
+                print(
+                    f"Synced with the hub at {config.sync.hub_url}: its keys, content and points arrive with the"
+                    " bundle; rider codes come from 'kiosk-hub codes issue' (the simulator's own are refused then)"
+                )
+            print(touchscreen.start(running.api.url), flush=True)
+            riders = "riders the hub knows" if config.sync.enabled else "riders R1001 and R-demo have points"
+            print(
+                "Rider services: on the touchscreen's idle screen tap Services, My points or Feedback"
+                f" ({riders}); staff see goods stock under {running.api.url}/devices",
+                flush=True,
+            )
 
-    def open_window(running: Station) -> None:
-        if args.no_ui or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            return
-        if importlib.util.find_spec("kivy") is None:
-            print("(no touchscreen window: install the ui extra for it)", flush=True)
-            return
-        with resources.as_file(resources.files("kiosk.app").joinpath("sim.toml")) as sim_toml:
-            command = [sys.executable, "-m", "kiosk.app.cli", "ui", "--config", str(sim_toml)]
-            command += ["--api-url", running.api.url, "--token-file", str(config.api.ui_token_file)]
-            ui.append(subprocess.Popen([*command, "--window", "800x480", "--mouse"]))  # noqa: S603 - our own command
-        print("Touchscreen app: opened in a window (800x480)", flush=True)
-
-    try:
-        return asyncio.run(run_station(station, after_start=after_start))
-    finally:
-        for process in ui:
-            process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=5)
+        try:
+            return asyncio.run(
+                run_station(station, after_start=after_start, sign_in=sign_in, before_stop=touchscreen.close)
+            )
+        finally:
+            touchscreen.close()
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -205,11 +239,10 @@ def cmd_db_export(args: argparse.Namespace) -> int:
 
 
 def _local_api(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
-    from kiosk.core.secrets import read_secret_file
+    from kiosk.app.running_sim import local_api  # a running `kiosk sim` is found where the config's token is not
 
-    config = load_config(Path(args.config))
-    token = read_secret_file(config.api.ui_token_file)
-    return config.api.local_url(), {"Authorization": f"Bearer {token}"}
+    url, token = local_api(Path(args.config), default_path=args.config == str(DEFAULT_CONFIG_PATH))
+    return url, {"Authorization": f"Bearer {token}"}
 
 
 def _ask_core(method: str, path: str, args: argparse.Namespace, timeout_s: float) -> dict[str, object]:
@@ -247,10 +280,34 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
 
 
 def run_ui(argv: Sequence[str]) -> int:
-    """``kiosk ui ARGS``: the touchscreen app (a client of the running kiosk-core); its own options."""
+    """``kiosk ui ARGS``: the touchscreen app (a client of the running kiosk-core); its own options.
+
+    Without ``--config``, on a machine without the station config, the app goes to the simulated station
+    running from ``$KIOSK_SIM_DIR`` (default ``~/.local/state/kiosk-sim``) in an 800x480 window with the mouse;
+    when none runs it says so and exits 2.
+    """
+    words = list(argv)
+    asks_help = any(word in ("-h", "--help") for word in words)
+    names_config = any(word == "--config" or word.startswith("--config=") for word in words)
+    if asks_help or names_config or DEFAULT_CONFIG_PATH.exists():
+        return _ui_main(words)
+    from kiosk.app.sim_session import UI_WINDOW, answering_sim
+
+    try:
+        sim = answering_sim()
+    except KioskError as exc:
+        print(f"kiosk ui: there is no station config at {DEFAULT_CONFIG_PATH}, and {exc}", file=sys.stderr)
+        return 2
+    found = ["--api-url", sim.url, "--token-file", str(sim.ui_token_file), "--window", UI_WINDOW, "--mouse"]
+    print(f"kiosk ui: the simulated station at {sim.url}", file=sys.stderr)
+    with resources.as_file(resources.files("kiosk.app").joinpath("sim.toml")) as built_in:
+        return _ui_main(["--config", str(built_in), *found, *words])  # later options win: the user's own
+
+
+def _ui_main(argv: list[str]) -> int:
     from kiosk.ui.main import main as ui_main  # Kivy is imported only here
 
-    return ui_main(list(argv))
+    return ui_main(argv)
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -277,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="config file (default: the built-in simulator config)")
     p.add_argument(
         "--data-dir",
-        default=os.environ.get("KIOSK_SIM_DIR", "~/.local/state/kiosk-sim"),
+        default=os.environ.get(SIM_DIR_ENV, DEFAULT_SIM_DIR),
         help="where the simulated station keeps its database and token (default ~/.local/state/kiosk-sim)",
     )
     p.add_argument("--host", default=None, help="address to listen on (default from config: 127.0.0.1)")
@@ -289,7 +346,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="which cabinet to simulate: Kerong or 8A/80 lock boards on RS-485, or GPIO relays (default kerong)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated cabinet's initial batteries")
-    p.add_argument("--no-ui", action="store_true", help="do not open the touchscreen app even when a display exists")
+    p.add_argument(
+        "--hub", default=None, metavar="URL", help="sync with the city hub at URL (instead of the built-in demo city)"
+    )
+    p.add_argument(
+        "--hub-token-file",
+        default=None,
+        metavar="FILE",
+        help="the station's token for --hub (default: hub-token in the data dir; kiosk-hub station add writes it)",
+    )
+    p.add_argument(
+        "--ui",
+        choices=[mode.value for mode in UiMode],
+        default=UiMode.AUTO.value,
+        help="where the touchscreen app shows: 'auto' (a window when a display exists, default), 'window',"
+        " 'xvfb' (a virtual display, to watch through VNC) or 'off'",
+    )
+    p.add_argument("--no-ui", action="store_true", help="the same as --ui off")
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("config", help="check a config file or print an example")
