@@ -326,20 +326,27 @@ class SafetySupervisor:
         """New swaps start only while the cabinet is not in fire."""
         return self.state.swaps_allowed()
 
-    def reset(self, bay: int, by: str | None = None) -> str | None:
-        """Staff clear a bay's latched alarm (and the cabinet's, once no bay holds it); why not, or None."""
-        watch = self.state.bays.get(bay)
-        if watch is None or watch.level < Level.ALARM:
-            return None
-        cleared = reset_bay(watch)
-        if cleared is None:
-            return f"bay {bay} still reads {', '.join(sorted(watch.active))}: the alarm stays"
+    def reset(self, bay: int | None, by: str | None = None) -> str | None:
+        """Staff clear a latched alarm of ``bay`` and of the cabinet (``bay`` None: the cabinet only).
+
+        Returns why not, or None. Each part clears only when its readings no longer call for an alarm;
+        an extinguisher once released stays marked released (it must be refilled before it counts again).
+        """
         before = self.state
-        bays = {**self.state.bays, bay: cleared}
+        bays = dict(before.bays)
+        watch = bays.get(bay) if bay is not None else None
+        if watch is not None and watch.level >= Level.ALARM:
+            cleared = reset_bay(watch)
+            if cleared is None:
+                return f"bay {bay} still reads {', '.join(sorted(watch.active))}: the alarm stays"
+            bays[watch.bay] = cleared
         cabinet = before.cabinet
         if cabinet.level >= Level.ALARM:
-            cabinet = step_cabinet(cabinet, None, bays.values(), self.clock.monotonic(), self.rules)
-            cabinet = reset_cabinet(cabinet) or cabinet
+            judged = step_cabinet(cabinet, None, bays.values(), self.clock.monotonic(), self.rules)
+            cleared_cabinet = reset_cabinet(judged)
+            if cleared_cabinet is None and bay is None:
+                return f"the cabinet still reads {', '.join(sorted(judged.active))}: the alarm stays"
+            cabinet = cleared_cabinet or judged
         self.state = SafetyState(bays=bays, cabinet=cabinet)
         for change in transitions(before, self.state):
             self._tell(change, by=by)

@@ -267,6 +267,10 @@ class SimCabinet(Closeable):
             raise ValueError("this cabinet has no smoke detector (hardware.safety.smoke_pin is not set)")
         return cast(SimPin, self.pin_factory.pin(pin))
 
+    def set_temperature(self, bay: int, temperature_c: float) -> None:
+        """The bay's battery is now at ``temperature_c`` (its BMS flags unchanged)."""
+        self._need(self._slots).warm(bay, temperature_c)
+
     def charger_enabled(self, bay: int) -> bool:
         """Whether the bay's charger is switched on (what the slot controller was last told)."""
         return self._need(self._slots).charger_enabled(bay)
