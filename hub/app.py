@@ -157,7 +157,14 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
             result = storage.ingest(station_id, batch.events)
         except UnknownStation as exc:
             raise _fail(404, str(exc)) from None
-        return BatchAck(accepted=result.accepted, duplicates=result.duplicates, high_water_seq=result.high_water_seq)
+        if result.refused:
+            log.warning("station %s: %d events refused (flagged): %s", station_id, len(result.refused), result.refused)
+        return BatchAck(
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            high_water_seq=result.high_water_seq,
+            refused=result.refused,
+        )
 
     @app.get(
         "/v1/stations/{station_id}/bundle",

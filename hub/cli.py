@@ -382,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"--ttl must be 1 to {int(MAX_LIFETIME.total_seconds())} seconds", file=sys.stderr)
         return 2
     try:
-        storage = open_storage(args.db)
+        storage = open_storage(args.db, utc_offset_minutes=getattr(args, "utc_offset_minutes", 0))
     except (StorageUnavailable, KioskError) as exc:
         print(f"kiosk-hub: {exc}", file=sys.stderr)
         return 1

@@ -40,9 +40,11 @@ def dumps(value: Any) -> str:
 class StorageBase:
     """Holds the database and the clock; the storage mixins build on it."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, utc_offset_minutes: int = 0) -> None:
         self.db = db
         self.clock = clock
+        self.utc_offset_minutes = utc_offset_minutes
+        """The city's time zone: the hub's day of a points event (daily limits) is counted in it."""
 
     def now(self) -> datetime:
         """The hub's wall-clock time."""
