@@ -35,6 +35,7 @@ from hub.codes import CodeRequest, IssuedCode, RiderRevoked, issue_code
 from hub.fleet import gather, to_csv
 from hub.fleet_html import render_fleet
 from hub.storage import Storage, StorageUnavailable, UnknownStation
+from hub.text_guard import TextGuardMiddleware
 from kiosk import __version__
 from kiosk.core.ridercode import CodeFormatError
 from kiosk.sync.protocol import (
@@ -94,6 +95,8 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
         version=__version__,
         description="The city hub that battery-swap stations sync to (sync protocol v1).",
     )
+    # Inside the body limit (added before it, so it runs after it): it sees the capped, unpacked body.
+    app.add_middleware(TextGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     # Acknowledgements list every event id: gzip halves the bytes a station spends per event.
     app.add_middleware(GZipMiddleware, minimum_size=500)
