@@ -325,6 +325,7 @@ def post_all(url: str, tokens: dict[str, str], bodies: dict[str, list[bytes]], b
 
 def run(scenario: str, engine: str, db: str, shape: Shape) -> Result:
     """Register the stations, start a hub on ``db``, post everything concurrently, count what was stored."""
+    os.environ.setdefault("KIOSK_HUB_KEY_FILE", str(Path(tempfile.gettempdir()) / f"kiosk-bench-{os.getpid()}.key"))
     store = open_storage(db)
     tokens = {
         f"st-{i:03d}": store.add_station(f"st-{i:03d}", name=f"站{i}", name_en=f"Station {i}")

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 
 from hub.admin import admin_router
 from hub.bodies import BodyLimitMiddleware
+from hub.body_budget import DEFAULT_BUDGET_BYTES, BodyBudget, BodyBudgetMiddleware, BodyWeigher
 from hub.bundle import build_bundle, bundle_etag, etag_matches
 from hub.codes import CodeRequest, IssuedCode, RiderRevoked, issue_code
 from hub.fleet import gather, to_csv
@@ -88,8 +89,10 @@ def _describe(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int = 14) -> FastAPI:
-    """The hub's ASGI app over ``storage``."""
+def create_app(
+    storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int = 14, body_budget: BodyBudget | None = None
+) -> FastAPI:
+    """The hub's ASGI app over ``storage`` (``body_budget``: the large bodies' shared memory budget)."""
     app = FastAPI(
         title="kiosk-hub",
         version=__version__,
@@ -97,7 +100,11 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
     )
     # Inside the body limit (added before it, so it runs after it): it sees the capped, unpacked body.
     app.add_middleware(TextGuardMiddleware)
+    app.add_middleware(BodyWeigher)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    # In front of the body limit: a large body waits for its share of memory before it is read at all.
+    app.state.body_budget = body_budget or BodyBudget(DEFAULT_BUDGET_BYTES)
+    app.add_middleware(BodyBudgetMiddleware, budget=app.state.body_budget, max_bytes=MAX_BODY_BYTES)
     # Acknowledgements list every event id: gzip halves the bytes a station spends per event.
     app.add_middleware(GZipMiddleware, minimum_size=500)
 
