@@ -32,7 +32,7 @@ from typing import Any
 from hub.storage.base import StorageBase, epoch_ms, from_iso, iso
 from hub.storage.db import Engine, Tx
 from hub.storage.flags import Flag, FlagKind, add_flags
-from hub.storage.points_apply import BOOKING_COLUMNS, SIGN, content_in, spend_refusal
+from hub.storage.points_apply import BOOKING_COLUMNS, SIGN, content_in
 from hub.storage.points_models import (
     Booking,
     BookingState,
@@ -43,7 +43,7 @@ from hub.storage.points_models import (
     LedgerEntry,
     PointsFigures,
 )
-from hub.storage.points_policy import find_item, spend_mismatch
+from hub.storage.points_policy import find_item, spend_mismatch, spend_refusal
 from kiosk.sync.protocol import BookingStatus, PointsCorrection, RiderBalance, SpendAnswer, SpendRequest
 
 LEDGER_COLUMNS = "entry_id, rider_id, station_id, kind, points, status, at, rule, item_id, reason"

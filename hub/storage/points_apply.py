@@ -22,7 +22,14 @@ from hub.storage.db import Engine, Tx
 from hub.storage.flags import Flag, FlagKind, add_flags
 from hub.storage.nonces import CodeUse, record_nonces
 from hub.storage.points_models import BookingState, EntryKind, EntryStatus
-from hub.storage.points_policy import earning_mismatch, find_item, hub_day, spend_mismatch
+from hub.storage.points_policy import (
+    earning_mismatch,
+    earning_refusal,
+    find_item,
+    hub_day,
+    spend_mismatch,
+    spend_refusal,
+)
 from kiosk.core.events import EventRecord
 from kiosk.core.rider_events import (
     BookingRequested,
@@ -58,23 +65,6 @@ _T = TypeVar("_T")
 
 
 # --- pure policy ----------------------------------------------------------------------------------------
-
-
-def spend_refusal(balance: int, points: int) -> str | None:
-    """Why a spend of ``points`` cannot be covered by ``balance`` (None: it can)."""
-    if points <= balance:
-        return None
-    return f"not enough points: the balance is {balance}, the item costs {points}"
-
-
-def earning_refusal(rule_id: str, per_day: int | None, earned_that_day: int, day: str) -> str | None:
-    """Why an earning under ``rule_id`` does not count (None: it does); ``per_day`` None: no such rule."""
-    if per_day is None:
-        return f"the city has no points rule {rule_id!r}"
-    if earned_that_day >= per_day:
-        times = "once" if per_day == 1 else f"{per_day} times"
-        return f"rule {rule_id} is earned at most {times} a day, already reached on {day}"
-    return None
 
 
 def refund_id(entry_id: str) -> str:

@@ -60,3 +60,20 @@ def spend_mismatch(item_id: str, item: CatalogueItem | None, claimed: int) -> st
 def find_item(catalogue: list[CatalogueItem], item_id: str) -> CatalogueItem | None:
     """The catalogue item ``item_id``, or None."""
     return next((i for i in catalogue if i.id == item_id), None)
+
+
+def spend_refusal(balance: int, points: int) -> str | None:
+    """Why a spend of ``points`` cannot be covered by ``balance`` (None: it can)."""
+    if points <= balance:
+        return None
+    return f"not enough points: the balance is {balance}, the item costs {points}"
+
+
+def earning_refusal(rule_id: str, per_day: int | None, earned_that_day: int, day: str) -> str | None:
+    """Why an earning under ``rule_id`` does not count (None: it does); ``per_day`` None: no such rule."""
+    if per_day is None:
+        return f"the city has no points rule {rule_id!r}"
+    if earned_that_day >= per_day:
+        times = "once" if per_day == 1 else f"{per_day} times"
+        return f"rule {rule_id} is earned at most {times} a day, already reached on {day}"
+    return None
