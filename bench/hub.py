@@ -34,7 +34,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,9 @@ EARN_RULE = PointsRule(id="bench", points=5, per_day=1_000_000)
 """No daily limit, so earnings apply and later spends find points (a real city's rules are stricter)."""
 WATER = CatalogueItem(id="water", name_zh="矿泉水", name_en="Water", points=5)
 SLOT_START = T0 + timedelta(days=7)
+WRITTEN = datetime.now(UTC) - timedelta(hours=1)
+"""When the mix's events were written: recently, as the hub counts earnings on its own day of them (and
+credits nothing earned weeks before it received it)."""
 SERVICES = [
     Service(
         id="legal-aid",
@@ -208,7 +211,8 @@ def mixed_event(sid: str, seq: int, kind: str, rng: random.Random, own: list[str
     """One event of the rider services' mix, with a body the hub accepts (``shared``: share of shared riders)."""
     rider = rng.choice(SHARED if rng.random() < shared else own)
     ref = f"{sid}-{seq:09d}"  # entry, booking and feedback ids: unique across stations
-    day = (T0 + timedelta(seconds=seq)).date().isoformat()
+    wall = WRITTEN + timedelta(seconds=seq)
+    day = wall.date().isoformat()
     body: Any
     if kind == PointsEarned.TYPE:
         body = PointsEarned(entry_id=ref, rider_id=rider, rule=EARN_RULE.id, points=EARN_RULE.points, day=day)
@@ -226,10 +230,10 @@ def mixed_event(sid: str, seq: int, kind: str, rng: random.Random, own: list[str
         slot = rng.choice(SERVICES[0].slots)
         body = BookingRequested(booking_id=ref, rider_id=rider, service_id=SERVICES[0].id, slot_id=slot.id)
     elif kind == "code.accepted":
-        return record(sid, seq, type_=kind, payload={"rider_id": rider, "scope": "swap"})
+        return record(sid, seq, type_=kind, payload={"rider_id": rider, "scope": "swap"}, wall=wall)
     else:
-        return record(sid, seq, type_=kind, payload={"n": seq})
-    return record(sid, seq, type_=kind, payload=body.payload())
+        return record(sid, seq, type_=kind, payload={"n": seq}, wall=wall)
+    return record(sid, seq, type_=kind, payload=body.payload(), wall=wall)
 
 
 def mixed_batches(sid: str, index: int, stations: int, batches: int, batch_size: int, shared: float) -> Sent:
@@ -325,6 +329,7 @@ def post_all(url: str, tokens: dict[str, str], bodies: dict[str, list[bytes]], b
 
 def run(scenario: str, engine: str, db: str, shape: Shape) -> Result:
     """Register the stations, start a hub on ``db``, post everything concurrently, count what was stored."""
+    os.environ.setdefault("KIOSK_HUB_KEY_FILE", str(Path(tempfile.gettempdir()) / f"kiosk-bench-{os.getpid()}.key"))
     store = open_storage(db)
     tokens = {
         f"st-{i:03d}": store.add_station(f"st-{i:03d}", name=f"站{i}", name_en=f"Station {i}")

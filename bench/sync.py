@@ -120,6 +120,7 @@ def _start_hub(db: str) -> tuple[subprocess.Popen[bytes], int]:
 
 def run(engine: str, db: str, events: int, snapshot: Heartbeat, work: Path) -> Result:
     """Fill a store with ``events``, drain it to a hub on ``db``, then an idle hour; the figures."""
+    os.environ["KIOSK_HUB_KEY_FILE"] = str(work / "hub.key")  # the signing keys' key (the hub process inherits it)
     storage = open_storage(db)
     token_file = work / "hub-token"
     write_token_file(token_file, storage.add_station(STATION, name="基准站", name_en="Bench station"))

@@ -31,11 +31,13 @@ from starlette.exceptions import HTTPException
 
 from hub.admin import admin_router
 from hub.bodies import BodyLimitMiddleware
+from hub.body_budget import DEFAULT_BUDGET_BYTES, BodyBudget, BodyBudgetMiddleware, BodyWeigher
 from hub.bundle import build_bundle, bundle_etag, etag_matches
 from hub.codes import CodeRequest, IssuedCode, RiderRevoked, issue_code
 from hub.fleet import gather, to_csv
 from hub.fleet_html import render_fleet
 from hub.storage import AlarmError, Storage, StorageUnavailable, UnknownStation
+from hub.text_guard import TextGuardMiddleware
 from kiosk import __version__
 from kiosk.core.ridercode import CodeFormatError
 from kiosk.sync.protocol import (
@@ -91,14 +93,22 @@ def _describe(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int = 14) -> FastAPI:
-    """The hub's ASGI app over ``storage``."""
+def create_app(
+    storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int = 14, body_budget: BodyBudget | None = None
+) -> FastAPI:
+    """The hub's ASGI app over ``storage`` (``body_budget``: the large bodies' shared memory budget)."""
     app = FastAPI(
         title="kiosk-hub",
         version=__version__,
         description="The city hub that battery-swap stations sync to (sync protocol v1).",
     )
+    # Inside the body limit (added before it, so it runs after it): it sees the capped, unpacked body.
+    app.add_middleware(TextGuardMiddleware)
+    app.add_middleware(BodyWeigher)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    # In front of the body limit: a large body waits for its share of memory before it is read at all.
+    app.state.body_budget = body_budget or BodyBudget(DEFAULT_BUDGET_BYTES)
+    app.add_middleware(BodyBudgetMiddleware, budget=app.state.body_budget, max_bytes=MAX_BODY_BYTES)
     # Acknowledgements list every event id: gzip halves the bytes a station spends per event.
     app.add_middleware(GZipMiddleware, minimum_size=500)
 
@@ -161,7 +171,14 @@ def create_app(storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int
             result = storage.ingest(station_id, batch.events)
         except UnknownStation as exc:
             raise _fail(404, str(exc)) from None
-        return BatchAck(accepted=result.accepted, duplicates=result.duplicates, high_water_seq=result.high_water_seq)
+        if result.refused:
+            log.warning("station %s: %d events refused (flagged): %s", station_id, len(result.refused), result.refused)
+        return BatchAck(
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            high_water_seq=result.high_water_seq,
+            refused=result.refused,
+        )
 
     @app.get(
         "/v1/stations/{station_id}/bundle",

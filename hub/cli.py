@@ -272,6 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("KIOSK_HUB_DB", DEFAULT_DB),
         help="SQLite file or postgresql:// URL (default: $KIOSK_HUB_DB or ./hub.db)",
     )
+    common.add_argument(
+        "--key-secret-file",
+        type=Path,
+        default=None,
+        help="file with the key that encrypts the signing keys in the database, created 0600 if missing"
+        " (default: $KIOSK_HUB_KEY_FILE, else <db>.key beside a SQLite file; needed for PostgreSQL)",
+    )
     parser = argparse.ArgumentParser(prog="kiosk-hub", description="The city hub that stations sync to.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("version", help="print the version")
@@ -382,7 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"--ttl must be 1 to {int(MAX_LIFETIME.total_seconds())} seconds", file=sys.stderr)
         return 2
     try:
-        storage = open_storage(args.db)
+        storage = open_storage(
+            args.db, utc_offset_minutes=getattr(args, "utc_offset_minutes", 0), key_file=args.key_secret_file
+        )
     except (StorageUnavailable, KioskError) as exc:
         print(f"kiosk-hub: {exc}", file=sys.stderr)
         return 1

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from hub.storage import Alarm, Gap, LatestHeartbeat, Station, Storage
+from hub.storage import Alarm, Flag, Gap, LatestHeartbeat, Station, Storage
 from hub.storage.fleet import SERVICE_VIEWED
 
 SWAP_COMPLETED = "swap.completed"
@@ -24,6 +24,8 @@ STALE_AFTER = timedelta(minutes=30)
 ALARMS_FOR = timedelta(hours=24)
 """How long a safety alarm stays at the top of the fleet view."""
 """A station not heard from for longer than this is flagged."""
+FLAGS_SHOWN = 50
+"""How many of the newest flagged events the fleet page lists."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class StationRow:
     service_views: list[int]
     top_services: list[tuple[str, int]]
     warnings: list[str] = field(default_factory=list)
+    flagged: int = 0
+    """Events of the station the hub flagged (claims that disagree with its rules, a rewritten log...)."""
 
     @property
     def last_seen(self) -> datetime | None:
@@ -72,14 +76,20 @@ class FleetView:
     rows: list[StationRow]
     alarms: list[Alarm] = field(default_factory=list)
     """Safety alarms received in the last ALARMS_FOR, newest first: shown above everything else."""
+    flags: list[Flag] = field(default_factory=list)
+    """The newest flags of all stations."""
 
     def totals(self, what: str) -> list[int]:
         """Fleet-wide counts per day of ``swaps``, ``entries`` or ``service_views``."""
         return [sum(getattr(r, what)[i] for r in self.rows) for i in range(len(self.days))]
 
 
-def _warnings(station: Station, beat: LatestHeartbeat | None, gaps: list[Gap], now: datetime) -> list[str]:
+def _warnings(
+    station: Station, beat: LatestHeartbeat | None, gaps: list[Gap], now: datetime, flagged: int = 0
+) -> list[str]:
     found: list[str] = []
+    if flagged:
+        found.append(f"{flagged} flagged event{'s' if flagged != 1 else ''} (see Flagged events)")
     last = max([m for m in (station.last_event_at, beat and beat.received_at) if m], default=None)
     if last is None:
         found.append("never heard from")
@@ -113,6 +123,7 @@ def gather(storage: Storage, *, days: int = 14, utc_offset_minutes: int = 0) -> 
     counts = storage.daily_counts(COUNTED_TYPES, since, utc_offset_minutes=utc_offset_minutes)
     views = storage.service_views(since)
     beats = storage.heartbeats()
+    flagged = storage.flag_counts()
     rows = []
     for station in storage.stations():
         gaps = storage.gaps(station.id)
@@ -131,7 +142,8 @@ def gather(storage: Storage, *, days: int = 14, utc_offset_minutes: int = 0) -> 
                 entries=per_day(ENTRY_GRANTED),
                 service_views=per_day(SERVICE_VIEWED),
                 top_services=views.get(station.id, Counter()).most_common(5),
-                warnings=_warnings(station, beat, gaps, now),
+                warnings=_warnings(station, beat, gaps, now, flagged.get(station.id, 0)),
+                flagged=flagged.get(station.id, 0),
             )
         )
     return FleetView(
@@ -140,6 +152,7 @@ def gather(storage: Storage, *, days: int = 14, utc_offset_minutes: int = 0) -> 
         utc_offset_minutes=utc_offset_minutes,
         rows=rows,
         alarms=storage.recent_alarms(now - ALARMS_FOR),
+        flags=storage.flags(limit=FLAGS_SHOWN) if flagged else [],
     )
 
 

@@ -90,6 +90,23 @@ def _alarms(view: FleetView) -> str:
     )
 
 
+def _flags_section(view: FleetView) -> str:
+    """The newest flagged events: what the hub refused or did not credit, and why."""
+    if not view.flags:
+        return ""
+    total = sum(r.flagged for r in view.rows)
+    rows = "".join(
+        f"<tr><td>{_when(f.at, view.generated_at)}</td><td>{escape(f.station_id)}</td><td>{escape(f.kind.value)}</td>"
+        f"<td>{escape(f.event_id or '')}</td><td>{escape(f.detail)}</td></tr>"
+        for f in view.flags
+    )
+    return (
+        f'<h2 id="flagged">Flagged events ({total})</h2><p class="warn">Events the hub refused or did not credit'
+        " because they disagree with its rules or records: a station running an old bundle, broken, or lying."
+        f"</p><table><tr><th>noticed</th><th>station</th><th>what</th><th>event</th><th>detail</th></tr>{rows}</table>"
+    )
+
+
 def render_fleet(view: FleetView) -> str:
     """The whole fleet page."""
     labels = [d.strftime("%m-%d") for d in view.days]
@@ -122,5 +139,6 @@ def render_fleet(view: FleetView) -> str:
         f"<h1>Fleet</h1>{_alarms(view)}"
         f"<p>{len(view.rows)} stations, as of {_when(view.generated_at, view.generated_at)}."
         ' <a href="/fleet.csv">Download CSV</a> · <a href="/admin">Rider services</a></p>'
-        f"<table>{head}{rows}</table>{fleet_chart}{batteries}<h2>Stations</h2>{sections}</body></html>"
+        f"<table>{head}{rows}</table>{_flags_section(view)}{fleet_chart}{batteries}<h2>Stations</h2>{sections}"
+        "</body></html>"
     )

@@ -62,4 +62,6 @@ def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url = request.getfixturevalue("postgres_url")
     wipe_postgres(url)
+    # The key that encrypts the hub's signing keys lives in a file; a PostgreSQL hub must be told which.
+    request.getfixturevalue("monkeypatch").setenv("KIOSK_HUB_KEY_FILE", str(tmp_path / "hub-pg.key"))
     yield url

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.storage.db import Database
+from hub.storage.vault import Vault
 from kiosk.core.clock import Clock
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -40,9 +41,13 @@ def dumps(value: Any) -> str:
 class StorageBase:
     """Holds the database and the clock; the storage mixins build on it."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, utc_offset_minutes: int = 0, vault: Vault | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.vault = vault or Vault(None)
+        """Encrypts the signing keys at rest (:mod:`hub.storage.vault`)."""
+        self.utc_offset_minutes = utc_offset_minutes
+        """The city's time zone: the hub's day of a points event (daily limits) is counted in it."""
 
     def now(self) -> datetime:
         """The hub's wall-clock time."""

@@ -14,8 +14,10 @@ import contextlib
 import enum
 import importlib
 import logging
+import os
 import queue
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -87,7 +89,8 @@ class Database:
         self._slots = threading.BoundedSemaphore(pool_size)
         self._closed = False
         if self.engine is Engine.SQLITE:
-            Path(target).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            if target != ":memory:":
+                private_file(Path(target).expanduser())
         else:
             _psycopg()  # fail now, clearly, when the driver is missing
 
@@ -170,6 +173,34 @@ class Database:
                 return
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+def private_file(path: Path) -> None:
+    """Make sure the database file exists readable by its owner only (0600), in a 0700 folder if made now.
+
+    Whatever the umask: the file holds station token hashes and the (encrypted) signing keys, and SQLite
+    gives its ``-wal`` and ``-shm`` files the database file's mode. A file or folder that already exists
+    open to others is tightened (the file) or reported (the folder, which may be shared).
+    """
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)
+        os.chmod(folder, 0o700)  # the mode given to mkdir() is narrowed by the umask, never widened
+    elif stat.S_IMODE(folder.stat().st_mode) & 0o007:
+        log.warning("the hub database's folder %s is open to every local user; chmod 700 it", folder)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o077:  # a new file never is (0600 narrowed by the umask): an older one open to others
+            os.fchmod(fd, 0o600)
+            log.warning("the hub database %s was mode %04o; it is 0600 now", path, mode)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(side.stat().st_mode) & 0o077:
+                os.chmod(side, 0o600)
 
 
 def _is_broken(engine: Engine, conn: Any) -> bool:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hub.anchoring import Anchor, TimeState, find_anchors, place, place_all
+from hub.storage.append_only import screen, split_held
 from hub.storage.base import StorageBase, dumps, epoch_ms, from_iso, iso
 from hub.storage.db import Engine, Tx
+from hub.storage.flags import add_flags
 from hub.storage.points_apply import RIDER_EVENT_TYPES, apply_rider_events
 from kiosk.core.errors import StoreError
 from kiosk.core.events import EventRecord
@@ -43,6 +45,8 @@ class IngestResult:
     accepted: list[str]
     duplicates: list[str]
     high_water_seq: int
+    refused: dict[str, str] = field(default_factory=dict)
+    """Ids not stored, and why (see :mod:`hub.storage.append_only`); flagged on the fleet page."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,9 @@ class EventsMixin(StorageBase):
     def ingest(self, station_id: str, events: Sequence[EventRecord]) -> IngestResult:
         """Store a batch of one station's events exactly once, in one transaction.
 
-        Every id is either accepted (stored now) or a duplicate (stored before); the high-water mark is
-        advanced over whatever is now contiguous. Raises :class:`UnknownStation` for an unknown id.
+        Every id is accepted (stored now), a duplicate (the same event stored before) or refused (it would
+        rewrite the station's log: :mod:`hub.storage.append_only`); the high-water mark is advanced over
+        whatever is now contiguous. Raises :class:`UnknownStation` for an unknown id.
         """
         received = iso(self.now())
         with self.db.transaction() as tx:
@@ -83,18 +88,31 @@ class EventsMixin(StorageBase):
             if row is None:
                 raise UnknownStation(f"no station {station_id!r} is registered")
             first_seq, high_water, max_seq = row
+            screened = screen(
+                tx, station_id, events, first_seq=first_seq, high_water=int(high_water), max_seq=int(max_seq)
+            )
+            events = screened.candidates
             boots = sorted({e.boot_id for e in events})
             known = self._anchors(tx, station_id, boots)
             placed = place_all(events, known)
             rows = [_row(station_id, e, p.corrected, p.state, received) for e, p in zip(events, placed, strict=True)]
-            stored = set(_insert(tx, station_id, rows))
+            stored = set(_insert(tx, station_id, rows)) if rows else set()
             accepted = [e.id for e in events if e.id in stored]
-            duplicates = [e.id for e in events if e.id not in stored]
+            duplicates = split_held(tx, station_id, [e for e in events if e.id not in stored], screened)
             # Applied in the transaction that stores them, and only when newly stored: exactly once.
             fresh = [e for e in events if e.id in stored and e.type in RIDER_EVENT_TYPES]
             if fresh:
-                apply_rider_events(tx, station_id, fresh, now=from_iso(received))
-            self._record_anchors(tx, station_id, events, known)
+                where = {e.id: p for e, p in zip(events, placed, strict=True) if e.id in stored}
+                apply_rider_events(
+                    tx,
+                    station_id,
+                    fresh,
+                    now=from_iso(received),
+                    placed=where,
+                    utc_offset_minutes=self.utc_offset_minutes,
+                )
+            add_flags(tx, screened.flags, from_iso(received))
+            self._record_anchors(tx, station_id, [e for e in events if e.id in stored], known)
             if accepted:
                 seqs = [e.seq for e in events if e.id in stored]
                 if first_seq is None or min(seqs) < first_seq:
@@ -106,9 +124,11 @@ class EventsMixin(StorageBase):
                     " event_count = event_count + ?, last_event_at = ? WHERE id = ?",
                     (first_seq, high_water, max(int(max_seq), *seqs), len(accepted), received, station_id),
                 )
-        return IngestResult(accepted, duplicates, int(high_water))
+        return IngestResult(accepted, duplicates, int(high_water), screened.refused)
 
     def _anchors(self, tx: Tx, station_id: str, boots: Sequence[str]) -> dict[str, Anchor]:
+        if not boots:
+            return {}
         marks = ", ".join("?" for _ in boots)
         rows = tx.execute(
             f"SELECT boot_id, seq, mono, wall FROM boot_anchors WHERE station_id = ? AND boot_id IN ({marks})",  # noqa: S608 - only placeholders and constants are put in

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.content import Content
 from hub.storage.base import StorageBase, from_iso, iso
+from hub.storage.vault import is_sealed
 from kiosk.core.ridercode import generate_key, private_key_from_pem, private_key_to_pem, public_key_to_b64
 from kiosk.sync.protocol import KeyEntry
 
@@ -49,13 +50,14 @@ class KeysMixin(StorageBase):
         with self.db.transaction() as tx:
             row = tx.one("SELECT COUNT(*) FROM signing_keys")
             kid = f"k{int(row[0]) + 1 if row else 1}"
+            sealed = self.vault.seal(kid, private_key_to_pem(key))
             tx.execute(
                 "UPDATE signing_keys SET valid_until = ? WHERE valid_until IS NULL OR valid_until > ?", (ends, ends)
             )
             tx.execute(
                 "INSERT INTO signing_keys (kid, private_pem, public_key, valid_from, valid_until, created_at)"
                 " VALUES (?, ?, ?, ?, NULL, ?)",
-                (kid, private_key_to_pem(key), public_key_to_b64(key.public_key()), iso(now), iso(now)),
+                (kid, sealed, public_key_to_b64(key.public_key()), iso(now), iso(now)),
             )
         return SigningKey(kid, key, now, None)
 
@@ -70,9 +72,31 @@ class KeysMixin(StorageBase):
                 (moment, moment),
             )
         return [
-            SigningKey(kid, private_key_from_pem(pem), from_iso(start), None if end is None else from_iso(end))
-            for kid, pem, start, end in rows
+            SigningKey(
+                kid,
+                private_key_from_pem(self.vault.unseal(kid, stored)),
+                from_iso(start),
+                None if end is None else from_iso(end),
+            )
+            for kid, stored, start, end in rows
         ]
+
+    def seal_keys(self) -> int:
+        """Encrypt signing keys stored in plaintext by an older hub, and check the key file opens the others.
+
+        Returns how many were encrypted now. :class:`VaultError` when the key file is not the right one.
+        """
+        with self.db.transaction() as tx:
+            rows = tx.execute("SELECT kid, private_pem FROM signing_keys ORDER BY kid")
+            plain = [(kid, pem) for kid, pem in rows if not is_sealed(pem)]
+            sealed = [(kid, text) for kid, text in rows if is_sealed(text)]
+            if sealed:
+                self.vault.unseal(*sealed[0])  # the wrong key file is an error now, not at the first code
+            tx.executemany(
+                "UPDATE signing_keys SET private_pem = ? WHERE kid = ?",
+                [(self.vault.seal(kid, pem), kid) for kid, pem in plain],
+            )
+        return len(plain)
 
     def signing_key(self) -> SigningKey:
         """The key new codes are signed with: the newest valid one (one is made if there is none)."""

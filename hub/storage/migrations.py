@@ -162,7 +162,28 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX feedback_at ON feedback (at_ms)",
         "CREATE INDEX feedback_station ON feedback (station_id, at_ms)",
     ],
-    # 3: safety alarms, received at once in their own request (the fleet view lists them first).
+    # 3: what the hub noticed a station doing wrong (flags), and the code nonces stations reported using.
+    [
+        """CREATE TABLE flags (
+            flag_key TEXT PRIMARY KEY,
+            station_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            event_id TEXT,
+            detail TEXT NOT NULL,
+            at TEXT NOT NULL,
+            at_ms BIGINT NOT NULL
+        )""",
+        "CREATE INDEX flags_at ON flags (at_ms)",
+        "CREATE INDEX flags_station ON flags (station_id, at_ms)",
+        """CREATE TABLE code_nonces (
+            nonce TEXT PRIMARY KEY,
+            station_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            rider_id TEXT NOT NULL,
+            at_ms BIGINT NOT NULL
+        )""",
+    ],
+    # 4: safety alarms, received at once in their own request (the fleet view lists them first).
     [
         """CREATE TABLE alarms (
             id TEXT PRIMARY KEY,

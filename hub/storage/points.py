@@ -31,7 +31,8 @@ from typing import Any
 
 from hub.storage.base import StorageBase, epoch_ms, from_iso, iso
 from hub.storage.db import Engine, Tx
-from hub.storage.points_apply import BOOKING_COLUMNS, SIGN, content_in, spend_refusal
+from hub.storage.flags import Flag, FlagKind, add_flags
+from hub.storage.points_apply import BOOKING_COLUMNS, SIGN, content_in
 from hub.storage.points_models import (
     Booking,
     BookingState,
@@ -42,6 +43,7 @@ from hub.storage.points_models import (
     LedgerEntry,
     PointsFigures,
 )
+from hub.storage.points_policy import find_item, spend_mismatch, spend_refusal
 from kiosk.sync.protocol import BookingStatus, PointsCorrection, RiderBalance, SpendAnswer, SpendRequest
 
 LEDGER_COLUMNS = "entry_id, rider_id, station_id, kind, points, status, at, rule, item_id, reason"
@@ -169,7 +171,14 @@ class PointsMixin(StorageBase):
                 accepted = known == (EntryKind.SPENT.value, EntryStatus.APPLIED.value)
                 reason = None if accepted else "this entry was already recorded and did not count"
             else:
-                reason = spend_refusal(balance, request.points)
+                item = find_item(content_in(tx).catalogue, request.item_id)
+                reason = spend_mismatch(request.item_id, item, request.points)
+                if reason is not None:
+                    flag = Flag(station_id, FlagKind.POINTS_MISMATCH, None, f"live spend {request.entry_id}: {reason}")
+                    add_flags(tx, [flag], now)
+                    reason = f"the price disagrees with the city's catalogue: {reason}"
+                else:
+                    reason = spend_refusal(balance, request.points)
                 accepted = reason is None
                 if accepted:
                     add_entry(

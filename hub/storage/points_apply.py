@@ -8,17 +8,28 @@ PostgreSQL each statement is a round trip, and one per event made ingest of a po
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from hub.anchoring import Placed, TimeState
 from hub.content import Content
 from hub.storage.base import epoch_ms, iso
 from hub.storage.db import Engine, Tx
+from hub.storage.flags import Flag, FlagKind, add_flags
+from hub.storage.nonces import CodeUse, record_nonces
 from hub.storage.points_models import BookingState, EntryKind, EntryStatus
+from hub.storage.points_policy import (
+    earning_mismatch,
+    earning_refusal,
+    find_item,
+    hub_day,
+    spend_mismatch,
+    spend_refusal,
+)
 from kiosk.core.events import EventRecord
 from kiosk.core.rider_events import (
     BookingRequested,
@@ -56,23 +67,6 @@ _T = TypeVar("_T")
 # --- pure policy ----------------------------------------------------------------------------------------
 
 
-def spend_refusal(balance: int, points: int) -> str | None:
-    """Why a spend of ``points`` cannot be covered by ``balance`` (None: it can)."""
-    if points <= balance:
-        return None
-    return f"not enough points: the balance is {balance}, the item costs {points}"
-
-
-def earning_refusal(rule_id: str, per_day: int | None, earned_that_day: int, day: str) -> str | None:
-    """Why an earning under ``rule_id`` does not count (None: it does); ``per_day`` None: no such rule."""
-    if per_day is None:
-        return f"the city has no points rule {rule_id!r}"
-    if earned_that_day >= per_day:
-        times = "once" if per_day == 1 else f"{per_day} times"
-        return f"rule {rule_id} is earned at most {times} a day, already reached on {day}"
-    return None
-
-
 def refund_id(entry_id: str) -> str:
     """The ledger id of the refund of spend ``entry_id`` (``:`` never appears in a station's entry id)."""
     return f"{entry_id}:refund"
@@ -86,8 +80,8 @@ def content_in(tx: Tx) -> Content:
 
 # --- applying a station's events ------------------------------------------------------------------------
 
-_Body = PointsEarned | PointsSpent | PointsSpendCancelled | BookingRequested | FeedbackGiven | str
-"""A parsed event body (``str``: the rider id of a ``code.accepted``)."""
+_Body = PointsEarned | PointsSpent | PointsSpendCancelled | BookingRequested | FeedbackGiven | CodeUse
+"""A parsed event body (:class:`CodeUse`: the rider and nonce of a ``code.accepted``)."""
 _MODELS: dict[str, type[PointsEarned | PointsSpent | PointsSpendCancelled | BookingRequested | FeedbackGiven]] = {
     m.TYPE: m for m in (PointsEarned, PointsSpent, PointsSpendCancelled, BookingRequested, FeedbackGiven)
 }
@@ -97,10 +91,10 @@ def _parse(record: EventRecord) -> _Body | None:
     """The record's body, or None (logged once, with the event id) when its payload does not fit."""
     try:
         if record.type == CODE_ACCEPTED:
-            rider = record.payload.get("rider_id")
+            rider, nonce = record.payload.get("rider_id"), record.payload.get("nonce")
             if not isinstance(rider, str) or not 0 < len(rider) <= 20:
                 raise ValueError("rider_id must be text of 1 to 20 characters")
-            return rider
+            return CodeUse(record.id, rider, nonce if isinstance(nonce, str) and 0 < len(nonce) <= 64 else None)
         return _MODELS[record.type].model_validate(record.payload)
     except (ValidationError, ValueError) as exc:
         log.warning(
@@ -120,13 +114,23 @@ def _why(exc: ValueError) -> str:
     return str(exc)
 
 
-def apply_rider_events(tx: Tx, station_id: str, records: Sequence[EventRecord], *, now: datetime) -> None:
+def apply_rider_events(
+    tx: Tx,
+    station_id: str,
+    records: Sequence[EventRecord],
+    *,
+    now: datetime,
+    placed: Mapping[str, Placed] | None = None,
+    utc_offset_minutes: int = 0,
+) -> None:
     """Apply newly stored points, booking, feedback and code events of one station, in ``seq`` order.
 
     Called by ``ingest`` in the transaction that stores them: applied if and only if stored. Records of
     other types are ignored. A batch costs a handful of statements whatever its size (each is a round
     trip, and on PostgreSQL those dominate): lock the riders, read what the ledger already holds of the
     batch's entries, decide every event in Python (:func:`_decide`), then write each table once.
+    ``placed`` (by event id) is where the hub put each event in time: earnings count on the hub's day of
+    it (:func:`hub.storage.points_policy.hub_day`); an event missing from it is placed at ``now``.
     """
     ordered = sorted((r for r in records if r.type in RIDER_EVENT_TYPES), key=lambda r: r.seq)
     bodies = [(r, body) for r, body in ((r, _parse(r)) for r in ordered) if body is not None]
@@ -134,10 +138,19 @@ def apply_rider_events(tx: Tx, station_id: str, records: Sequence[EventRecord], 
         return
     points = [b for _, b in bodies if isinstance(b, PointsEarned | PointsSpent | PointsSpendCancelled)]
     balances = _lock_riders(tx, sorted({b.rider_id for b in points}), now)
-    content = content_in(tx) if any(isinstance(b, PointsEarned | BookingRequested) for _, b in bodies) else Content()
+    priced = PointsEarned | PointsSpent | BookingRequested
+    content = content_in(tx) if any(isinstance(b, priced) for _, b in bodies) else Content()
     known = _known_entries(tx, points)
-    counts = _earned_counts(tx, [b for b in points if isinstance(b, PointsEarned)])
-    plan = _decide(station_id, bodies, balances=balances, known=known, earned=counts, content=content, now=now)
+    days = {
+        r.id: _day_of(r, (placed or {}).get(r.id), now, utc_offset_minutes)
+        for r, b in bodies
+        if isinstance(b, PointsEarned)
+    }
+    earnings = [(b.rider_id, days[r.id][0]) for r, b in bodies if isinstance(b, PointsEarned)]
+    counts = _earned_counts(tx, [(rider, day) for rider, day in earnings if day is not None])
+    plan = _decide(
+        station_id, bodies, balances=balances, known=known, earned=counts, content=content, now=now, days=days
+    )
     inserted = _insert_entries(tx, plan.entries, now)
     if plan.fixed_refunds:
         tx.executemany(
@@ -148,6 +161,15 @@ def apply_rider_events(tx: Tx, station_id: str, records: Sequence[EventRecord], 
     _note_riders_seen(tx, station_id, plan.seen, now)
     _insert_rows(tx, "bookings", f"{BOOKING_COLUMNS}, requested_ms", "booking_id", plan.bookings, _BOOKING_TYPES)
     _insert_rows(tx, "feedback", _FEEDBACK_COLUMNS, "feedback_id", plan.feedback, _FEEDBACK_TYPES)
+    plan.flags.extend(record_nonces(tx, station_id, plan.codes, now))
+    add_flags(tx, plan.flags, now)
+
+
+def _day_of(record: EventRecord, placed: Placed | None, now: datetime, offset: int) -> tuple[str | None, str | None]:
+    """The hub's day of an earning (or why it has none): from where the hub placed it, never its ``day``."""
+    if placed is None:
+        return hub_day(now, TimeState.SYNCED, now, offset)
+    return hub_day(placed.corrected, placed.state, now, offset)
 
 
 # --- deciding a batch (no database) ---------------------------------------------------------------------
@@ -192,6 +214,8 @@ class _Plan:
     seen: dict[str, None] = field(default_factory=dict)
     bookings: list[tuple[Any, ...]] = field(default_factory=list)
     feedback: list[tuple[Any, ...]] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    codes: list[CodeUse] = field(default_factory=list)
 
     def balance_moves(self, inserted: Collection[str]) -> dict[str, int]:
         """Per rider, the points to add: entries that apply and were really inserted, and refunds made good.
@@ -210,7 +234,9 @@ class _Plan:
 
 
 _Day = tuple[str, str, str]
-"""(rider, rule, day): what a rule's daily limit counts."""
+"""(rider, rule, day): what a rule's daily limit counts (the hub's day)."""
+_HubDay = tuple[str | None, str | None]
+"""The hub's day of an event, or None and why it has none."""
 
 
 def _decide(
@@ -222,15 +248,17 @@ def _decide(
     earned: dict[_Day, int],
     content: Content,
     now: datetime,
+    days: Mapping[str, _HubDay],
 ) -> _Plan:
     """Decide every event of the batch in order against the running balances: the outcome of applying them
     one by one. ``balances``, ``known`` and ``earned`` (held before the batch) are updated as it goes.
     """
     plan = _Plan()
-    decider = _Decider(station_id, plan, balances, known, earned, content)
+    decider = _Decider(station_id, plan, balances, known, earned, content, days)
     for record, body in bodies:
-        if isinstance(body, str):
-            plan.seen[body] = None
+        if isinstance(body, CodeUse):
+            plan.seen[body.rider_id] = None
+            plan.codes.append(body)
         elif isinstance(body, PointsEarned):
             decider.earned(record, body)
         elif isinstance(body, PointsSpent):
@@ -254,6 +282,12 @@ class _Decider:
     known: dict[str, _Entry]
     counts: dict[_Day, int]
     content: Content
+    days: Mapping[str, _HubDay]
+
+    def flag(self, kind: FlagKind, record: EventRecord, detail: str) -> None:
+        """Note what the hub noticed about one of the station's events."""
+        log.warning("station %s, event %s: %s", self.station_id, record.id, detail)
+        self.plan.flags.append(Flag(self.station_id, kind, record.id, detail))
 
     def add(self, entry: _Entry) -> None:
         """A new entry: known from now on, to be inserted, and moving the running balance if it applies."""
@@ -263,27 +297,36 @@ class _Decider:
             self.balances[entry.rider_id] += SIGN[entry.kind] * entry.points
 
     def earned(self, record: EventRecord, body: PointsEarned) -> None:
-        """An earning counts within its rule's daily limit."""
+        """An earning is worth what the city's rule gives, within its daily limit on the hub's day.
+
+        A claim that disagrees with the rules is flagged and earns nothing; the station's ``day`` is ignored.
+        """
         self.plan.seen[body.rider_id] = None
         if body.entry_id in self.known:
             return  # sent before: it counts once
-        key = (body.rider_id, body.rule, body.day)
         rule = self.content.rule(body.rule)
-        reason = earning_refusal(body.rule, None if rule is None else rule.per_day, self.counts.get(key, 0), body.day)
-        if reason is None:
-            self.counts[key] = self.counts.get(key, 0) + 1
+        day, reason = self.days.get(record.id, (None, "the hub could not place it in time"))
+        mismatch = earning_mismatch(body.rule, rule, body.points)
+        if mismatch is not None:
+            self.flag(FlagKind.POINTS_MISMATCH, record, mismatch)
+            reason = mismatch
+        if reason is None and day is not None and rule is not None:
+            key = (body.rider_id, body.rule, day)
+            reason = earning_refusal(body.rule, rule.per_day, self.counts.get(key, 0), day)
+            if reason is None:
+                self.counts[key] = self.counts.get(key, 0) + 1
         self.add(
             _Entry(
                 entry_id=body.entry_id,
                 rider_id=body.rider_id,
                 kind=EntryKind.EARNED,
-                points=body.points,
+                points=body.points if rule is None or reason is not None else rule.points,
                 status=EntryStatus.APPLIED if reason is None else EntryStatus.REJECTED,
                 item_id=None,
                 stored=False,
                 station_id=self.station_id,
                 rule=body.rule,
-                day=body.day,
+                day=day,
                 reason=reason or "",
                 event_id=record.id,
             )
@@ -294,14 +337,20 @@ class _Decider:
         self.plan.seen[body.rider_id] = None
         if body.entry_id in self.known:
             return  # confirmed live by spend_now (or a clash of ids): it counts once
-        refusal = spend_refusal(self.balances[body.rider_id], body.points)
+        item = find_item(self.content.catalogue, body.item_id)
+        price = body.points if item is None else item.points
+        if item is None:
+            self.flag(FlagKind.UNKNOWN_ITEM, record, f"a spend of {body.item_id!r}, not in the city's catalogue")
+        elif (mismatch := spend_mismatch(body.item_id, item, body.points)) is not None:
+            self.flag(FlagKind.POINTS_MISMATCH, record, f"{mismatch}; charged {price}")
+        refusal = spend_refusal(self.balances[body.rider_id], price)
         status = EntryStatus.APPLIED if refusal is None else EntryStatus.REJECTED
         self.add(
             _Entry(
                 entry_id=body.entry_id,
                 rider_id=body.rider_id,
                 kind=EntryKind.SPENT,
-                points=body.points,
+                points=price,
                 status=status,
                 item_id=body.item_id,
                 stored=False,
@@ -313,15 +362,10 @@ class _Decider:
         refund = self.known.get(refund_id(body.entry_id))
         if status is EntryStatus.APPLIED and refund is not None and refund.status is EntryStatus.REJECTED:
             # The cancellation came first (events out of order): now that the spend counts, so does its refund.
-            refund.status, refund.points, refund.item_id, refund.reason = (
-                EntryStatus.APPLIED,
-                body.points,
-                body.item_id,
-                "",
-            )
-            self.balances[body.rider_id] += body.points
+            refund.status, refund.points, refund.item_id, refund.reason = (EntryStatus.APPLIED, price, body.item_id, "")
+            self.balances[body.rider_id] += price
             if refund.stored:
-                self.plan.fixed_refunds.append(_FixedRefund(refund.entry_id, body.rider_id, body.points, body.item_id))
+                self.plan.fixed_refunds.append(_FixedRefund(refund.entry_id, body.rider_id, price, body.item_id))
             else:
                 refund.balance_rider = body.rider_id
 
@@ -469,10 +513,12 @@ def _known_entries(tx: Tx, bodies: Sequence[PointsEarned | PointsSpent | PointsS
     return known
 
 
-def _earned_counts(tx: Tx, earnings: Sequence[PointsEarned]) -> dict[_Day, int]:
-    """How often each (rider, rule, day) of the batch's earnings was earned (applied) before this batch."""
-    days = sorted({e.day for e in earnings})
-    riders = sorted({e.rider_id for e in earnings})
+def _earned_counts(tx: Tx, earnings: Sequence[tuple[str, str]]) -> dict[_Day, int]:
+    """How often each (rider, rule, day) of the batch's (rider, hub day) earnings was earned before this batch."""
+    if not earnings:
+        return {}
+    days = sorted({day for _, day in earnings})
+    riders = sorted({rider for rider, _ in earnings})
     head = "SELECT rider_id, rule, day, COUNT(*) FROM ledger WHERE kind = ? AND status = ?"
     selects: list[tuple[str, list[Any]]]
     if tx.engine is Engine.POSTGRES:

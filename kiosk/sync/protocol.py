@@ -79,6 +79,9 @@ class BatchAck(Answer):
     """Ids the hub already had (stored by an earlier request whose answer may have been lost)."""
     high_water_seq: int
     """The highest seq up to which the hub has every event of this station without a gap."""
+    refused: dict[str, str] = {}
+    """Ids the hub will not store, with the reason: they would rewrite the station's log (a reused seq,
+    changed content, a seq far out of range). The hub flags them for its operators; resending does not help."""
 
 
 class Heartbeat(Request):

@@ -101,17 +101,17 @@ def test_the_etag_stays_while_nothing_changes_even_with_balances(
     hub: HubServer, token: str, storage: Storage, hub_clock: FakeClock
 ) -> None:
     storage.credit_points("r-1", 9, "welcome", by="ops")
-    spend(hub, token, "spend-0001", 1)  # the rider is now seen at st-a
+    spend(hub, token, "spend-0001", 5)  # the rider is now seen at st-a
     first = get_bundle(hub, token)
     hub_clock.advance(60)
     assert get_bundle(hub, token, first.headers["ETag"]).status_code == 304
 
 
 def test_a_spend_changes_the_etag(hub: HubServer, token: str, storage: Storage) -> None:
-    storage.credit_points("r-1", 9, "welcome", by="ops")
-    spend(hub, token, "spend-0001", 1)
+    storage.credit_points("r-1", 10, "welcome", by="ops")
+    spend(hub, token, "spend-0001", 5)  # water costs 5 in the city's catalogue
     first = get_bundle(hub, token)
-    spend(hub, token, "spend-0002", 1)
+    spend(hub, token, "spend-0002", 5)
     assert get_bundle(hub, token, first.headers["ETag"]).status_code == 200
 
 

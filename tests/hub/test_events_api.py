@@ -27,7 +27,12 @@ def test_a_batch_is_accepted_and_acknowledged_by_id(hub: HubServer, token: str, 
     events = records("st-a", range(1, 6))
     answer = post_events(hub.url, token, "st-a", events)
     assert answer.status_code == 200
-    assert answer.json() == {"accepted": [e.id for e in events], "duplicates": [], "high_water_seq": 5}
+    assert answer.json() == {
+        "accepted": [e.id for e in events],
+        "duplicates": [],
+        "high_water_seq": 5,
+        "refused": {},
+    }
     assert storage.event_count("st-a") == 5
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -41,14 +41,21 @@ class Station:
         self.station_id = station_id
         self.seq = 0
 
-    def event(self, type_: str, **payload: Any) -> EventRecord:
+    def event(self, type_: str, wall: datetime | None = None, **payload: Any) -> EventRecord:
         self.seq += 1
-        return record(self.station_id, self.seq, type_=type_, payload=payload)
+        return record(self.station_id, self.seq, type_=type_, payload=payload, wall=wall)
 
     def earned(
-        self, entry_id: str, rider: str = "r-1", rule: str = "checkin", points: int = 3, day: str = "2026-03-10"
+        self,
+        entry_id: str,
+        rider: str = "r-1",
+        rule: str = "checkin",
+        points: int = 3,
+        day: str = "2026-03-10",
+        wall: datetime | None = None,
     ) -> EventRecord:
-        return self.event("points.earned", entry_id=entry_id, rider_id=rider, rule=rule, points=points, day=day)
+        body = {"entry_id": entry_id, "rider_id": rider, "rule": rule, "points": points, "day": day}
+        return self.event("points.earned", wall=wall, **body)
 
     def spent(self, entry_id: str, points: int, rider: str = "r-1", confirmed: bool = False) -> EventRecord:
         body = {"entry_id": entry_id, "rider_id": rider, "item_id": "water", "points": points, "bay": 7}
@@ -82,7 +89,8 @@ def test_the_daily_limit_of_a_rule_holds_across_stations(city: Storage) -> None:
 
 def test_the_daily_limit_starts_again_the_next_day(city: Storage) -> None:
     a = Station("st-a")
-    city.ingest("st-a", [a.earned("earn-0001"), a.earned("earn-0002", day="2026-03-11")])
+    yesterday = HUB_NOW - timedelta(days=1)
+    city.ingest("st-a", [a.earned("earn-0001", wall=yesterday, day="2026-03-09"), a.earned("earn-0002")])
     assert city.balance("r-1") == 6
 
 
