@@ -256,14 +256,27 @@ class SafetySupervisor:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            failed = False
-            for action in plan_actions(self.applied, self.desired()):
-                if not await self._carry_out(action):
-                    failed = True
-                    break  # keep the order: what comes after waits for this one
-            if failed:
+            if not await self._catch_up():
                 assert self._loop is not None
                 self._loop.call_later(RETRY_S, self._wake.set)
+
+    async def _catch_up(self) -> bool:
+        """Carry out what the outputs lack, in order; False when something failed (tried again later).
+
+        A charger that does not switch off does not hold up the rest (a stuck charger in a bay in alarm
+        is what cutting the mains is for); any other failure stops the round, so the order holds.
+        """
+        skipped: set[Action] = set()
+        while True:
+            pending = [a for a in plan_actions(self.applied, self.desired()) if a not in skipped]
+            if not pending:
+                return not skipped
+            action = pending[0]
+            if await self._carry_out(action):
+                continue
+            if action.kind is not ActionKind.CHARGER_OFF:
+                return False
+            skipped.add(action)
 
     async def _carry_out(self, action: Action) -> bool:
         self._record(SafetyAction(action=action.kind.value, bay=action.bay, phase="started"))
