@@ -406,6 +406,24 @@ def events(records: Sequence[Mapping[str, Any]], prefix: str, limit: int) -> str
 FAULTS = ("lock_jammed", "door_flapping", "board_silent", "battery_hot", "scanner_unplugged", "slot_silent")
 
 
+def _faults_on(faults: list[Mapping[str, Any]], view: View) -> str:
+    """Each fault that is on (the world lists ``{"fault", "bay"}`` records), with a button to turn it off."""
+    if not faults:
+        return "none"
+    shown = []
+    for fault in faults:
+        name, bay = str(fault.get("fault")), fault.get("bay")
+        label = name if bay is None else f"{name} (bay {bay})"
+        extra = (
+            f'<input type="hidden" name="fault" value="{h(name)}">'
+            f'<input type="hidden" name="bay" value="{h("" if bay is None else bay)}">'
+            '<input type="hidden" name="on" value="0">'
+        )
+        clear = action(view, "/actions/sim/fault", "Turn off", extra=extra, test_id=f"sim-clear-{name}-{bay or ''}")
+        shown.append(f'<span class="fault-on">{h(label)} {clear}</span>')
+    return "".join(shown)
+
+
 def simulator(world: Mapping[str, Any], view: View) -> str:
     """The simulated world and its controls: a rider's scan, doors, batteries, the entry door, faults."""
     rows = []
@@ -466,7 +484,7 @@ def simulator(world: Mapping[str, Any], view: View) -> str:
         "<p>The simulated world as it really is; the station sees it only through its drivers.</p>"
         f'<section data-live id="world"><div class="scroll"><table class="bays"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
-        f"<p>Entry door: {h(entry.get('door'))}, strike {h(entry.get('strike'))}; "
-        f"faults on: {h(', '.join(world.get('faults') or []) or 'none')}</p></section>"
+        f"<p>Entry door: {h(entry.get('door'))}, strike {h(entry.get('strike'))}.</p>"
+        f'<div class="actions" id="faults-on">faults on: {_faults_on(world.get("faults") or [], view)}</div></section>'
         f'<div class="actions">{code}{scan}{entry_acts}{fault}</div>'
     )
