@@ -42,6 +42,19 @@ log = logging.getLogger(__name__)
 PINS_TICK_S = 0.02
 
 
+def battery_trouble(reading: BatteryReading) -> str | None:
+    """What is wrong with a battery its slot controller reports on (flags, charger fault), with its temperature.
+
+    None for a healthy battery. A hot one reads e.g. ``"fault: over_temperature, 62.0 °C"``: staff need the
+    number to judge the danger, not only the word.
+    """
+    if not reading.present or (not reading.fault_flags and reading.charger_state != "fault"):
+        return None
+    flags = ", ".join(sorted(reading.fault_flags)) or "charger fault"
+    temp = f", {reading.temperature_c:.1f} °C" if reading.temperature_c is not None else ""
+    return f"fault: {flags}{temp}"
+
+
 class DeviceSet(Protocol):
     """What the composition root builds from config (see ``kiosk.devices.build.Devices``)."""
 
@@ -357,6 +370,11 @@ class CabinetComponent:
         warnings = [f"bay {n}: {s.fault}" for n, s in sorted(bays.items()) if s.fault]
         warnings += [
             f"bay {n}: battery not readable — {r.error}" for n, r in sorted(self._batteries.items()) if r.error
+        ]
+        warnings += [
+            f"bay {n}: battery {r.battery_id or '?'} {battery_trouble(r)}"
+            for n, r in sorted(self._batteries.items())
+            if r.error is None and battery_trouble(r)
         ]
         if devices is not None:
             for label, part in (

@@ -201,6 +201,17 @@ def _temp(battery: Mapping[str, Any] | None) -> str:
     return f"{float(battery['temperature_c']):.1f} °C"
 
 
+def _charger_cell(battery: Mapping[str, Any] | None) -> str:
+    # A battery fault (e.g. 62 °C, over_temperature) is red and says what and how hot, not only "fault".
+    battery = battery or {}
+    flags = [str(f) for f in battery.get("fault_flags") or []]
+    if not flags and battery.get("charger_state") != "fault":
+        return f'<td data-field="charger">{h(battery.get("charger_state"))}</td>'
+    temp = battery.get("temperature_c")
+    text = f"fault: {', '.join(flags) or 'charger fault'}" + (f", {float(temp):.1f} °C" if temp is not None else "")
+    return f'<td data-field="charger" class="bad">{h(text)}</td>'
+
+
 def goods_stock(status: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
     """The goods bays (bay -> ``{"item_id", "count"}``) as the rider desk reports them; empty without one."""
     rider: Mapping[str, Any] = (status.get("components") or {}).get("rider") or {}
@@ -255,7 +266,7 @@ def bay_rows(status: Mapping[str, Any], view: View) -> str:
             f'<td data-field="battery_id">{h((battery or {}).get("battery_id"))}</td>'
             f'<td data-field="soc">{_soc(battery)}</td>'
             f'<td data-field="temperature">{_temp(battery)}</td>'
-            f'<td data-field="charger">{h((battery or {}).get("charger_state"))}</td>'
+            f"{_charger_cell(battery)}"
             f'<td data-field="fault" class="{"bad" if fault else ""}">{h(fault)}</td>'
             f'<td data-field="service">{"in service" if reason is None else "<b>out</b>: " + h(reason)}</td>'
             f'<td class="actions">{"".join(acts)}</td></tr>'
