@@ -85,6 +85,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     Without a hub (``[sync] enabled = false``) the demo city (:mod:`kiosk.app.sim_city`) stands in for the
     hub's bundle: applied at start through the same path, with the goods bays stocked.
     """
+    from kiosk.app.running_sim import announce
     from kiosk.app.sim_city import demo_balances, seed_sim_station
     from kiosk.app.simcodes import SimCodeIssuer
     from kiosk.app.station import Station, run_station
@@ -106,6 +107,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     ui: list[subprocess.Popen[bytes]] = []
 
     def after_start(running: Station) -> None:
+        announce(config, running.api.url)  # so `kiosk sync status` etc. find this sim's port and token
         if not config.sync.enabled:
             try:
                 goods = seed_sim_station(running, [codes.key_entry()])
@@ -205,11 +207,10 @@ def cmd_db_export(args: argparse.Namespace) -> int:
 
 
 def _local_api(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
-    from kiosk.core.secrets import read_secret_file
+    from kiosk.app.running_sim import local_api  # a running `kiosk sim` is found where the config's token is not
 
-    config = load_config(Path(args.config))
-    token = read_secret_file(config.api.ui_token_file)
-    return config.api.local_url(), {"Authorization": f"Bearer {token}"}
+    url, token = local_api(Path(args.config), default_path=args.config == str(DEFAULT_CONFIG_PATH))
+    return url, {"Authorization": f"Bearer {token}"}
 
 
 def _ask_core(method: str, path: str, args: argparse.Namespace, timeout_s: float) -> dict[str, object]:
