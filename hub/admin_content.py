@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
 from pydantic import ValidationError
 
 from hub.admin_html import hidden_csrf, local_time, page
-from hub.content import Content
+from hub.content import Content, content_from_file
+from kiosk.core.city_file import CityFile
 from kiosk.core.content import CatalogueItem, PointsRule
 
 _PLAIN = {
@@ -74,8 +76,12 @@ def _plain(err: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def check_content(text: str) -> ContentCheck:
-    """Check a content text (JSON) the way "Check" and "Save" both do; nothing is saved here."""
+def check_content(text: str, now: datetime | None = None) -> ContentCheck:
+    """Check a content text (JSON) the way "Check" and "Save" both do; nothing is saved here.
+
+    The text is a city content file (:mod:`kiosk.core.city_file`), as ``kiosk-hub content load`` reads it:
+    unknown keys at any level are problems, slot plans become slots from ``now``.
+    """
     if not text.strip():
         return ContentCheck(None, ["the content is empty: it must be a JSON object ({…}); {} is no content at all"])
     try:
@@ -83,9 +89,11 @@ def check_content(text: str) -> ContentCheck:
     except json.JSONDecodeError as exc:
         return ContentCheck(None, [f"line {exc.lineno}, column {exc.colno}: this is not valid JSON ({exc.msg})"])
     try:
-        content = Content.model_validate(data)
+        content = content_from_file(CityFile.model_validate(data), now or datetime.now(UTC))
     except ValidationError as exc:
         return ContentCheck(None, [f"{_where(data, e['loc'])}: {_plain(e)}" for e in exc.errors()])
+    except ValueError as exc:
+        return ContentCheck(None, [str(exc)])
     return ContentCheck(content, [])
 
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from hub.codes import RiderRevoked, issue_code
-from hub.content import read_content_file
+from hub.content import load_content_file
 from hub.storage import AlreadyExists, Storage, StorageUnavailable, UnknownStation, open_storage
 from hub.storage.points_models import BookingState, EntryKind, LedgerEntry
 from kiosk import __version__
@@ -144,13 +144,25 @@ def _riders_list(storage: Storage, args: argparse.Namespace) -> int:
 
 
 def _content_load(storage: Storage, args: argparse.Namespace) -> int:
-    content = read_content_file(args.file)
+    content, city = load_content_file(args.file, storage.now())
     storage.load_content(content)
     print(
         f"content loaded: {len(content.services)} services, {len(content.announcements)} announcements,"
         f" {len(content.catalogue)} catalogue items, {len(content.points_rules)} points rules,"
         f" {len(content.config_overrides)} overrides; stations get it with their next bundle"
     )
+    if city.slot_plans():
+        slots = sum(len(s.slots) for s in content.services)
+        print(
+            f"{city.slot_plans()} slot plan(s) made into slots from now: {slots} slots in all"
+            " (load the file again for later days)"
+        )
+    unused = city.sim_only_keys()
+    if unused:
+        print(
+            f"not used by the hub: {', '.join(unused)} (the simulator's stand-ins for the hub's registered stations"
+            " and riders' ledger)"
+        )
     return 0
 
 

@@ -10,10 +10,12 @@ from pydantic import Field
 from hub.storage import Storage
 from kiosk.core.errors import KioskError
 from kiosk.core.ridercode import (
+    MAX_COVERED,
     MAX_LIFETIME,
     POINTS_MAX,
     RIDER_ID_MAX_LENGTH,
     SCOPE_NAMES,
+    PointsCover,
     RiderCode,
     scope_words,
     sign_code,
@@ -45,7 +47,7 @@ class IssuedCode(Answer):
     """A signed rider code and what it says."""
 
     code: str
-    """The text to show as a QR code (``RK1:…``)."""
+    """The text to show as a QR code (``RK2:…`` with the hub's points snapshot, ``RK1:…`` otherwise)."""
     kid: str
     rider_id: str
     scopes: list[str]
@@ -53,23 +55,51 @@ class IssuedCode(Answer):
     expires_at: datetime
 
 
+def points_snapshot(storage: Storage, rider_id: str) -> tuple[int, PointsCover]:
+    """The rider's balance and which stations' events it holds, read in one transaction.
+
+    Per station where the rider was seen (their points or code events came in), its high-water seq: the
+    hub holds every one of its events up to there, so those are in the balance. The most recently seen
+    :data:`MAX_COVERED` stations fit in a code; the cover is complete when no other station saw the rider.
+    """
+    with storage.db.transaction(write=False) as tx:
+        row = tx.one("SELECT balance FROM rider_points WHERE rider_id = ?", (rider_id,))
+        seen = tx.execute(
+            "SELECT rs.station_id, s.high_water_seq FROM rider_stations rs JOIN stations s ON s.id = rs.station_id"
+            " WHERE rs.rider_id = ? ORDER BY rs.last_seen_ms DESC, rs.station_id LIMIT ?",
+            (rider_id, MAX_COVERED + 1),
+        )
+    seqs = {str(station): int(seq) for station, seq in seen[:MAX_COVERED]}
+    return (0 if row is None else int(row[0])), PointsCover.of(seqs, complete=len(seen) <= MAX_COVERED)
+
+
 def issue_code(
     storage: Storage, rider_id: str, *, scope: str = "both", ttl: timedelta = DEFAULT_TTL, points: int | None = None
 ) -> IssuedCode:
     """Sign a new code for ``rider_id`` with the hub's current key; :class:`RiderRevoked` for a revoked rider.
 
-    Without ``points`` the code carries the rider's balance in the hub's ledger (clamped to 0 and up).
+    Without ``points`` the code carries the rider's balance in the hub's ledger (clamped to 0 and up) and
+    what it includes (:func:`points_snapshot`, a version-2 code). With ``points`` (the rider app's own
+    figure) the hub cannot say what they include: a version-1 code.
 
     Bad fields raise :class:`kiosk.core.ridercode.CodeFormatError` with the reason.
     """
     if storage.is_revoked(rider_id):
         raise RiderRevoked(f"rider {rider_id} is revoked; no code is issued")
+    covers: PointsCover | None = None
     if points is None:
+        balance, covers = points_snapshot(storage, rider_id)
         # The balance can be below zero after a correction; a code carries 0 to POINTS_MAX.
-        points = min(max(storage.balance(rider_id), 0), POINTS_MAX)
+        points = min(max(balance, 0), POINTS_MAX)
     key = storage.signing_key()
     fields = RiderCode.issue(
-        kid=key.kid, rider_id=rider_id, scopes=SCOPE_NAMES[scope], now=storage.now(), ttl=ttl, points=points
+        kid=key.kid,
+        rider_id=rider_id,
+        scopes=SCOPE_NAMES[scope],
+        now=storage.now(),
+        ttl=ttl,
+        points=points,
+        covers=covers,
     )
     return IssuedCode(
         code=sign_code(fields, key.private_key),

@@ -1,6 +1,9 @@
-"""The city's content file: services, announcements, points catalogue and rules, policy overrides.
+"""The city's content: services, announcements, points catalogue and rules, policy overrides.
 
-``kiosk-hub content load FILE.json`` reads a file of this shape::
+``kiosk-hub content load FILE.json`` reads the city content file (:mod:`kiosk.core.city_file`, the one
+format the hub and ``kiosk sim``'s demo city share: slot plans, a time zone, and the simulator's stand-ins
+``location``, ``nearby``, ``balances`` — named as not used by the hub). :class:`Content` is what the hub
+keeps and serves, slot plans made into slots; written out, it is itself a content file::
 
     {
       "services": [
@@ -28,11 +31,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator, model_validator
 
+from kiosk.core.city_file import CityFile
 from kiosk.core.errors import ConfigError
 from kiosk.sync.protocol import Announcement, BookingSlot, CatalogueItem, PointsRule, Service
 
@@ -120,8 +125,33 @@ class Content(BaseModel):
         return next((r for r in self.points_rules if r.id == rule_id), None)
 
 
-def read_content_file(path: Path) -> Content:
+def content_from_file(city: CityFile, now: datetime) -> Content:
+    """The content a file says, slot plans made into slots from ``now``.
+
+    Raises ``ValueError`` (a slot plan without the file's ``timezone``) or ``ValidationError``.
+    """
+    return Content(
+        services=city.services_at(now),
+        announcements=[Announcement.model_validate(a.model_dump()) for a in city.announcements],
+        catalogue=[CatalogueItem.model_validate(c.model_dump()) for c in city.catalogue],
+        points_rules=[PointsRule.model_validate(r.model_dump()) for r in city.points_rules],
+        slot_capacity=city.slot_capacity,
+        default_slot_capacity=city.default_slot_capacity,
+        config_overrides=city.config_overrides,
+        station_overrides=city.station_overrides,
+    )
+
+
+def read_content_file(path: Path, now: datetime | None = None) -> Content:
     """Read and check a content file; :class:`ConfigError` says what is wrong, in plain words."""
+    return load_content_file(path, now or datetime.now(UTC))[0]
+
+
+def load_content_file(path: Path, now: datetime) -> tuple[Content, CityFile]:
+    """The content of a file (slot plans made into slots from ``now``) and the file as written.
+
+    :class:`ConfigError` says what is wrong, in plain words: an unknown key by its place and name.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -131,12 +161,17 @@ def read_content_file(path: Path) -> Content:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"content file {path} is not JSON: {exc.msg} at line {exc.lineno}") from None
     try:
-        return Content.model_validate(data)
+        city = CityFile.model_validate(data)
+        return content_from_file(city, now), city
     except ValidationError as exc:
         problems = [f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {_plain(e['msg'])}" for e in exc.errors()]
         raise ConfigError(f"content file {path} does not fit", problems) from None
+    except ValueError as exc:
+        raise ConfigError(f"content file {path} does not fit", [str(exc)]) from None
 
 
 def _plain(message: str) -> str:
-    """Pydantic's message without its "Value error, " prefix, and "Field required" said plainly."""
+    """Pydantic's message without its "Value error, " prefix; "Field required" and extra keys said plainly."""
+    if message == "Extra inputs are not permitted":
+        return "unknown key: not a key of the content format (see kiosk/core/city_file.py)"
     return "is missing" if message == "Field required" else message.removeprefix("Value error, ")

@@ -19,13 +19,17 @@ from kiosk.core.base45 import b45decode, b45encode
 from kiosk.core.errors import ConfigError, ProtocolError
 from kiosk.core.ridercode import (
     DOMAIN_TAG,
+    MAX_COVERED,
     MAX_PAYLOAD_SIZE,
     MAX_TEXT_LENGTH,
     NONCE_SIZE,
     POINTS_MAX,
     TEXT_PREFIX,
+    V1_MAX_PAYLOAD_SIZE,
+    V1_MAX_TEXT_LENGTH,
     CodeFormatError,
     KeyFormatError,
+    PointsCover,
     RiderCode,
     Scope,
     generate_key,
@@ -38,6 +42,7 @@ from kiosk.core.ridercode import (
     scope_words,
     sign_code,
     signature_valid,
+    station_tag,
     write_private_key,
 )
 
@@ -99,7 +104,74 @@ def test_payload_round_trips() -> None:
 
 
 def test_longest_payload_is_the_documented_maximum() -> None:
-    assert len(longest().to_bytes()) == MAX_PAYLOAD_SIZE == 52
+    assert len(longest().to_bytes()) == V1_MAX_PAYLOAD_SIZE == 52
+    assert len(longest_v2().to_bytes()) == MAX_PAYLOAD_SIZE == 77
+
+
+def longest_v2() -> RiderCode:
+    cover = PointsCover.of({f"st-{n}": 0xFFFF_FFFF for n in range(MAX_COVERED)}, complete=False)
+    return RiderCode(**{**longest().__dict__, "version": 0, "covers": cover})
+
+
+def test_a_version_2_payload_adds_its_points_cover() -> None:
+    cover = PointsCover(((station_tag("sim-001"), 258),), complete=True)
+    code = fields(points=513, covers=cover)
+    assert code.version == 2
+    payload = code.to_bytes()
+    assert payload[0] == 2
+    assert payload[: len(fields(points=513).to_bytes())][1:] == fields(points=513).to_bytes()[1:]
+    assert payload[len(fields(points=513).to_bytes()) :] == b"\x81" + station_tag("sim-001") + (258).to_bytes(4, "big")
+    assert RiderCode.from_bytes(payload) == code
+
+
+def test_a_version_2_code_is_rk2_and_parses_back() -> None:
+    cover = PointsCover.of({"sim-001": 7, "st-east-1": 90}, complete=False)
+    text = sign_code(fields(points=42, covers=cover), KEY)
+    assert text.startswith("RK2:")
+    signed = parse_code(text)
+    assert signed.code.covers == cover
+    assert (signed.code.covers.seq_for("sim-001"), signed.code.covers.seq_for("elsewhere")) == (7, None)
+    assert signature_valid(signed, KEY.public_key())
+
+
+def test_a_complete_cover_holds_none_of_a_station_it_does_not_list() -> None:
+    assert PointsCover.of({"st-east-1": 90}, complete=True).seq_for("sim-001") == 0
+
+
+def test_the_longest_version_2_code_fits_qr_version_8_at_level_m() -> None:
+    text = sign_code(longest_v2(), KEY)
+    assert len(text) == MAX_TEXT_LENGTH == 216
+    qr = segno.make(text, error="m", boost_error=False, micro=False)
+    assert (qr.mode, qr.error, qr.version) == ("alphanumeric", "M", 8)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda p: p[:-9], "ends inside its points cover"),
+        (lambda p: p[:-17] + b"\x42" + p[-16:], "unknown points cover bits"),
+        (lambda p: p[:-17] + b"\x04" + p[-16:], "ends inside its points cover"),
+        (lambda p: p + b"\x00", "unexpected bytes"),
+        (lambda p: p[:-17], "ends before its points cover"),
+        (lambda p: p[:-8] + p[-16:-8], "names each station once"),
+    ],
+)
+def test_a_malformed_points_cover_is_refused(mutate: object, match: str) -> None:
+    code = fields(points=5, covers=PointsCover.of({"a": 1, "b": 2}, complete=True))
+    payload = mutate(code.to_bytes())  # type: ignore[operator]
+    with pytest.raises(CodeFormatError, match=match):
+        parse_code("RK2:" + b45encode(payload + KEY.sign(DOMAIN_TAG + payload)))
+
+
+def test_a_version_2_payload_in_a_version_1_text_is_refused() -> None:
+    payload = fields(points=5, covers=PointsCover()).to_bytes()
+    with pytest.raises(CodeFormatError, match="says version 1"):
+        parse_code(TEXT_PREFIX + b45encode(payload + KEY.sign(DOMAIN_TAG + payload)))
+
+
+def test_a_cover_without_points_is_refused() -> None:
+    with pytest.raises(CodeFormatError, match="points"):
+        fields(covers=PointsCover())
 
 
 def test_times_are_normalised_to_utc() -> None:
@@ -182,7 +254,7 @@ def test_signature_by_another_key_is_not_valid() -> None:
 
 def test_longest_code_fits_qr_version_7_at_level_m() -> None:
     text = sign_code(longest(), KEY)
-    assert len(text) == MAX_TEXT_LENGTH == 178
+    assert len(text) == V1_MAX_TEXT_LENGTH == 178
     qr = segno.make(text, error="m", boost_error=False, micro=False)
     assert qr.mode == "alphanumeric"
     assert qr.error == "M"
@@ -199,7 +271,7 @@ def test_typical_code_fits_qr_version_6_at_level_m() -> None:
     [
         ("", "does not start"),
         ("rk1:" + "0" * 130, "does not start"),
-        ("RK2:ABC", "another format version"),
+        ("RK3:ABC", "another format version"),
         ("RK1:" + "0" * 200, "at most 178"),
         ("RK1:abc", "damaged"),
         ("RK1:0000", "damaged"),
@@ -218,7 +290,8 @@ def _resigned(payload: bytes) -> str:
 @pytest.mark.parametrize(
     ("mutate", "match"),
     [
-        (lambda p: b"\x02" + p[1:], "format version 2"),
+        (lambda p: b"\x03" + p[1:], "format version 3"),
+        (lambda p: b"\x02" + p[1:], "says version 1 but the code inside is version 2"),
         (lambda p: p[:1] + b"\x05" + p[2:], "unknown flags"),
         (lambda p: p[:1] + b"\x00" + p[2:], "at least one scope"),
         (lambda p: p[:1] + b"\x81" + p[2:], "points field"),

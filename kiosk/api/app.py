@@ -95,8 +95,9 @@ class ApiContext:
     """The fleet monitor's read-only API key (``[api] metrics_key_file``); None: only signed-in parties."""
     record: Callable[[Event], object] | None = None
     """Append an event to the station's record (``StoreComponent.append``): staff actions' audit trail."""
-    unlock_bay: Callable[[int], Awaitable[None]] | None = None
-    """Pulse a bay's lock (``CabinetComponent.unlock``)."""
+    unlock_bay: Callable[[int], Awaitable[str | None]] | None = None
+    """Open a bay for staff, confirmed (``CabinetComponent.open_for_staff``): None when seen open, else a note;
+    raises ``DeviceError`` when it did not open."""
     reset_fault: Callable[[int], None] | None = None
     """Clear a bay's fault (``CabinetComponent.reset_fault``)."""
     set_out_of_service: Callable[[int, str | None, Event | None], None] | None = None

@@ -23,7 +23,7 @@ from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError
 from kiosk.core.events import Event
 from kiosk.core.hardware import HardwareConfig
-from kiosk.devices.base import BatteryReading, BayState, DoorState, LockerBank, Scan, ScanListener
+from kiosk.devices.base import BatteryReading, BayState, DoorState, LockerBank, LockState, Scan, ScanListener
 from kiosk.devices.debounce import FlapDetector
 from kiosk.devices.door import EntryDoor
 from kiosk.devices.events import (
@@ -40,6 +40,23 @@ from kiosk.devices.slots.modbus import SlotControllers
 log = logging.getLogger(__name__)
 
 PINS_TICK_S = 0.02
+
+
+class BayDidNotOpen(DeviceError):
+    """A bay's lock was pulsed but the door was not seen open in time: the bay is marked faulted."""
+
+
+def battery_trouble(reading: BatteryReading) -> str | None:
+    """What is wrong with a battery its slot controller reports on (flags, charger fault), with its temperature.
+
+    None for a healthy battery. A hot one reads e.g. ``"fault: over_temperature, 62.0 °C"``: staff need the
+    number to judge the danger, not only the word.
+    """
+    if not reading.present or (not reading.fault_flags and reading.charger_state != "fault"):
+        return None
+    flags = ", ".join(sorted(reading.fault_flags)) or "charger fault"
+    temp = f", {reading.temperature_c:.1f} °C" if reading.temperature_c is not None else ""
+    return f"fault: {flags}{temp}"
 
 
 class DeviceSet(Protocol):
@@ -117,6 +134,10 @@ class CabinetComponent:
         self._batteries: dict[int, BatteryReading] = {}
         self._flaps: dict[int, FlapDetector] = {}
         self._flap_faults: dict[int, str] = {}
+        self._unlock_faults: dict[int, str] = {}
+        """Bays a staff unlock did not open → why (until staff clear the fault)."""
+        self._confirming: dict[int, asyncio.Event] = {}
+        """Bays just unlocked for staff → set when the door is seen open (or the board reads the lock released)."""
         self._scanner_connected: bool | None = None
         self._scanner_posted: bool | None = None
         """The pins thread's last word on the scanner: it posts only changes, not 50 times a second."""
@@ -212,6 +233,9 @@ class CabinetComponent:
     # --- loop side -----------------------------------------------------------------------------
 
     def _bay_changed(self, state: BayState) -> None:
+        confirming = self._confirming.get(state.bay)
+        if confirming is not None and self._released(state):
+            confirming.set()
         previous = self._bays.get(state.bay)
         self._bays[state.bay] = state
         if previous is None:  # first sight of the bay: a state, not a change
@@ -257,7 +281,8 @@ class CabinetComponent:
             if refusal is not None:
                 raise DeviceError(refusal)
         self._flaps.pop(bay, None)
-        if self._flap_faults.pop(bay, None) is not None:
+        flapped = self._flap_faults.pop(bay, None) is not None
+        if (self._unlock_faults.pop(bay, None) is not None or flapped) and not self._driver_fault(bay):
             self._record(BayFaultChanged(bay=bay, reason=None))
         reset = getattr(self.devices.lockers if self.devices else None, "reset_fault", None)
         if callable(reset):
@@ -340,7 +365,7 @@ class CabinetComponent:
     def bays(self) -> dict[int, BayState]:
         """The latest state of every bay, with flapping faults and safety alarms applied."""
         out = dict(self._bays)
-        faults = dict(self._flap_faults)
+        faults = dict(self._flap_faults | self._unlock_faults)
         if self._safety_guard is not None:
             for bay in out:
                 refusal = self._safety_guard(bay)
@@ -365,6 +390,58 @@ class CabinetComponent:
             log.error("unlock of bay %d refused: %s", bay, refusal)
             raise DeviceError(refusal)
         await self._loop.run_in_executor(self._executor, self.devices.lockers.unlock, bay)
+
+    def _driver_fault(self, bay: int) -> bool:
+        state = self._bays.get(bay)
+        return state is not None and state.fault is not None
+
+    def _released(self, state: BayState) -> bool:
+        """Whether a bay's state shows its lock let go: the door seen open, or a board reading the latch released.
+
+        A GPIO lock's "unlocked" is only our own relay being on, which proves nothing about the latch.
+        """
+        if state.door is DoorState.OPEN:
+            return True
+        lockers = self.devices.lockers if self.devices is not None else None
+        return state.lock is LockState.UNLOCKED and not isinstance(lockers, GpioLockerBank)
+
+    async def open_for_staff(self, bay: int, confirm_s: float | None) -> str | None:
+        """Open one bay for staff: one pulse, then wait up to ``confirm_s`` for the lock to be seen released.
+
+        Returns None when the door was seen open, else a note for staff (already open: not pulsed again;
+        ``confirm_s`` None: not confirmed). Raises :class:`BayDidNotOpen` — and marks the bay faulted, which
+        raises a warning and keeps swaps away from it — when the lock did not release; ``DeviceError`` from
+        the driver. The lock is never pulsed a second time here: a jammed lock is a technician's job.
+        """
+        state = self.bays().get(bay)
+        if state is None:
+            raise DeviceError(f"this cabinet has no bay {bay}")
+        if state.door is DoorState.OPEN:
+            return f"Bay {bay} is already open; it was not pulsed again"
+        opened = self._confirming[bay] = asyncio.Event()
+        try:
+            await self.unlock(bay)
+            if confirm_s is None:
+                return f"Bay {bay} unlocked (not confirmed: policy.unlock_confirm_s is off)"
+            current = self._bays.get(bay)
+            if not (current is not None and self._released(current)):
+                try:
+                    async with asyncio.timeout(confirm_s):
+                        await opened.wait()
+                except TimeoutError:
+                    reason = f"the lock did not release (door not seen open within {confirm_s:g} s of the unlock)"
+                    self._unlock_failed(bay, reason)
+                    raise BayDidNotOpen(f"Bay {bay} did not open: {reason}") from None
+        finally:
+            self._confirming.pop(bay, None)
+        return None
+
+    def _unlock_failed(self, bay: int, reason: str) -> None:
+        log.warning("bay %d marked faulted: a staff unlock did not open it: %s", bay, reason)
+        fresh = bay not in self._unlock_faults and bay not in self._flap_faults and not self._driver_fault(bay)
+        self._unlock_faults[bay] = reason
+        if fresh:
+            self._record(BayFaultChanged(bay=bay, reason=reason))
 
     async def trigger_scanner(self) -> None:
         """Ask the scanner for one scan (serial scanners that take a trigger command); DeviceError otherwise."""
@@ -395,6 +472,11 @@ class CabinetComponent:
         warnings = [f"bay {n}: {s.fault}" for n, s in sorted(bays.items()) if s.fault]
         warnings += [
             f"bay {n}: battery not readable — {r.error}" for n, r in sorted(self._batteries.items()) if r.error
+        ]
+        warnings += [
+            f"bay {n}: battery {r.battery_id or '?'} {battery_trouble(r)}"
+            for n, r in sorted(self._batteries.items())
+            if r.error is None and battery_trouble(r)
         ]
         if devices is not None:
             for label, part in (

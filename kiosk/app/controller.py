@@ -304,6 +304,7 @@ class StationController:
                 points=code.points,
                 issued_at=code.issued_at,
                 identifying=identifying,
+                covers=code.covers,
             )
         except Exception:  # the swap or entry went ahead; a desk failure must not undo that
             log.exception("the rider desk could not take an accepted code")

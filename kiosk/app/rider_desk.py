@@ -52,11 +52,12 @@ from kiosk.core.rider_events import (
     PointsSpent,
     ServiceViewed,
 )
+from kiosk.core.ridercode import PointsCover
 from kiosk.devices.base import BayState, DoorState
 from kiosk.station.points import (
-    BalanceSource,
     KnownBalance,
     SpendOutcome,
+    code_balance,
     decide_spend,
     earning_due,
     newest_balance,
@@ -207,6 +208,7 @@ class RiderDesk:
         points: int | None,
         issued_at: datetime,
         identifying: bool = False,
+        covers: PointsCover | None = None,
     ) -> None:
         """A code of ``rider_id`` was accepted (and recorded): open a session, credit the day's check-in.
 
@@ -215,8 +217,8 @@ class RiderDesk:
         leaves the screen to that flow.
         """
         now = self.clock.monotonic()
-        if points is not None:
-            self._codes[rider_id] = KnownBalance(points, issued_at, BalanceSource.CODE)
+        if points is not None:  # ``covers``: which of this station's moves the snapshot holds (RK2 codes)
+            self._codes[rider_id] = code_balance(points, issued_at, covers, self.store.station_id)
         if identifying or self.session.rider_id != rider_id:
             self._session_corrections = []
         self.session = self.session.identify(

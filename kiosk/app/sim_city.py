@@ -1,6 +1,7 @@
 """The demo city of ``kiosk sim``: a believable hub bundle for a station that has no hub.
 
-``sim_city.json`` (package data) holds the city as a hub would serve it: five service families in
+``sim_city.json`` (package data) is a city content file (:mod:`kiosk.core.city_file`, the format
+``kiosk-hub content load`` reads too) holding the city as a hub would serve it: five service families in
 Chinese and English with links for the phone, announcements, nearby stations with coordinates, the
 points catalogue and rules, and a few demo riders' balances. What cannot be written down once is made
 here from the simulator's clock: the legal-aid consultation slots (always in the coming days), when
@@ -16,16 +17,17 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from importlib import resources
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from kiosk.core.city_file import CityFile, CityStation, SlotPlan, booking_slots  # noqa: F401 - the last two re-exported
 from kiosk.core.clock import Clock
 from kiosk.core.config import Config
-from kiosk.core.content import Announcement, BookingSlot, CatalogueItem, Location, NearbyStation, PointsRule, Service
+from kiosk.core.content import Announcement, CatalogueItem, Location, NearbyStation, PointsRule
 from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
 from kiosk.core.hardware import BayConfig
@@ -38,65 +40,8 @@ DEFAULT_STOCK = 5
 """How many items each goods bay holds when the simulator starts."""
 
 
-class _FileModel(BaseModel):
-    """Strict about the file's fields: a typo in the demo city is a mistake to hear about, not to ignore."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SlotPlan(_FileModel):
-    """When a bookable service can be booked: these local times on each of the next days."""
-
-    days_ahead: Annotated[int, Field(ge=1, le=14)]
-    local_times: Annotated[list[time], Field(min_length=1)]
-    minutes: Annotated[int, Field(ge=5, le=240)]
-    place_zh: str = ""
-    place_en: str = ""
-
-
-class CityService(_FileModel):
-    """A service as the file writes it: a :class:`Service` whose slots are a plan, not times."""
-
-    id: str
-    category: str
-    title_zh: str
-    title_en: str
-    body_zh: str = ""
-    body_en: str = ""
-    url: str | None = None
-    bookable: bool = False
-    slot_plan: SlotPlan | None = None
-
-
-class CityStation(_FileModel):
-    """A nearby station where it is, with its charged batteries."""
-
-    station_id: str
-    name: str
-    name_en: str
-    latitude: float
-    longitude: float
-    charged_batteries: Annotated[int, Field(ge=0)]
-
-
-class CityBalance(_FileModel):
-    """A demo rider's points as the city would know them."""
-
-    rider_id: Annotated[str, Field(min_length=1, max_length=20)]
-    balance: int
-
-
-class SimCity(_FileModel):
-    """The whole demo city file."""
-
-    about: str = ""
-    location: Location
-    services: list[CityService]
-    announcements: list[Announcement] = []
-    nearby: list[CityStation] = []
-    catalogue: list[CatalogueItem] = []
-    points_rules: list[PointsRule] = []
-    balances: list[CityBalance] = []
+SimCity = CityFile
+"""The demo city file is a city content file, the format ``kiosk-hub content load`` reads."""
 
 
 def load_city(text: str | None = None) -> SimCity:
@@ -115,34 +60,6 @@ def load_city(text: str | None = None) -> SimCity:
         raise ConfigError(f"the simulator's demo city ({CITY_FILE}) is not valid: {exc}") from exc
 
 
-def booking_slots(service_id: str, plan: SlotPlan, now: datetime, tz: ZoneInfo) -> list[BookingSlot]:
-    """The plan's slots that start after ``now``: its local times today and on each of the next ``days_ahead`` days.
-
-    Slot ids name the service, day and time (``legal-aid-consult-20261123-1400``), so the same slot keeps
-    its id across restarts of the simulator.
-    """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    today = now.astimezone(tz).date()
-    slots: list[BookingSlot] = []
-    for offset in range(plan.days_ahead + 1):
-        day = today + timedelta(days=offset)
-        for at in sorted(plan.local_times):
-            starts = datetime.combine(day, at, tzinfo=tz)
-            if starts <= now:
-                continue
-            slots.append(
-                BookingSlot(
-                    id=f"{service_id}-{day:%Y%m%d}-{at:%H%M}",
-                    starts=starts,
-                    ends=starts + timedelta(minutes=plan.minutes),
-                    place_zh=plan.place_zh,
-                    place_en=plan.place_en,
-                )
-            )
-    return slots
-
-
 def distance_m(a: Location, b: Location) -> int:
     """Great-circle distance between two places, in whole metres (haversine)."""
     lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
@@ -150,14 +67,6 @@ def distance_m(a: Location, b: Location) -> int:
     dlon = math.radians(b.longitude - a.longitude)
     h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
     return round(2 * EARTH_RADIUS_M * math.asin(math.sqrt(h)))
-
-
-def _service(entry: CityService, now: datetime, tz: ZoneInfo) -> Service:
-    data = entry.model_dump(exclude={"slot_plan"})
-    if entry.slot_plan is not None:
-        data["slots"] = booking_slots(entry.id, entry.slot_plan, now, tz)
-        data["bookable"] = True
-    return Service.model_validate(data)
 
 
 def _nearby(entry: CityStation, here: Location, now: datetime) -> NearbyStation:
@@ -183,16 +92,24 @@ def city_bundle(
     without it no simulated rider code would be accepted after the bundle is applied.
     """
     city = city if city is not None else load_city()
+    if city.location is None:
+        raise ConfigError(f'the simulator\'s demo city ({CITY_FILE}) needs a "location" (the city centre)')
+    here = Location(latitude=city.location.latitude, longitude=city.location.longitude)
+    try:
+        services = city.services_at(now, tz)
+    except ValueError as exc:
+        raise ConfigError(f"the simulator's demo city ({CITY_FILE}) is not valid: {exc}") from None
     return Bundle(
         station_id=station_id,
         generated_at=now,
+        config_overrides={**city.config_overrides, **city.station_overrides.get(station_id, {})},
         keys=list(keys),
-        services=[_service(s, now, tz) for s in city.services],
-        announcements=city.announcements,
-        nearby=sorted((_nearby(n, city.location, now) for n in city.nearby), key=lambda n: n.distance_m),
-        location=city.location,
-        catalogue=city.catalogue,
-        points_rules=city.points_rules,
+        services=services,
+        announcements=[Announcement.model_validate(a.model_dump()) for a in city.announcements],
+        nearby=sorted((_nearby(n, here, now) for n in city.nearby), key=lambda n: n.distance_m),
+        location=here,
+        catalogue=[CatalogueItem.model_validate(c.model_dump()) for c in city.catalogue],
+        points_rules=[PointsRule.model_validate(r.model_dump()) for r in city.points_rules],
         balances=[
             RiderBalance(rider_id=b.rider_id, balance=b.balance, station_seq=0, as_of=now) for b in city.balances
         ],

@@ -15,6 +15,7 @@ from pathlib import Path
 from kiosk.core.clock import Clock
 from kiosk.core.ridercode import (
     SCOPE_NAMES,
+    PointsCover,
     RiderCode,
     generate_key,
     public_key_to_b64,
@@ -55,6 +56,7 @@ class SimCodeIssuer:
 
         It carries the rider's balance from :attr:`balances` as its points snapshot, if there is one.
         """
+        points = self.balances.get(rider_id)
         if scope not in SCOPE_NAMES:
             raise ValueError(f"scope must be one of {', '.join(sorted(SCOPE_NAMES))}, got {scope!r}")
         fields = RiderCode.issue(
@@ -63,6 +65,9 @@ class SimCodeIssuer:
             scopes=SCOPE_NAMES[scope],
             now=self.clock.wall(),
             ttl=timedelta(seconds=ttl_s),
-            points=self.balances.get(rider_id),
+            points=points,
+            # The simulator's balances are fixed: they hold none of any station's moves, so the station adds
+            # all of its own on top (an empty, complete points cover; RK2).
+            covers=PointsCover() if points is not None else None,
         )
         return sign_code(fields, self._key)

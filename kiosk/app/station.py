@@ -142,7 +142,7 @@ class Station:
                 users=UserStore(config.api.users_file),
                 metrics_key=read_secret_file(config.api.metrics_key_file) if config.api.metrics_key_file else None,
                 record=self.store.append,
-                unlock_bay=self.cabinet.unlock,
+                unlock_bay=lambda bay: self.cabinet.open_for_staff(bay, config.policy.unlock_confirm_s),
                 reset_fault=self.cabinet.reset_fault,
                 set_out_of_service=self.controller.set_out_of_service,
                 swap_outcomes=self.controller.swap_outcomes,

@@ -4,14 +4,18 @@ Shared by the hub (which signs codes) and the station (which verifies them offli
 decides whether a code is accepted lives in :mod:`kiosk.station.codes`. ``docs/rider-codes.md`` is the
 format's specification; this module is its implementation. In short::
 
-    text      = "RK1:" + Base45(payload + signature)
+    text      = "RK1:" + Base45(payload + signature)            # version 1
+                "RK2:" + Base45(payload + signature)            # version 2
     payload   = version(1) flags(1) issued_at(4) expires_at(4) nonce(8)
                 kid_len(1) kid(1..8) rider_len(1) rider_id(1..20) [points(4) if flag set]
+                [covers(1) (station_tag(4) seq(4)) * n          # version 2, with points only]
     signature = Ed25519(private_key, DOMAIN_TAG + payload)      # 64 bytes
 
-Integers are unsigned big-endian; times are whole seconds since the Unix epoch (UTC). The longest code
-is 178 characters, which is exactly what a QR code of version 7 holds in alphanumeric mode at error
-correction level M, so every code can be shown at a size a cheap scanner reads at once.
+Integers are unsigned big-endian; times are whole seconds since the Unix epoch (UTC). Version 2 adds what
+the points snapshot includes (:class:`PointsCover`): per station, the seq up to which the hub holds its
+events, so a station knows which of its own moves to add on top. The longest version-1 code is 178
+characters (exactly what a QR code of version 7 holds in alphanumeric mode at level M); the longest
+version-2 code is 216 (QR version 8 holds 221), still a size a cheap scanner reads at once.
 
 Parsing is strict (one text per code and one code per text): anything else is a
 :class:`CodeFormatError`, never another exception.
@@ -23,6 +27,7 @@ import base64
 import binascii
 import contextlib
 import enum
+import hashlib
 import os
 import re
 import secrets
@@ -40,9 +45,14 @@ from kiosk.core.base45 import Base45Error, b45decode, b45encode
 from kiosk.core.errors import ConfigError, ProtocolError
 
 FORMAT_VERSION = 1
-"""The layout this module reads and writes."""
+"""The first layout (no points cover); still read and written for codes without a points snapshot."""
+COVER_VERSION = 2
+"""The layout whose points snapshot says what it includes (:class:`PointsCover`)."""
+VERSIONS = (FORMAT_VERSION, COVER_VERSION)
 TEXT_PREFIX = "RK1:"
 """Starts every version-1 code's text: 'RK' for rider kiosk, the version, a separator."""
+TEXT_PREFIXES = {FORMAT_VERSION: TEXT_PREFIX, COVER_VERSION: "RK2:"}
+"""Each version's text prefix."""
 DOMAIN_TAG = b"station-kiosk/rider-code/v1\x00"
 """Prefixed to the payload before signing, so a signature made for a rider code cannot be passed off
 as a signature over any other message the same key might ever sign (and vice versa)."""
@@ -67,11 +77,29 @@ _POINTS_BIT = 0x80
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 """Key ids and rider ids: ASCII letters, digits, '.', '_' and '-', starting with a letter or digit."""
 
-MAX_PAYLOAD_SIZE = _HEAD.size + 1 + KID_MAX_LENGTH + 1 + RIDER_ID_MAX_LENGTH + _POINTS.size
+MAX_COVERED = 3
+STATION_TAG_SIZE = 4
+"""Most stations a points cover lists (the rider's most recent ones): 8 bytes each."""
+_COVER = struct.Struct(">4sI")  # station tag, seq
+_COVER_COUNT_BITS = 0x07
+_COVER_COMPLETE_BIT = 0x80
+
+V1_MAX_PAYLOAD_SIZE = _HEAD.size + 1 + KID_MAX_LENGTH + 1 + RIDER_ID_MAX_LENGTH + _POINTS.size
 """52 bytes."""
+MAX_PAYLOAD_SIZE = V1_MAX_PAYLOAD_SIZE + 1 + MAX_COVERED * _COVER.size
+"""77 bytes (version 2 with a full points cover)."""
 MIN_PAYLOAD_SIZE = _HEAD.size + 1 + 1 + 1 + 1
-MAX_TEXT_LENGTH = len(TEXT_PREFIX) + (MAX_PAYLOAD_SIZE + SIGNATURE_SIZE) // 2 * 3 + (MAX_PAYLOAD_SIZE % 2) * 2
-"""178 characters: the longest code's text (QR version 7, level M holds exactly 178 alphanumerics)."""
+
+
+def _text_length(payload_size: int) -> int:
+    raw = payload_size + SIGNATURE_SIZE
+    return len(TEXT_PREFIX) + raw // 2 * 3 + (raw % 2) * 2
+
+
+V1_MAX_TEXT_LENGTH = _text_length(V1_MAX_PAYLOAD_SIZE)
+"""178 characters: the longest version-1 code (QR version 7, level M holds exactly 178 alphanumerics)."""
+MAX_TEXT_LENGTH = _text_length(MAX_PAYLOAD_SIZE)
+"""216 characters: the longest code's text (version 2; QR version 8, level M holds 221 alphanumerics)."""
 
 
 class CodeFormatError(ProtocolError):
@@ -121,6 +149,54 @@ def _check_id(value: str, what: str, limit: int) -> None:
         )
 
 
+def station_tag(station_id: str) -> bytes:
+    """The 4 bytes a points cover names a station by: the start of SHA-256 of its id (ids are up to 64 characters)."""
+    return hashlib.sha256(station_id.encode("utf-8")).digest()[:STATION_TAG_SIZE]
+
+
+@dataclass(frozen=True)
+class PointsCover:
+    """What a code's points snapshot includes: per station (by :func:`station_tag`), its events up to a seq.
+
+    ``complete``: the list names every station whose events the snapshot holds, so a station not listed has
+    none of its events in it. Otherwise (a rider seen at more stations than a code has room for) a station
+    not listed cannot tell, and falls back on the code's issue time.
+    """
+
+    stations: tuple[tuple[bytes, int], ...] = ()
+    """(station tag, seq): that station's events up to this seq are in the balance."""
+    complete: bool = True
+
+    def __post_init__(self) -> None:
+        if len(self.stations) > MAX_COVERED:
+            raise CodeFormatError(f"a points cover lists at most {MAX_COVERED} stations, not {len(self.stations)}")
+        for tag, seq in self.stations:
+            if not isinstance(tag, bytes) or len(tag) != STATION_TAG_SIZE:
+                raise CodeFormatError("a points cover names a station by 4 bytes (station_tag)")
+            if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= 0xFFFF_FFFF:
+                raise CodeFormatError(f"a points cover's seq must be a whole number from 0 to 4294967295, not {seq!r}")
+        if len({tag for tag, _ in self.stations}) != len(self.stations):
+            raise CodeFormatError("a points cover names each station once")
+
+    @classmethod
+    def of(cls, seqs: dict[str, int], *, complete: bool) -> PointsCover:
+        """A cover from station id -> seq."""
+        return cls(tuple((station_tag(station), seq) for station, seq in seqs.items()), complete)
+
+    def seq_for(self, station_id: str) -> int | None:
+        """Up to which seq the snapshot holds ``station_id``'s events: 0 when complete and not listed; None: unknown."""
+        tag = station_tag(station_id)
+        listed = next((seq for t, seq in self.stations if t == tag), None)
+        if listed is not None:
+            return listed
+        return 0 if self.complete else None
+
+    def to_bytes(self) -> bytes:
+        """The cover's bytes (count and completeness, then each station)."""
+        head = len(self.stations) | (_COVER_COMPLETE_BIT if self.complete else 0)
+        return bytes([head]) + b"".join(_COVER.pack(tag, seq) for tag, seq in self.stations)
+
+
 @dataclass(frozen=True, kw_only=True)
 class RiderCode:
     """The fields of a rider code. Construction checks every bound, so an instance always encodes.
@@ -142,12 +218,20 @@ class RiderCode:
     """What it allows: swap, entry, or both."""
     points: int | None = None
     """The rider's points balance when issued, for display; None when not included."""
-    version: int = FORMAT_VERSION
-    """The format version (only 1 exists)."""
+    covers: PointsCover | None = None
+    """What ``points`` includes (version 2); None: not said (version 1: the station goes by ``issued_at``)."""
+    version: int = 0
+    """The format version: 1, or 2 when there is a points cover; 0 (the default) picks it from the fields."""
 
     def __post_init__(self) -> None:
-        if self.version != FORMAT_VERSION:
-            raise CodeFormatError(f"format version {self.version!r} is not supported (this station reads 1)")
+        if self.version == 0:
+            object.__setattr__(self, "version", COVER_VERSION if self.covers is not None else FORMAT_VERSION)
+        if self.version not in VERSIONS:
+            raise CodeFormatError(f"format version {self.version!r} is not supported (this station reads 1 and 2)")
+        if self.covers is not None and (self.points is None or self.version != COVER_VERSION):
+            raise CodeFormatError("a points cover needs the points field and format version 2")
+        if self.version == COVER_VERSION and self.points is not None and self.covers is None:
+            raise CodeFormatError("a version-2 code with points must say what they include (a points cover)")
         _check_id(self.kid, "key id", KID_MAX_LENGTH)
         _check_id(self.rider_id, "rider id", RIDER_ID_MAX_LENGTH)
         issued = _epoch(self.issued_at, "issued_at")
@@ -178,6 +262,7 @@ class RiderCode:
         now: datetime,
         ttl: timedelta,
         points: int | None = None,
+        covers: PointsCover | None = None,
     ) -> RiderCode:
         """New fields with a fresh random nonce, issued at ``now`` (rounded down to the second)."""
         issued_at = now.replace(microsecond=0)
@@ -189,6 +274,7 @@ class RiderCode:
             nonce=secrets.token_bytes(NONCE_SIZE),
             scopes=scopes,
             points=points,
+            covers=covers,
         )
 
     @property
@@ -209,7 +295,14 @@ class RiderCode:
         kid = self.kid.encode("ascii")
         rider = self.rider_id.encode("ascii")
         tail = _POINTS.pack(self.points) if self.points is not None else b""
+        if self.covers is not None:
+            tail += self.covers.to_bytes()
         return head + bytes([len(kid)]) + kid + bytes([len(rider)]) + rider + tail
+
+    @property
+    def text_prefix(self) -> str:
+        """The prefix of this code's text (``RK1:`` or ``RK2:``)."""
+        return TEXT_PREFIXES[self.version]
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> RiderCode:
@@ -217,8 +310,8 @@ class RiderCode:
         if len(payload) < MIN_PAYLOAD_SIZE:
             raise CodeFormatError("the code is too short")
         version, flags, issued, expires, nonce = _HEAD.unpack_from(payload)
-        if version != FORMAT_VERSION:
-            raise CodeFormatError(f"format version {version} is not supported (this station reads 1)")
+        if version not in VERSIONS:
+            raise CodeFormatError(f"format version {version} is not supported (this station reads 1 and 2)")
         if flags & ~(_SCOPE_BITS | _POINTS_BIT):
             raise CodeFormatError(f"unknown flags 0x{flags:02x}")
         at = _HEAD.size
@@ -230,6 +323,9 @@ class RiderCode:
                 raise CodeFormatError("the code ends inside its points field")
             (points,) = _POINTS.unpack_from(payload, at)
             at += _POINTS.size
+        covers: PointsCover | None = None
+        if version == COVER_VERSION and points is not None:
+            covers, at = _take_cover(payload, at)
         if at != len(payload):
             raise CodeFormatError(f"{len(payload) - at} unexpected bytes after the fields")
         return cls(
@@ -240,8 +336,24 @@ class RiderCode:
             nonce=nonce,
             scopes=Scope(flags & _SCOPE_BITS),
             points=points,
+            covers=covers,
             version=version,
         )
+
+
+def _take_cover(payload: bytes, at: int) -> tuple[PointsCover, int]:
+    """Read a points cover at ``at``; return it and the offset after it."""
+    if at >= len(payload):
+        raise CodeFormatError("the code ends before its points cover")
+    head = payload[at]
+    if head & ~(_COVER_COUNT_BITS | _COVER_COMPLETE_BIT):
+        raise CodeFormatError(f"unknown points cover bits 0x{head:02x}")
+    count = head & _COVER_COUNT_BITS
+    at += 1
+    if len(payload) - at < count * _COVER.size:
+        raise CodeFormatError("the code ends inside its points cover")
+    stations = tuple(_COVER.unpack_from(payload, at + i * _COVER.size) for i in range(count))
+    return PointsCover(stations, bool(head & _COVER_COMPLETE_BIT)), at + count * _COVER.size
 
 
 def _take_id(payload: bytes, at: int, what: str) -> tuple[str, int]:
@@ -280,7 +392,7 @@ def sign_code(fields: RiderCode, private_key: Ed25519PrivateKey) -> str:
     """Sign ``fields`` and return the code's text (``RK1:…``, at most :data:`MAX_TEXT_LENGTH` characters)."""
     payload = fields.to_bytes()
     signature = private_key.sign(DOMAIN_TAG + payload)
-    return TEXT_PREFIX + b45encode(payload + signature)
+    return fields.text_prefix + b45encode(payload + signature)
 
 
 def parse_code(text: str) -> SignedCode:
@@ -293,20 +405,28 @@ def parse_code(text: str) -> SignedCode:
     # Bound the work before looking closer: a scanner can deliver a long run of garbage.
     if len(text) > MAX_TEXT_LENGTH:
         raise CodeFormatError(f"the text is {len(text)} characters long; a rider code has at most {MAX_TEXT_LENGTH}")
-    if not text.startswith(TEXT_PREFIX):
+    version = next((v for v, prefix in TEXT_PREFIXES.items() if text.startswith(prefix)), None)
+    if version is None:
         if re.match(r"RK[0-9]+:", text):
             raise CodeFormatError(
-                f"the code is of another format version ({text.split(':', 1)[0]}); this station reads RK1"
+                f"the code is of another format version ({text.split(':', 1)[0]}); this station reads RK1 and RK2"
             )
-        raise CodeFormatError(f"the text does not start with {TEXT_PREFIX!r}")
+        raise CodeFormatError(f"the text does not start with {TEXT_PREFIX!r} or {TEXT_PREFIXES[COVER_VERSION]!r}")
+    if version == FORMAT_VERSION and len(text) > V1_MAX_TEXT_LENGTH:
+        raise CodeFormatError(
+            f"the text is {len(text)} characters long; a version-1 rider code has at most {V1_MAX_TEXT_LENGTH}"
+        )
     try:
-        raw = b45decode(text[len(TEXT_PREFIX) :])
+        raw = b45decode(text[len(TEXT_PREFIXES[version]) :])
     except Base45Error as exc:
         raise CodeFormatError(f"the code is damaged: {exc}") from None
     if len(raw) < MIN_PAYLOAD_SIZE + SIGNATURE_SIZE:
         raise CodeFormatError("the code is too short")
     payload, signature = raw[:-SIGNATURE_SIZE], raw[-SIGNATURE_SIZE:]
-    return SignedCode(code=RiderCode.from_bytes(payload), payload=payload, signature=signature)
+    code = RiderCode.from_bytes(payload)
+    if code.version != version:
+        raise CodeFormatError(f"the text says version {version} but the code inside is version {code.version}")
+    return SignedCode(code=code, payload=payload, signature=signature)
 
 
 def signature_valid(signed: SignedCode, public_key: Ed25519PublicKey) -> bool:

@@ -2,12 +2,15 @@
 
 The balance is the hub's. The station knows it from two snapshots: the one a rider's code carries (its
 ``points`` when issued) and the one the last bundle carries (``RiderBalance``). The newer one is the *base*;
-what this station did since (earned a check-in, handed out an item) is *pending* on top of it:
+what this station did that the base does not include (earned a check-in, handed out an item) is *pending*
+on top of it:
 
-- against a bundle base, an entry is pending when the hub had not yet received its event (its ``seq`` is
-  above the balance's ``station_seq``); a spend the hub confirmed live was applied by the hub at once, so it
-  is pending only when it happened after the balance's ``as_of``;
-- against a code base, an entry is pending when it happened after the code was issued.
+- against a base that says up to which of this station's events it holds (a bundle's ``station_seq``, a
+  version-2 code's points cover, :func:`code_balance`), an entry is pending when its ``seq`` is above that;
+  a spend the hub confirmed live was applied by the hub at once, so it is pending only when it happened
+  after the balance's ``as_of``;
+- against a base that does not say (a version-1 code), an entry is pending when it happened after the code
+  was issued — which undercounts whatever the hub had not received by then, hence the cover.
 
 A spend normally waits for the hub's live answer. Without one (offline, or no answer within the time limit)
 it may go ahead only when the shown balance covers it and the rider's spends the hub has not yet seen stay
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kiosk.core.content import PointsRule
+from kiosk.core.ridercode import PointsCover
 
 
 class BalanceSource(enum.StrEnum):
@@ -43,7 +47,7 @@ class KnownBalance:
     as_of: datetime
     source: BalanceSource
     station_seq: int | None = None
-    """Bundle balances: this station's events up to this seq are in ``balance``; None for code snapshots."""
+    """This station's events up to this seq are in ``balance``; None: not known (a version-1 code)."""
 
 
 class EntryKind(enum.StrEnum):
@@ -88,9 +92,20 @@ def newest_balance(*known: KnownBalance | None) -> KnownBalance | None:
     return max(candidates, key=lambda k: (k.as_of, k.source is BalanceSource.BUNDLE))
 
 
+def code_balance(points: int, issued_at: datetime, covers: PointsCover | None, station_id: str) -> KnownBalance:
+    """The base a code's points snapshot gives this station: what its cover says it holds of our events.
+
+    A cover that lists this station holds our events up to its seq; a complete one that does not list us
+    holds none of them (a simulator's code, or a rider new here); otherwise (a version-1 code, or a rider
+    seen at more stations than the code lists) the code's issue time is all there is to go by.
+    """
+    seq = covers.seq_for(station_id) if covers is not None else None
+    return KnownBalance(points, issued_at, BalanceSource.CODE, seq)
+
+
 def is_pending(entry: LocalEntry, known: KnownBalance) -> bool:
     """Whether ``known`` does not yet include ``entry`` (see the module docstring for the rule)."""
-    if known.source is BalanceSource.CODE or known.station_seq is None:
+    if known.station_seq is None:
         return entry.wall > known.as_of
     if entry.kind is EntryKind.SPENT and entry.confirmed:
         return entry.wall > known.as_of

@@ -36,8 +36,9 @@ GOODS = {9: "water", 10: "snack"}
 class WebStation:
     """kiosk-core on a loop thread with a simulated Kerong cabinet and one staff account."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, policy_extra: dict[str, Any] | None = None) -> None:
         policy = {"min_minutes_between_swaps": 0, "insert_timeout_s": 60.0, "collect_timeout_s": 60.0}
+        policy.update(policy_extra or {})
         base = sim_config(tmp_path, policy=policy)
         battery_bays = [bay for bay in base.hardware.bays if bay.goods is None]
         goods = [BayConfig(number=n, lock=n - 1, goods=item) for n, item in GOODS.items()]

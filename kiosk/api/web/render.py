@@ -202,6 +202,17 @@ def _temp(battery: Mapping[str, Any] | None) -> str:
     return f"{float(battery['temperature_c']):.1f} °C"
 
 
+def _charger_cell(battery: Mapping[str, Any] | None) -> str:
+    # A battery fault (e.g. 62 °C, over_temperature) is red and says what and how hot, not only "fault".
+    battery = battery or {}
+    flags = [str(f) for f in battery.get("fault_flags") or []]
+    if not flags and battery.get("charger_state") != "fault":
+        return f'<td data-field="charger">{h(battery.get("charger_state"))}</td>'
+    temp = battery.get("temperature_c")
+    text = f"fault: {', '.join(flags) or 'charger fault'}" + (f", {float(temp):.1f} °C" if temp is not None else "")
+    return f'<td data-field="charger" class="bad">{h(text)}</td>'
+
+
 def goods_stock(status: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
     """The goods bays (bay -> ``{"item_id", "count"}``) as the rider desk reports them; empty without one."""
     rider: Mapping[str, Any] = (status.get("components") or {}).get("rider") or {}
@@ -256,7 +267,7 @@ def bay_rows(status: Mapping[str, Any], view: View) -> str:
             f'<td data-field="battery_id">{h((battery or {}).get("battery_id"))}</td>'
             f'<td data-field="soc">{_soc(battery)}</td>'
             f'<td data-field="temperature">{_temp(battery)}</td>'
-            f'<td data-field="charger">{h((battery or {}).get("charger_state"))}</td>'
+            f"{_charger_cell(battery)}"
             f'<td data-field="fault" class="{"bad" if fault else ""}">{h(fault)}</td>'
             f'<td data-field="service">{"in service" if reason is None else "<b>out</b>: " + h(reason)}</td>'
             f'<td class="actions">{"".join(acts)}</td></tr>'
@@ -405,6 +416,24 @@ def events(records: Sequence[Mapping[str, Any]], prefix: str, limit: int) -> str
 # --- simulator ----------------------------------------------------------------------------------------
 
 
+def _faults_on(faults: list[Mapping[str, Any]], view: View) -> str:
+    """Each fault that is on (the world lists ``{"fault", "bay"}`` records), with a button to turn it off."""
+    if not faults:
+        return "none"
+    shown = []
+    for fault in faults:
+        name, bay = str(fault.get("fault")), fault.get("bay")
+        label = name if bay is None else f"{name} (bay {bay})"
+        extra = (
+            f'<input type="hidden" name="fault" value="{h(name)}">'
+            f'<input type="hidden" name="bay" value="{h("" if bay is None else bay)}">'
+            '<input type="hidden" name="on" value="0">'
+        )
+        clear = action(view, "/actions/sim/fault", "Turn off", extra=extra, test_id=f"sim-clear-{name}-{bay or ''}")
+        shown.append(f'<span class="fault-on">{h(label)} {clear}</span>')
+    return "".join(shown)
+
+
 def simulator(world: Mapping[str, Any], view: View) -> str:
     """The simulated world and its controls: a rider's scan, doors, batteries, the entry door, faults."""
     rows = []
@@ -465,7 +494,7 @@ def simulator(world: Mapping[str, Any], view: View) -> str:
         "<p>The simulated world as it really is; the station sees it only through its drivers.</p>"
         f'<section data-live id="world"><div class="scroll"><table class="bays"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
-        f"<p>Entry door: {h(entry.get('door'))}, strike {h(entry.get('strike'))}; "
-        f"faults on: {h(', '.join(world.get('faults') or []) or 'none')}</p></section>"
+        f"<p>Entry door: {h(entry.get('door'))}, strike {h(entry.get('strike'))}.</p>"
+        f'<div class="actions" id="faults-on">faults on: {_faults_on(world.get("faults") or [], view)}</div></section>'
         f'<div class="actions">{code}{scan}{entry_acts}{fault}</div>'
     )

@@ -274,8 +274,8 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
         async def work(form: dict[str, str], user: str) -> Done:
             if ctx.unlock_bay is None:
                 raise Unavailable("this station cannot open bays from here")
-            await ctx.unlock_bay(bay)
-            return Done(f"Bay {bay} unlocked.")
+            note = await ctx.unlock_bay(bay)  # confirmed: a jammed lock raises, and is audited as failed
+            return Done(f"Bay {bay} opened." if note is None else f"{note}.", note)
 
         return await perform(request, ActionKind.OPEN_BAY, bay, work)
 
