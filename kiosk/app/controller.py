@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +67,7 @@ from kiosk.station.swap import (
     UnlockFailed,
 )
 from kiosk.station.swap_record import Command, SwapOutcome
+from kiosk.station.trusted_time import CodeTime, code_time
 from kiosk.store import nonces
 
 log = logging.getLogger(__name__)
@@ -115,9 +117,12 @@ class StationController:
         screen: ScreenFeed,
         boot_id: str,
         desk: RiderDesk | None = None,
+        time: Callable[[], CodeTime] | None = None,
     ) -> None:
         self.config = config
         self.desk = desk
+        self.time = time
+        """What codes are checked against (``TimeKeeper.code_time``: the newest trusted time)."""
         self.clock = clock
         self.store = store
         self.cabinet = cabinet
@@ -266,19 +271,23 @@ class StationController:
 
     # --- codes ------------------------------------------------------------------------------
 
+    def _code_time(self) -> CodeTime:
+        if self.time is not None:
+            return self.time()
+        clock = self.clock  # no trusted time kept: the station's own clock, as a lower bound unless synchronised
+        return code_time(None, wall=clock.wall(), wall_synced=clock.wall_synced(), boot_id=self.boot_id, mono=0.0)
+
     def _verify(self, text: str, scope: Scope) -> Verdict:
-        synced = self.clock.wall_synced()
-        skew = self.config.policy.code_clock_skew_s
-        if not synced:
-            skew = max(skew, self.config.codes.clock_skew_unsynced_s)
+        moment = self._code_time()
         return verify(
             text,
             scope=scope,
             keyset=self.keyset,
             revoked_riders=self.revoked,
             nonce_seen=self._nonce_seen,
-            now=self.clock.wall(),
-            skew_s=skew,
+            now=moment.now,
+            skew_s=self.config.policy.code_clock_skew_s,
+            lower_bound=moment.lower_bound,
         )
 
     def _nonce_seen(self, nonce: str) -> bool:
