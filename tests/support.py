@@ -19,7 +19,7 @@ import requests
 
 from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
-from kiosk.core.clock import SystemClock
+from kiosk.core.clock import Clock, SystemClock
 from kiosk.core.config import Config, parse_config
 from kiosk.devices.base import Scan
 from kiosk.devices.sim.cabinet import SimCabinet
@@ -189,10 +189,12 @@ class Technician:
 class RunningStation:
     """kiosk-core on a loop thread with a simulated cabinet; :meth:`restart` starts a new one on the same data."""
 
-    def __init__(self, config: Config, sim: SimCabinet, codes_dir: Path) -> None:
+    def __init__(self, config: Config, sim: SimCabinet, codes_dir: Path, clock: Clock | None = None) -> None:
         self.config = config
         self.sim = sim
         self.codes_dir = codes_dir
+        self.clock = clock
+        """The station's clock (None: the system's); :meth:`start` may hand a new one, as a reboot does."""
         self.loop = LoopThread()
         self.stopped = False
         self.station = self._start()
@@ -200,7 +202,7 @@ class RunningStation:
 
     def _start(self, boot_id: str | None = None) -> Station:
         async def build() -> Station:
-            clock = SystemClock()
+            clock = self.clock or SystemClock()
             issuer = SimCodeIssuer(self.codes_dir, clock)
             return Station(self.config, clock, boot_id=boot_id, sim=self.sim, sim_codes=issuer)
 
@@ -213,8 +215,9 @@ class RunningStation:
         self.loop.run(self.station.stop("test stop"))
         self.stopped = True
 
-    def start(self, boot_id: str | None = None) -> None:
+    def start(self, boot_id: str | None = None, clock: Clock | None = None) -> None:
         """Start a new kiosk-core on the same data folder and simulated cabinet (``boot_id``: a new boot)."""
+        self.clock = clock or self.clock
         self.station = self._start(boot_id)
         self.tech = Technician(self.station)
         self.stopped = False

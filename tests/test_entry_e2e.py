@@ -60,10 +60,7 @@ def run(tmp_path: Path) -> Iterator[RunningStation]:
     """A station whose entry door alarms after ALARM_S, while bay doors keep a long limit."""
     config = sim_config(tmp_path, policy={"door_open_alarm_s": 90.0, "code_clock_skew_s": 0})
     entry = config.hardware.entry_door.model_copy(update={"open_alarm_s": ALARM_S, "pulse_s": STRIKE_S})
-    codes = config.codes.model_copy(update={"clock_skew_unsynced_s": 0})
-    config = config.model_copy(
-        update={"hardware": config.hardware.model_copy(update={"entry_door": entry}), "codes": codes}
-    )
+    config = config.model_copy(update={"hardware": config.hardware.model_copy(update={"entry_door": entry})})
     sim = LastingSimCabinet("kerong", config.hardware, tmp_path / "devices", seed=1)
     running = RunningStation(config, sim, tmp_path / "codes")
     try:

@@ -40,10 +40,9 @@ def test_config(tmp_path: Path, policy: dict[str, Any]) -> Config:
     """The sim config with no rider limit, exact code times, and the given policy."""
     base = {"min_minutes_between_swaps": 0, "code_clock_skew_s": 0, "insert_timeout_s": LONG}
     config = sim_config(tmp_path, policy={**base, "collect_timeout_s": LONG, **policy})
-    codes = config.codes.model_copy(update={"clock_skew_unsynced_s": 0})
     gpio = config.hardware.gpio.model_copy(update={"pulse_s": PULSE_S})
     hardware = config.hardware.model_copy(update={"gpio": gpio})
-    return config.model_copy(update={"codes": codes, "hardware": hardware})
+    return config.model_copy(update={"hardware": hardware})
 
 
 test_config.__test__ = False  # type: ignore[attr-defined]  # a helper named like a test

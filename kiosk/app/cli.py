@@ -181,6 +181,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     path = Path(args.file)
     config = load_config(path)
     bays = len(config.hardware.bays)
+    for warning in config.deprecations:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{path}: OK — station {config.station.id}, cabinet {config.hardware.cabinet} with {bays} bays")
     return 0
 

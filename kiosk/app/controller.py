@@ -3,8 +3,8 @@
 The state machines in :mod:`kiosk.station` decide; this component feeds them and does what they say,
 strictly in order, one input at a time on the loop:
 
-- ``Persist`` — the swap row and its events in ONE transaction (with the code's nonce when a swap
-  starts), before any later command: "opening bay 3" is on disk before bay 3's lock is pulsed.
+- ``Persist`` — the swap row and its events in ONE transaction (with the code's nonce, whether the swap
+  starts or is refused), before any later command: "opening bay 3" is on disk before bay 3's lock is pulsed.
 - ``Unlock`` — the cabinet pulses the lock; a driver error comes back as ``UnlockFailed``.
 - ``ReadBattery`` — read in the background; the reading comes back as ``BatteryRead``.
 - ``Show`` — the touchscreen's screen feed. ``MarkBayFaulted`` — the bay leaves service (kept in SQLite).
@@ -13,6 +13,12 @@ At start, swaps found in flight are reconciled with what the sensors say (:mod:`
 
 The rider desk (:mod:`kiosk.app.rider_desk`) hears of every accepted code; while it waits for a rider to
 identify, the next scan is its own. Goods bays belong to the desk: the swap flow never sees them.
+
+One code, one use (:mod:`kiosk.store.nonces`): a code's nonce is recorded the first time the station acts
+on it — a swap started or refused, the entry, an identification at the screen — and every later scan of it
+is refused. A swap code scanned while someone else's swap runs is not acted on at all (the screen says
+"busy"; no session, no check-in, the nonce stays unused for after). Only a session opened by an identifying
+scan may start a swap later (``POST /api/rider/swap``), once, claimed in the store with the swap's row.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -59,12 +66,31 @@ from kiosk.station.swap import (
     Unlock,
     UnlockFailed,
 )
-from kiosk.station.swap_record import Command, SwapOutcome, SwapState
+from kiosk.station.swap_record import Command, SwapOutcome
+from kiosk.station.trusted_time import CodeTime, code_time
+from kiosk.store import nonces
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1
 Input = Any  # a swap or entry machine input
+
+
+@dataclass(frozen=True)
+class CodeUse:
+    """A code the next ``Persist`` records as used, in the same transaction as the flow's state change."""
+
+    event: Event | None
+    """Its ``code.accepted`` event (None for a session's swap: the identification recorded it)."""
+    nonce: str
+    rider_id: str
+    use: str
+    """One of :data:`kiosk.store.nonces.USES`; a session's swap claims the session instead."""
+    session_swap: bool = False
+
+
+class NonceSpent(KioskError):
+    """A nonce turned out used when the flow came to record it (a bug elsewhere): the action is refused."""
 
 
 @dataclass(frozen=True)
@@ -91,9 +117,12 @@ class StationController:
         screen: ScreenFeed,
         boot_id: str,
         desk: RiderDesk | None = None,
+        time: Callable[[], CodeTime] | None = None,
     ) -> None:
         self.config = config
         self.desk = desk
+        self.time = time
+        """What codes are checked against (``TimeKeeper.code_time``: the newest trusted time)."""
         self.clock = clock
         self.store = store
         self.cabinet = cabinet
@@ -242,24 +271,27 @@ class StationController:
 
     # --- codes ------------------------------------------------------------------------------
 
+    def _code_time(self) -> CodeTime:
+        if self.time is not None:
+            return self.time()
+        clock = self.clock  # no trusted time kept: the station's own clock, as a lower bound unless synchronised
+        return code_time(None, wall=clock.wall(), wall_synced=clock.wall_synced(), boot_id=self.boot_id, mono=0.0)
+
     def _verify(self, text: str, scope: Scope) -> Verdict:
-        synced = self.clock.wall_synced()
-        skew = self.config.policy.code_clock_skew_s
-        if not synced:
-            skew = max(skew, self.config.codes.clock_skew_unsynced_s)
+        moment = self._code_time()
         return verify(
             text,
             scope=scope,
             keyset=self.keyset,
             revoked_riders=self.revoked,
             nonce_seen=self._nonce_seen,
-            now=self.clock.wall(),
-            skew_s=skew,
+            now=moment.now,
+            skew_s=self.config.policy.code_clock_skew_s,
+            lower_bound=moment.lower_bound,
         )
 
     def _nonce_seen(self, nonce: str) -> bool:
-        rows = self.store.store.db.execute("SELECT 1 FROM code_nonces WHERE nonce = ?", [nonce]).fetchall()
-        return bool(rows)
+        return nonces.nonce_used(self.store.store.db, nonce)
 
     def _verify_any(self, text: str) -> tuple[Verdict, Scope]:
         """Check a code for a swap, or for the entry when it is an entry code; the verdict and the scope it is for."""
@@ -290,17 +322,19 @@ class StationController:
         code = verdict.code
         with self.store.transaction() as tx:
             tx.append(verdict_event(verdict, scope))
-            self._use_nonce(tx, code.nonce_hex, code.rider_id, "swap" if scope is Scope.SWAP else "entry")
-        self._tell_desk(code, identifying=True)
+            self._use_nonce(tx, CodeUse(None, code.nonce_hex, code.rider_id, nonces.SESSION))
+        # A code shown while someone else's swap runs never starts one, not even later from its session.
+        self._tell_desk(code, identifying=True, can_swap=code.allows(Scope.SWAP) and not self.swaps.busy)
 
-    def _tell_desk(self, code: RiderCode, *, identifying: bool = False) -> None:
+    def _tell_desk(self, code: RiderCode, *, identifying: bool = False, can_swap: bool = False) -> None:
+        """Open the rider's session; ``can_swap`` only for an identification (a scan's swap was its one use)."""
         if self.desk is None:
             return
         try:
             self.desk.code_accepted(
                 code.rider_id,
                 nonce=code.nonce_hex,
-                can_swap=code.allows(Scope.SWAP),
+                can_swap=can_swap,
                 points=code.points,
                 issued_at=code.issued_at,
                 identifying=identifying,
@@ -314,8 +348,16 @@ class StationController:
         if self.swaps.busy:
             self.screen.show("swap.busy", {}, mono=now)
             return
+        if nonces.nonce_use(self.store.store.db, item.nonce) != nonces.SESSION:
+            # The session's code has started its swap already (or never opened a session): one code, one swap.
+            log.warning("rider %s asked for a second swap with one code; refused", item.rider_id)
+            refused = Refused(Refusal.NONCE_USED, rider_id=item.rider_id)
+            self.store.append(verdict_event(refused, Scope.SWAP))
+            self._show_refusal(Refusal.NONCE_USED)
+            return
         since = self._since_last_swap(item.rider_id)
-        await self._run(self.swaps.handle(SwapRequested(new_id(), item.rider_id, item.nonce, now, since)))
+        use = CodeUse(None, item.nonce, item.rider_id, nonces.SWAP, session_swap=True)
+        await self._run(self.swaps.handle(SwapRequested(new_id(), item.rider_id, item.nonce, now, since)), accepted=use)
 
     async def _scanned(self, text: str) -> None:
         verdict, scope = self._verify_any(text)
@@ -327,21 +369,26 @@ class StationController:
                 return
             self._show_refusal(verdict.reason)
             return
-        await self._accepted(verdict, scope, now)
-        self._tell_desk(verdict.code)
+        if await self._accepted(verdict, scope, now):
+            self._tell_desk(verdict.code)
 
-    async def _accepted(self, verdict: Accepted, scope: Scope, now: float) -> None:
+    async def _accepted(self, verdict: Accepted, scope: Scope, now: float) -> bool:
+        """Start the entry or the swap; False when the code was not acted on (the cabinet is busy)."""
         code = verdict.code
         accepted = verdict_event(verdict, scope)
         if scope is Scope.ENTRY:
             commands = self.entry.handle(EntryRequested(code.rider_id, code.nonce_hex, now))
-            await self._run_entry(commands, accepted=(accepted, code.nonce_hex, code.rider_id, "entry"))
-            return
+            await self._run_entry(commands, accepted=CodeUse(accepted, code.nonce_hex, code.rider_id, nonces.ENTRY))
+            return True
         if self.swaps.busy:
+            # Not acted on: no session, no check-in, the nonce stays unused for when the cabinet is free.
             self.screen.show("swap.busy", {}, mono=now)
-            return
+            return False
         request = SwapRequested(new_id(), code.rider_id, code.nonce_hex, now, self._since_last_swap(code.rider_id))
-        await self._run(self.swaps.handle(request), accepted=(accepted, code.nonce_hex, code.rider_id, "swap"))
+        await self._run(
+            self.swaps.handle(request), accepted=CodeUse(accepted, code.nonce_hex, code.rider_id, nonces.SWAP)
+        )
+        return True
 
     def _since_last_swap(self, rider_id: str) -> float | None:
         rows = self.store.store.db.execute(
@@ -371,21 +418,25 @@ class StationController:
             last_used=dict(self._last_used),
         )
 
-    def _persist(self, command: Persist, accepted: tuple[Any, str, str, str] | None) -> None:
+    def _persist(self, command: Persist, accepted: CodeUse | None) -> None:
         with self.store.transaction() as tx:
             if accepted is not None:
-                event, nonce, rider_id, scope = accepted
-                tx.append(event)
-                starts = command.swap is None or command.swap.state is not SwapState.ENDED
-                if starts:  # a refused swap leaves the code usable for a later try
-                    self._use_nonce(tx, nonce, rider_id, scope)
+                # Refused swaps use the code too: the station acted on it (a session, a check-in).
+                self._use_nonce(tx, accepted)
             if command.swap is not None:
                 self._save_swap(tx, command.swap)
             tx.append_many(command.events)
 
-    def _use_nonce(self, tx: RecordingTransaction, nonce: str, rider_id: str, scope: str) -> None:
-        wall = self.clock.wall().isoformat()
-        tx.db.table("code_nonces").insert({"nonce": nonce, "rider_id": rider_id, "scope": scope, "used": wall})
+    def _use_nonce(self, tx: RecordingTransaction, use: CodeUse) -> None:
+        """Record the code's use in ``tx``; :class:`NonceSpent` (rolling ``tx`` back) when it was used already."""
+        if use.event is not None:
+            tx.append(use.event)
+        if use.session_swap:
+            recorded = nonces.claim_session_swap(tx.db, use.nonce)
+        else:
+            recorded = nonces.spend_nonce(tx.db, use.nonce, rider_id=use.rider_id, use=use.use, at=self.clock.wall())
+        if not recorded:
+            raise NonceSpent(f"the code with nonce {use.nonce} was already used")
 
     def _save_swap(self, tx: RecordingTransaction, record: SwapRecord) -> None:
         wall = self.clock.wall().isoformat()
@@ -403,7 +454,7 @@ class StationController:
         else:
             table.insert({**row, "started": wall})
 
-    async def _run(self, commands: list[Command], accepted: tuple[Any, str, str, str] | None = None) -> None:
+    async def _run(self, commands: list[Command], accepted: CodeUse | None = None) -> None:
         for command in commands:
             if isinstance(command, Persist):
                 self._persist(command, accepted)
@@ -424,7 +475,7 @@ class StationController:
             elif isinstance(command, Alarm):
                 self._alarms[command.bay] = command.open_for_s
 
-    async def _run_entry(self, commands: list[Any], accepted: tuple[Any, str, str, str] | None = None) -> None:
+    async def _run_entry(self, commands: list[Any], accepted: CodeUse | None = None) -> None:
         for command in commands:
             if isinstance(command, Persist):
                 self._persist(command, accepted)

@@ -27,6 +27,7 @@ from kiosk.app.runtime import Runtime
 from kiosk.app.safety import SafetySupervisor
 from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.simulation import SimulatorComponent
+from kiosk.app.timekeeper import TimeKeeper
 from kiosk.core.clock import Clock
 from kiosk.core.component import Component
 from kiosk.core.config import Config
@@ -81,6 +82,7 @@ class Station:
             retention=timedelta(days=config.policy.event_retention_days),
             on_commit=self.bus.publish,
         )
+        self.time = TimeKeeper(clock=clock, store=self.store, boot_id=self.boot_id)
         pin_factory = sim.pin_factory if sim is not None else None
         self.cabinet = CabinetComponent(
             config.hardware,
@@ -115,6 +117,7 @@ class Station:
             screen=self.screen,
             boot_id=self.boot_id,
             desk=self.rider,
+            time=self.time.code_time,
         )
         self.rider.start_swap = self.controller.start_rider_swap
         self.sync = SyncRelay(
@@ -124,6 +127,7 @@ class Station:
             clock=clock,
             heartbeat=self.heartbeat,
             on_bundle=bundle_check(self.controller, config.policy, self.rider),
+            on_hub_time=self.time.hub_time,
         )
         token = ensure_secret_file(config.api.ui_token_file)
         self.api = ApiServer(
@@ -159,7 +163,7 @@ class Station:
             tls=(config.api.tls_cert_file, config.api.tls_key_file) if config.api.tls_cert_file else None,
         )
         self.simulator = SimulatorComponent(sim) if sim is not None else None
-        parts: list[Component] = [self.store]
+        parts: list[Component] = [self.store, self.time]
         if self.simulator is not None:
             parts.append(self.simulator)
         parts += [self.cabinet, self.safety, self.controller, self.rider, self.sync, self.api]
@@ -186,7 +190,7 @@ class Station:
             "wall_synced": self.clock.wall_synced(),
             "boot_id": self.boot_id,
             "components": overall["components"],
-            "warnings": overall["warnings"],
+            "warnings": overall["warnings"] + list(self.config.deprecations),
             "store": store_figures,
             "sync": {k: v for k, v in overall["components"].get("sync", {}).items() if k not in ("state", "optional")},
         }

@@ -8,13 +8,14 @@ example and the schema cannot drift apart.
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from kiosk.core.errors import ConfigError
 from kiosk.core.hardware import BayConfig, HardwareConfig, ScannerConfig
@@ -23,6 +24,18 @@ from kiosk.core.schema import Section
 from kiosk.core.tomlpos import KeyPath, describe_error, key_lines
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
+
+log = logging.getLogger(__name__)
+
+DEPRECATED_KEYS: dict[tuple[str, str], str] = {
+    ("codes", "clock_skew_unsynced_s"): (
+        "is no longer used and is ignored: codes are checked against the newest trusted time the station has "
+        "seen (NTP, the hub, the kept time plus the time since boot), not a grace window for an unsynchronised "
+        "clock (docs/security.md); delete the line"
+    ),
+}
+"""Keys older releases knew, by (section, key): accepted with a warning, so an upgrade never stops a station
+over a setting that no longer does anything. Every other unknown key is an error."""
 
 __all__ = ["BayConfig", "Config", "HardwareConfig", "ScannerConfig", "Section", "load_config", "parse_config"]
 
@@ -159,9 +172,6 @@ class CodesConfig(Section):
 
     keyset_file: Path = Path("/etc/kiosk/keyset.json")
     """Key set the hub signs codes with (JSON, see docs/rider-codes.md); the synced bundle replaces it."""
-    clock_skew_unsynced_s: Annotated[float, Field(ge=0, le=7 * 86400)] = 6 * 3600.0
-    """Allowance for clock difference while the wall clock is not synchronised (s): a Pi without a
-    real-time clock may boot hours behind, and that must not lock riders out."""
 
 
 class UiConfig(Section):
@@ -202,6 +212,12 @@ class Config(Section):
     """The battery-safety supervisor's limits (docs/safety.md)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """How much kiosk-core logs."""
+    _deprecations: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def deprecations(self) -> tuple[str, ...]:
+        """Warnings about keys of older releases the file still has (ignored; see :data:`DEPRECATED_KEYS`)."""
+        return self._deprecations
 
     def database_path(self) -> Path:
         """Where the station database lives."""
@@ -252,6 +268,7 @@ def parse_config(text: str, *, source: str = "<config>", base_dir: Path | None =
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML: {exc}") from exc
+    deprecations = _drop_deprecated(data, text, source)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -264,7 +281,26 @@ def parse_config(text: str, *, source: str = "<config>", base_dir: Path | None =
         resolved = _resolve_paths(config, base_dir)
         assert isinstance(resolved, Config)
         config = resolved
+    for warning in deprecations:
+        log.warning("%s", warning)
+    config._deprecations = tuple(deprecations)
     return config
+
+
+def _drop_deprecated(data: dict[str, Any], text: str, source: str) -> list[str]:
+    """Remove the keys of :data:`DEPRECATED_KEYS` from ``data``; a warning naming each one's line."""
+    warnings: list[str] = []
+    lines: dict[KeyPath, int] | None = None
+    for (section, key), why in DEPRECATED_KEYS.items():
+        table = data.get(section)
+        if not isinstance(table, dict) or key not in table:
+            continue
+        del table[key]
+        lines = key_lines(text) if lines is None else lines
+        line = lines.get((section, key), 0)
+        where = f"{source}, line {line}" if line else source
+        warnings.append(f"{where}: [{section}] {key} {why}")
+    return warnings
 
 
 def load_config(path: Path) -> Config:

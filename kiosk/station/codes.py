@@ -253,12 +253,17 @@ def verify(
     nonce_seen: Callable[[str], bool],
     now: datetime,
     skew_s: float,
+    lower_bound: bool = False,
 ) -> Verdict:
     """Decide whether ``text`` is a code good for ``scope`` at this station at ``now``.
 
     ``revoked_riders`` answers ``rider_id in revoked_riders``; ``nonce_seen(nonce_hex)`` says whether
     this station already accepted that nonce. ``skew_s`` (``policy.code_clock_skew_s``) widens the
     code's validity window and the key's window at both ends to allow for clocks that disagree.
+    ``lower_bound``: ``now`` is only the earliest the real time can be (a station without NTP, see
+    :mod:`kiosk.station.trusted_time`); the code's signed issue time — the hub's clock — then lifts it, so a
+    code is never refused as not yet valid for a lag of the station's own estimate, while one that expired
+    before ``now`` still is.
     Never raises because of ``text``; exceptions from ``nonce_seen`` (a database failure) propagate.
     """
     if now.utcoffset() is None:
@@ -281,6 +286,8 @@ def verify(
     if not signature_valid(signed, public_key):
         return Refused(Refusal.BAD_SIGNATURE, kid=kid)
     rider = code.rider_id
+    if lower_bound:
+        now = max(now, code.issued_at)
     if not info.covers(now, skew):
         return Refused(Refusal.KEY_NOT_VALID, kid=kid, rider_id=rider, detail=f"key {kid!r} is not valid now")
     if not info.covers(code.issued_at, skew):

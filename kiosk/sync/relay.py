@@ -82,6 +82,7 @@ class SyncRelay:
         heartbeat: Callable[[], Heartbeat],
         on_bundle: BundleCheck,
         rand: Callable[[], float] = random.random,
+        on_hub_time: Callable[[datetime], None] | None = None,
     ) -> None:
         self.config = config
         self.station_id = station_id
@@ -89,6 +90,8 @@ class SyncRelay:
         self.clock = clock
         self._heartbeat = heartbeat
         self._on_bundle = on_bundle
+        self._on_hub_time = on_hub_time
+        """Told the hub's time from its answers (the station's trusted time, ``TimeKeeper.hub_time``)."""
         self.backoff = Backoff(min(2.0, config.backoff_cap_s), config.backoff_cap_s, rand)
         self.batch_size = FIRST_BATCH
         self.batch_cap = MAX_BATCH_EVENTS
@@ -337,6 +340,7 @@ class SyncRelay:
             tx.db.table("sync_state").upsert({"key": ETAG_KEY, "value": new_etag or ""}, pk="key")
         put_into_effect()
         self.bundle_generated = bundle.generated_at
+        self._hub_time(bundle.generated_at)
         log.info("bundle from the hub applied (generated %s)", bundle.generated_at.isoformat())
 
     def adopt_bundle(self, bundle: Bundle) -> None:
@@ -375,10 +379,15 @@ class SyncRelay:
             or beat.warnings != self._full_status_warnings
         )
         sent = beat.model_copy(update={"status": compact_status(beat.status) if full else {}})
-        await asyncio.to_thread(self.client.post_heartbeat, sent)
+        ack = await asyncio.to_thread(self.client.post_heartbeat, sent)
+        self._hub_time(ack.server_time)
         if full:
             self._full_status_at = now
             self._full_status_warnings = list(beat.warnings)
+
+    def _hub_time(self, at: datetime) -> None:
+        if self._on_hub_time is not None and at.utcoffset() is not None:
+            self._on_hub_time(at)
 
     # --- status -------------------------------------------------------------------------------
 
