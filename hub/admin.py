@@ -14,6 +14,7 @@ browser says where the form came from (``Origin``), come from the hub itself. Pa
 
 # No "from __future__ import annotations": FastAPI must see the real annotations of the endpoints, which
 # refer to the operator dependency given to admin_router.
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -39,6 +40,7 @@ from hub.admin_html import (
     render_rider,
 )
 from hub.content import Content
+from hub.fleet import FleetView
 from hub.storage import Station
 from hub.storage.points_models import (
     Booking,
@@ -275,8 +277,17 @@ def _see(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-def admin_router(storage: AdminStorage, operator_auth: Callable[..., str], *, utc_offset_minutes: int = 0) -> APIRouter:
-    """The admin pages, each behind ``operator_auth`` (the dependency that guards ``/fleet``)."""
+def admin_router(
+    storage: AdminStorage,
+    operator_auth: Callable[..., str],
+    *,
+    utc_offset_minutes: int = 0,
+    fleet: Callable[[], FleetView] | None = None,
+) -> APIRouter:
+    """The admin pages, each behind ``operator_auth`` (the dependency that guards ``/fleet``).
+
+    ``fleet`` gives today's fleet figures, so the dashboard shows swaps and health beside the points.
+    """
     router = APIRouter(tags=["admin"], include_in_schema=False)
     tokens = CsrfTokens()
     Who = Annotated[str, Depends(operator_auth)]
@@ -303,6 +314,8 @@ def admin_router(storage: AdminStorage, operator_auth: Callable[..., str], *, ut
     def dashboard(who: Who, days: int = 7) -> HTMLResponse:
         """Points, service demand and feedback per station."""
         view = gather_dashboard(storage, days=max(1, min(days, MAX_DAYS)), utc_offset_minutes=utc_offset_minutes)
+        if fleet is not None:
+            view = dataclasses.replace(view, fleet=fleet())
         return _html(render_dashboard(view, who=who))
 
     def bookings_page(

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 from html import escape
 from urllib.parse import quote
 
+from hub.fleet import FleetView
+from hub.html_tables import PHONE_STYLE, card_table
 from hub.storage.points_models import (
     Booking,
     BookingState,
@@ -28,7 +30,8 @@ from hub.svg import bar_chart
 CSRF_FIELD = "csrf"
 """The hidden form field that carries the CSRF token."""
 
-STYLE = """
+STYLE = (
+    """
 body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222;max-width:70rem}
 nav a{margin-right:1rem}table{border-collapse:collapse;margin:.8rem 0}
 th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#f3f3f3}
@@ -38,6 +41,8 @@ textarea{width:100%;font-family:monospace}form.inline{display:inline}
 p.message{padding:.5rem;border:1px solid #2a7a2a;background:#eef8ee}
 div.problems{padding:.5rem;border:1px solid #b00020;background:#fdf0f0}
 """
+    + PHONE_STYLE
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ class Dashboard:
     """Points operators credited at the hub (no station) in the period."""
     open_bookings: int
     """Bookings still waiting for the city's answer."""
+    fleet: FleetView | None = None
+    """Today's swaps and each station's health (the fleet page's figures), when the hub gives them."""
 
 
 def local_time(moment: datetime | None, utc_offset_minutes: int) -> str:
@@ -89,7 +96,8 @@ def page(title: str, body: str, *, who: str, message: str | None = None) -> str:
     nav = (
         '<nav><a href="/admin">Dashboard</a><a href="/admin/bookings">Bookings</a>'
         '<a href="/admin/content">Content</a><a href="/admin/riders">Riders</a><a href="/fleet">Fleet</a>'
-        f'<span class="muted">signed in as {escape(who)}</span></nav>'
+        + (f'<span class="muted">signed in as {escape(who)}</span>' if who else "")
+        + "</nav>"
     )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)} · kiosk-hub admin</title>'
@@ -113,10 +121,13 @@ def hidden_csrf(token: str) -> str:
 
 def _points_cells(figures: PointsFigures | None) -> str:
     issued, spent, rejected = (0, 0, 0) if figures is None else (figures.issued, figures.spent, figures.rejected_spends)
+    over_limit = 0 if figures is None else figures.rejected_earnings
     warn = ' class="num warn"' if rejected else ' class="num"'
+    limit_cls = ' class="num warn"' if over_limit else ' class="num"'
     return (
         f'<td class="num" data-field="issued">{issued}</td><td class="num" data-field="spent">{spent}</td>'
         f'<td{warn} data-field="rejected">{rejected}</td>'
+        f'<td{limit_cls} data-field="over_limit">{over_limit}</td>'
     )
 
 
@@ -170,14 +181,50 @@ def _station_section(row: StationFigures, utc_offset_minutes: int) -> str:
     )
 
 
+SUMMARY_HEADINGS = (
+    "station",
+    "name",
+    "points issued",
+    "points spent",
+    "rejected double spends",
+    "earnings refused (daily limit)",
+    "service views",
+    "feedback",
+    "average rating",
+)
+HEALTH_HEADINGS = ("station", "last seen", "swaps today", "charged now", "backlog", "warnings")
+
+
+def _health_table(fleet: FleetView, utc_offset_minutes: int) -> str:
+    """Swaps today and each station's health, as on ``/fleet`` (where the charts and gaps are)."""
+    rows = []
+    for r in fleet.rows:
+        sid = escape(r.station.id)
+        warn = (
+            f'<span class="warn">{len(r.warnings)}: {escape(r.warnings[0])}{" …" if len(r.warnings) > 1 else ""}</span>'
+            if r.warnings
+            else '<span class="ok">none</span>'
+        )
+        rows.append(
+            f'<tr id="health-{sid}"><td><a href="/fleet#{sid}">{sid}</a></td>'
+            f"<td>{escape(local_time(r.last_seen, utc_offset_minutes))}</td>"
+            f'<td class="num" data-field="swaps">{r.swaps[-1] if r.swaps else 0}</td>'
+            f'<td class="num" data-field="charged">{"–" if r.charged is None else r.charged}</td>'
+            f'<td class="num" data-field="backlog">{"–" if r.backlog is None else r.backlog}</td>'
+            f'<td data-field="warnings">{warn}</td></tr>'
+        )
+    table = card_table(HEALTH_HEADINGS, rows, table_id="health", empty="No stations yet.")
+    return (
+        f'<h2 id="fleet-health">Swaps and station health today</h2>{table}'
+        '<p><a href="/fleet">Fleet: swaps, entries and health per day, gaps in the stations\' records</a></p>'
+    )
+
+
 def render_dashboard(view: Dashboard, *, who: str) -> str:
     """``GET /admin``: points, service demand and feedback per station over the last ``days`` days."""
     since = local_time(view.since, view.utc_offset_minutes)
-    head = (
-        "<tr><th>station</th><th>name</th><th>points issued</th><th>points spent</th>"
-        "<th>rejected double spends</th><th>service views</th><th>feedback</th><th>average rating</th></tr>"
-    )
-    rows = "".join(_summary_row(r) for r in view.stations) or '<tr><td colspan="8">No stations yet.</td></tr>'
+    rows = [_summary_row(r) for r in view.stations]
+    summary = card_table(SUMMARY_HEADINGS, rows, table_id="summary", empty="No stations yet.")
     credits = view.credits.issued if view.credits is not None else 0
     charts = bar_chart(
         [(r.station_id, r.points.issued if r.points else 0) for r in view.stations], title="Points issued"
@@ -191,12 +238,13 @@ def render_dashboard(view: Dashboard, *, who: str) -> str:
         if view.open_bookings
         else "<p>No bookings wait for an answer.</p>"
     )
+    health = _health_table(view.fleet, view.utc_offset_minutes) if view.fleet is not None else ""
     sections = "".join(_station_section(r, view.utc_offset_minutes) for r in view.stations)
     body = (
         f"<p>The last {view.days} days, today included (since {escape(since)}). Show: {periods}</p>{waiting}"
-        f'<table id="summary">{head}{rows}</table>'
+        f"{summary}"
         f'<p id="credits">Points credited by operators at the hub: {credits}</p>{charts}'
-        f"<h2>Stations</h2>{sections}"
+        f"{health}<h2>Stations</h2>{sections}"
     )
     return page("Rider services", body, who=who)
 
@@ -253,12 +301,9 @@ def render_bookings(
             *((s.value, s.value, f"/admin/bookings?status={s.value}") for s in BookingState),
         ]
     )
-    head = (
-        "<tr><th>booking</th><th>station</th><th>rider</th><th>service</th><th>slot</th><th>status</th>"
-        "<th>note</th><th>requested</th><th>answer</th></tr>"
-    )
-    rows = "".join(_booking_row(b, titles, csrf, utc_offset_minutes) for b in bookings)
-    table = f'<table id="bookings">{head}{rows}</table>' if rows else "<p>No bookings here.</p>"
+    headings = ("booking", "station", "rider", "service", "slot", "status", "note", "requested", "answer")
+    rows = [_booking_row(b, titles, csrf, utc_offset_minutes) for b in bookings]
+    table = card_table(headings, rows, table_id="bookings") if rows else "<p>No bookings here.</p>"
     return page("Bookings", f"<p>Show: {filters}</p>{table}", who=who, message=message)
 
 
@@ -299,9 +344,9 @@ def render_rider(
     )
     if rider_id is None:
         return page("Riders", lookup, who=who, message=message)
-    head = "<tr><th>when</th><th>what</th><th>points</th><th>status</th><th>station</th><th>for</th><th>note</th></tr>"
-    rows = "".join(_ledger_row(e, utc_offset_minutes) for e in ledger)
-    table = f'<table id="ledger">{head}{rows}</table>' if rows else "<p>No points moved yet.</p>"
+    headings = ("when", "what", "points", "status", "station", "for", "note")
+    rows = [_ledger_row(e, utc_offset_minutes) for e in ledger]
+    table = card_table(headings, rows, table_id="ledger") if rows else "<p>No points moved yet.</p>"
     credit = (
         f'<h2>Credit points</h2><form method="post" action="/admin/riders/credit" id="credit">{hidden_csrf(csrf)}'
         f'<input type="hidden" name="rider" value="{escape(rider_id)}">'

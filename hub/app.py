@@ -279,7 +279,7 @@ def create_app(
     def fleet(who: Annotated[str, Depends(operator_auth)], days: int = fleet_days) -> HTMLResponse:
         """The fleet view (HTML with inline SVG charts)."""
         view = gather(storage, days=max(1, min(days, 366)), utc_offset_minutes=utc_offset_minutes)
-        return HTMLResponse(render_fleet(view))
+        return HTMLResponse(render_fleet(view, who=who))
 
     @app.get("/fleet.csv", response_class=PlainTextResponse, tags=["fleet"])
     def fleet_csv(who: Annotated[str, Depends(operator_auth)], days: int = fleet_days) -> Response:
@@ -288,7 +288,8 @@ def create_app(
         headers = {"Content-Disposition": 'attachment; filename="fleet.csv"'}
         return Response(to_csv(view), media_type="text/csv; charset=utf-8", headers=headers)
 
-    app.include_router(admin_router(storage, operator_auth, utc_offset_minutes=utc_offset_minutes))
+    today = lambda: gather(storage, days=1, utc_offset_minutes=utc_offset_minutes)  # noqa: E731 - the dashboard's health
+    app.include_router(admin_router(storage, operator_auth, utc_offset_minutes=utc_offset_minutes, fleet=today))
     return app
 
 

@@ -5,17 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
+from hub.admin_html import page
 from hub.fleet import FleetView, StationRow
+from hub.html_tables import card_table
 from hub.svg import bar_chart, line_chart
 
-_STYLE = """
-body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222}
-table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}
-th{background:#f3f3f3}td.num{text-align:right}.warn{color:#b00020}.ok{color:#2a7a2a}
-section.station{margin:1.5rem 0;border-top:1px solid #ddd;padding-top:.5rem}
-section.alarms{border:3px solid #b00020;background:#fff0f0;padding:.5rem 1rem;margin:1rem 0}
-section.alarms h2{color:#b00020;margin:.2rem 0}tr.fire td{background:#ffd6d6;font-weight:bold}
-"""
+SUMMARY_HEADINGS = (
+    "station",
+    "name",
+    "last seen",
+    "backlog",
+    "charged",
+    "high water",
+    "gaps",
+    "swaps today",
+    "entries today",
+    "service views today",
+    "warnings",
+)
 
 
 def _when(moment: datetime | None, now: datetime) -> str:
@@ -84,7 +91,8 @@ def _alarms(view: FleetView) -> str:
         for a in view.alarms
     )
     return (
-        f'<section class="alarms" id="alarms"><h2>Safety alarms ({len(view.alarms)} in the last 24 h)</h2>'
+        '<section class="alarms" id="alarms" style="border:3px solid #b00020;background:#fff0f0;padding:.5rem 1rem">'
+        f'<h2 style="color:#b00020">Safety alarms ({len(view.alarms)} in the last 24 h)</h2>'
         "<table><tr><th>level</th><th>station</th><th>where</th><th>why</th><th>temperature</th>"
         f"<th>arrived</th></tr>{rows}</table></section>"
     )
@@ -107,8 +115,8 @@ def _flags_section(view: FleetView) -> str:
     )
 
 
-def render_fleet(view: FleetView) -> str:
-    """The whole fleet page."""
+def render_fleet(view: FleetView, *, who: str = "") -> str:
+    """The whole fleet page, with the admin pages' navigation (``who``: the operator signed in)."""
     labels = [d.strftime("%m-%d") for d in view.days]
     offset = view.utc_offset_minutes
     tz = f"UTC{'+' if offset >= 0 else '-'}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
@@ -127,18 +135,12 @@ def render_fleet(view: FleetView) -> str:
         [(r.station.id, r.charged) for r in view.rows if r.charged is not None],
         title="Charged batteries now (last heartbeat)",
     )
-    head = (
-        "<tr><th>station</th><th>name</th><th>last seen</th><th>backlog</th><th>charged</th><th>high water</th>"
-        "<th>gaps</th><th>swaps today</th><th>entries today</th><th>service views today</th><th>warnings</th></tr>"
-    )
-    rows = "".join(_summary_row(r, view) for r in view.rows) or '<tr><td colspan="11">No stations yet.</td></tr>'
+    rows = [_summary_row(r, view) for r in view.rows]
+    table = card_table(SUMMARY_HEADINGS, rows, table_id="fleet", empty="No stations yet.")
     sections = "".join(_station_section(r, labels) for r in view.rows)
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fleet · kiosk-hub</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head><body>'
-        f"<h1>Fleet</h1>{_alarms(view)}"
-        f"<p>{len(view.rows)} stations, as of {_when(view.generated_at, view.generated_at)}."
+    body = (
+        f"{_alarms(view)}<p>{len(view.rows)} stations, as of {_when(view.generated_at, view.generated_at)}."
         ' <a href="/fleet.csv">Download CSV</a> · <a href="/admin">Rider services</a></p>'
-        f"<table>{head}{rows}</table>{_flags_section(view)}{fleet_chart}{batteries}<h2>Stations</h2>{sections}"
-        "</body></html>"
+        f"{table}{_flags_section(view)}{fleet_chart}{batteries}<h2>Stations</h2>{sections}"
     )
+    return page("Fleet", body, who=who)

@@ -300,7 +300,7 @@ class PointsMixin(StorageBase):
         ]
 
     def points_by_station(self, since: datetime) -> list[PointsFigures]:
-        """Per station (None: operator credits), points issued and spent and spends rejected since ``since``."""
+        """Per station (None: operator credits): issued, spent, spends and earnings refused, since ``since``."""
         with self.db.transaction(write=False) as tx:
             rows = tx.execute(
                 "SELECT station_id, kind, status, SUM(points), COUNT(*) FROM ledger WHERE at_ms >= ?"
@@ -309,10 +309,12 @@ class PointsMixin(StorageBase):
             )
         figures: dict[str | None, list[int]] = {}
         for station, kind, status, total, count in rows:
-            issued_spent_rejected = figures.setdefault(station, [0, 0, 0])
+            issued_spent_rejected = figures.setdefault(station, [0, 0, 0, 0])
             if status == EntryStatus.REJECTED.value:
                 if kind == EntryKind.SPENT.value:
                     issued_spent_rejected[2] += int(count)
+                elif kind == EntryKind.EARNED.value:  # over a rule's daily limit (or a rule the city lacks)
+                    issued_spent_rejected[3] += int(count)
             elif kind in (EntryKind.EARNED.value, EntryKind.CREDITED.value):
                 issued_spent_rejected[0] += int(total)
             else:

@@ -71,6 +71,8 @@ class PointsFigures:
     """Spent at the station (applied, less refunds)."""
     rejected_spends: int
     """Spends the hub could not cover (double spends across stations), counted, not points."""
+    rejected_earnings: int = 0
+    """Earnings the hub refused, counted: over the rule's daily limit (at any station), or no such rule."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from kiosk.app.bay_warnings import grouped_faults
 from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError
 from kiosk.core.events import Event
@@ -469,7 +470,7 @@ class CabinetComponent:
             },
             "last_scan_mono": self._last_scan_mono,
         }
-        warnings = [f"bay {n}: {s.fault}" for n, s in sorted(bays.items()) if s.fault]
+        warnings = grouped_faults({n: s.fault for n, s in bays.items() if s.fault})
         warnings += [
             f"bay {n}: battery not readable — {r.error}" for n, r in sorted(self._batteries.items()) if r.error
         ]

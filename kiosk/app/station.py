@@ -185,6 +185,7 @@ class Station:
             "station_id": self.config.station.id,
             "station_name": self.config.station.name,
             "station_name_en": self.config.station.name_en,
+            "timezone": self.config.station.timezone,
             "version": __version__,
             "uptime_s": round(self.runtime.uptime_s(), 3),
             "wall_synced": self.clock.wall_synced(),

@@ -13,7 +13,7 @@ from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Ellipse, Line, Rectangle
 from kivy.graphics.texture import Texture
-from kivy.properties import ListProperty, StringProperty
+from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.image import Image
 from kivy.uix.widget import Widget
 
@@ -70,12 +70,17 @@ class NearbyMap(Widget):  # type: ignore[misc]
 
     points = ListProperty([])
     labels = ListProperty([])
-    font_size = 16.0
+    min_font = NumericProperty(12)
+    """Least label size (px): the layout sets the app's least text size, so a label is never smaller than a word
+    elsewhere on the screen."""
+    label_font = 0.0
+    """The labels' size at the last drawing (for the tests)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._redraw = Clock.create_trigger(self.redraw, -1)
         self.bind(pos=self._redraw, size=self._redraw, points=self._redraw, labels=self._redraw)
+        self.bind(min_font=self._redraw)
 
     def redraw(self, *_: Any) -> None:
         """Draw the panel, the rings, the stations and their labels for the current size."""
@@ -111,7 +116,9 @@ class NearbyMap(Widget):  # type: ignore[misc]
     def _label(self, text: str, cx: float, bottom: float, box: tuple[float, float, float]) -> None:
         """A label centred above a dot, pushed inside the drawing when it would stick out."""
         ox, oy, side = box
-        label = CoreLabel(text=text, font_size=max(10.0, side * 0.045), halign="center")
+        self.label_font = max(float(self.min_font), side * 0.05)
+        # Wrapped at half the drawing's width so a long name stays inside it at this size.
+        label = CoreLabel(text=text, font_size=self.label_font, halign="center", text_size=(side * 0.5, None))
         label.refresh()
         texture = label.texture
         tw, th = texture.size

@@ -96,6 +96,9 @@ class RiderServices:
         self.local_over = 0
         self.local_shown_at = 0.0
         self.intent: Intent | None = None
+        self.back_to_idle = False
+        """The rider scanned only to book or to sign feedback, from idle: leaving that service ends the visit
+        (Back takes them where they came from, not to a rider's screen they never asked for)."""
 
     def local_view(self) -> tuple[View, float] | None:
         """The UI's own screen to show now, and since when (None: show core's)."""
@@ -111,14 +114,14 @@ class RiderServices:
             self.ask_rider()
             self._carry_out_intent(view.purpose)
         elif view.screen is not UiScreen.IDENTIFY:
-            self.intent, self.rider = None, None
+            self.intent, self.rider, self.back_to_idle = None, None, False
 
     def leave(self) -> None:
         """The rider is done: core forgets them (if it knew them), and so does the UI."""
         screen = self.app.core_screen
         if screen is not None and self.app.dismissed != screen.number and screen.name.startswith(DESK_SCREENS):
             self._call(calls.end_rider())
-        self.local, self.intent, self.rider = None, None, None
+        self.local, self.intent, self.rider, self.back_to_idle = None, None, None, False
 
     def action(self, action: str) -> None:
         """A rider screen action: a swap for the identified rider, or one of the rider services."""
@@ -140,7 +143,11 @@ class RiderServices:
         self.app.refresh()
 
     def close_local(self) -> None:
-        """Back from a rider service: to the rider's own screen if they are known here, else to idle."""
+        """Back from a rider service: where the rider came from — idle if they scanned only for this
+        service, else the rider's own screen if they are known here, else idle."""
+        if self.back_to_idle:
+            self.app.finish()
+            return
         if self.local is not None and self.local.screen is not UiScreen.RIDER:
             self.local = None
         elif self.rider_here() and self.app.core_view.screen is not UiScreen.RIDER:
@@ -198,6 +205,7 @@ class RiderServices:
 
     def _identify(self, intent: Intent) -> None:
         self.intent = intent
+        self.back_to_idle = intent.purpose in ("booking", "feedback")
         self._call(calls.identify(intent.purpose), self._identify_asked)
 
     def _carry_out_intent(self, purpose: str) -> None:

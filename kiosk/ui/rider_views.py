@@ -101,8 +101,9 @@ def in_category(services: Iterable[Service], category: str) -> list[Service]:
 
 
 def nearby_top(stations: Sequence[NearbyStation], count: int = 3) -> list[NearbyStation]:
-    """The ``count`` stations a rider should try: those with charged batteries first, nearest first."""
-    return sorted(stations, key=lambda s: (s.charged_batteries <= 0, s.distance_m))[:count]
+    """The ``count`` nearest stations that have a charged battery (listed under "with charged batteries":
+    one with none would send a rider with a flat battery there for nothing)."""
+    return sorted((s for s in stations if s.charged_batteries > 0), key=lambda s: s.distance_m)[:count]
 
 
 def nearby_line(station: NearbyStation, english: bool) -> Msg:
@@ -185,12 +186,38 @@ def correction_lines(view: RiderView) -> list[Msg]:
     ]
 
 
-def offer_line(offer: CatalogueOffer, english: bool) -> Msg:
-    """A catalogue item with its price, or "out of stock"."""
+def affordable(offer: CatalogueOffer, balance: int | None) -> bool:
+    """Whether the rider's points cover ``offer`` (an unknown balance is left to core to judge)."""
+    return balance is None or balance >= offer.points
+
+
+def offer_line(offer: CatalogueOffer, english: bool, balance: int | None = None) -> Msg:
+    """A catalogue item with its price, or why it cannot be had: "out of stock", "you need N more"."""
     name = offer.name_en if english else offer.name_zh
     if offer.in_stock <= 0:
         return Msg(N_("{name} · {points} points · out of stock"), {"name": name, "points": offer.points})
+    if balance is not None and not affordable(offer, balance):
+        missing = offer.points - balance
+        return Msg(
+            N_("{name} · {points} points · you need {missing} more"),
+            {"name": name, "points": offer.points, "missing": missing},
+        )
     return Msg(N_("{name} · {points} points"), {"name": name, "points": offer.points})
+
+
+def spend_question(offer: CatalogueOffer, english: bool) -> Msg:
+    """The confirmation before a spend: what it costs and what the rider gets."""
+    name = offer.name_en if english else offer.name_zh
+    return Msg(N_("Spend {points} points for {name}?"), {"points": offer.points, "name": name})
+
+
+def booking_question(service: Service, slot: BookingSlot, zone: ZoneInfo, english: bool) -> Msg:
+    """The confirmation before a booking: which service, which time and place."""
+    title = service.title_en if english else service.title_zh
+    return Msg(
+        N_("Ask for {service} at {time}? The city will confirm."),
+        {"service": title, "time": slot_line(slot, zone, english)},
+    )
 
 
 def redeem_text(answer: RedeemAnswer, english: bool) -> Msg:

@@ -245,7 +245,8 @@ def _nearby(params: Mapping[str, Any]) -> tuple[Nearby, ...]:
             )
         except (TypeError, ValueError):
             continue
-    return tuple(out[:3])
+    # Listed under "with charged batteries": a station that has none is no help to a rider in a hurry.
+    return tuple(n for n in out if n.charged > 0)[:3]
 
 
 def _code_refusal(reason: str, params: Mapping[str, Any], screen: UiScreen, title: str | None = None) -> View:

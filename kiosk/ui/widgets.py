@@ -18,6 +18,8 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.ui.linebreak import break_lines, has_cjk
+
 TONES: dict[str, tuple[float, float, float, float]] = {
     "info": (0.18, 0.50, 0.93, 1),
     "good": (0.15, 0.68, 0.38, 1),
@@ -41,12 +43,16 @@ def fit_font(label: Any, low: float, high: float) -> None:
     width, height = label.size
     if width < 4 or height < 4 or not label.text:
         return
-    label.text_size = (max(1.0, width - 2 * label.padding_x), None)
+    line_width = max(1.0, width - 2 * label.padding_x)
+    label.text_size = (line_width, None)
+    chinese = has_cjk(label.text)
     best = low
     lo, hi = int(low), int(max(low, high))
     while lo <= hi:
         mid = (lo + hi) // 2
         label.font_size = mid
+        if chinese:
+            _break_here(label, line_width)
         label.texture_update()
         tw, th = label.texture_size
         if tw <= width and th <= height:
@@ -54,7 +60,18 @@ def fit_font(label: Any, low: float, high: float) -> None:
         else:
             hi = mid - 1
     label.font_size = best
+    if chinese:
+        _break_here(label, line_width)
     label.texture_update()
+
+
+def _break_here(label: Any, line_width: float) -> None:
+    """Give the label's renderer the text broken by :func:`kiosk.ui.linebreak.break_lines` at its font size.
+
+    Only the core label's copy changes (what is drawn); ``label.text`` stays the words the screen set.
+    """
+    core = label._label
+    core.text = "\n".join(break_lines(label.text, lambda s: float(core.get_extents(s)[0]), line_width))
 
 
 class FitLabel(Label):  # type: ignore[misc]

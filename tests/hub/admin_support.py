@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from playwright.sync_api import Browser, BrowserContext, ViewportSize
 
 from hub.app import basic_header
 from hub.content import Content
@@ -111,3 +112,11 @@ def seed(hub: HubServer, storage: Storage) -> City:
         answer = post_events(hub.url, token, station, _records(station, bodies))
         assert answer.ok, answer.text
     return City(hub.url, storage)
+
+
+def signed_in_context(browser: Browser, viewport: ViewportSize) -> BrowserContext:
+    """A fresh browser profile of ``viewport``'s size, signed in as the test operator.
+
+    How the operator signs in is the hub's business: browser tests come here for it, never do it themselves.
+    """
+    return browser.new_context(viewport=viewport, http_credentials={"username": OPERATOR, "password": PASSWORD})

@@ -16,6 +16,7 @@ from hub.server import HubServer
 from hub.storage import Storage
 from hub.storage.points_models import BookingState, EntryKind
 from tests.hub.admin_support import CONTENT, HOSTILE, SLOT, City, seed
+from tests.hub.screens_support import STATION, add_busy_station
 
 
 @pytest.fixture
@@ -225,3 +226,11 @@ def test_saving_good_content_replaces_it_at_once(city: City, storage: Storage) -
 
 def test_the_fleet_page_links_to_the_admin_pages(city: City) -> None:
     assert 'href="/admin"' in city.get("/fleet").text
+
+
+def test_the_dashboard_counts_earnings_refused_by_the_cross_station_daily_limit(city: City, storage: Storage) -> None:
+    add_busy_station(city.url, storage)  # R-1 checks in at st-c after st-a on the same day
+    page = city.get("/admin").text
+    assert summary_cell(page, STATION, "over_limit") == "1"
+    assert summary_cell(page, STATION, "issued") == "0"
+    assert summary_cell(page, "st-a", "over_limit") == "0"

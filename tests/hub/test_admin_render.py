@@ -99,7 +99,7 @@ def test_a_bookings_service_is_shown_by_its_title() -> None:
     html = render_bookings(
         [booking()], status=None, titles={"legal-1": "Legal aid"}, csrf="t", who="ops", utc_offset_minutes=0
     )
-    assert "<td>Legal aid</td>" in html
+    assert '<td data-label="service">Legal aid</td>' in html
 
 
 def test_the_rider_page_shows_balance_and_signed_ledger() -> None:

@@ -159,3 +159,28 @@ def small_buttons(app: KioskApp) -> list[str]:
         for b in walk_shown(app)
         if isinstance(b, Button) and b.text and not b.disabled and visible(b) and min(b.size) < least
     ]
+
+
+def drawn_lines(label: Label) -> list[str]:
+    """The lines a label drew, as Kivy laid them out (its core label's cached lines)."""
+    core = label._label
+    return ["".join(word.text for word in line.words) for line in getattr(core, "_cached_lines", [])]
+
+
+def lone_last_lines(app: KioskApp) -> list[str]:
+    """Visible Chinese texts drawn with a lone character or punctuation mark on a line, or a line starting
+    with closing punctuation (see :mod:`kiosk.ui.linebreak`); should be none."""
+    from kiosk.ui.linebreak import CLOSING, has_cjk, pieces
+
+    bad = []
+    for widget in walk_shown(app):
+        if not (isinstance(widget, Label) and widget.text and visible(widget) and has_cjk(widget.text)):
+            continue
+        lines = [line.strip() for line in drawn_lines(widget)]
+        paragraphs = widget.text.count("\n") + 1
+        for i, line in enumerate(lines):
+            if line and line[0] in CLOSING:
+                bad.append(f"{widget.text!r}: line {i + 1} starts with {line[0]!r}: {lines}")
+        if len(lines) > paragraphs and len(pieces(lines[-1])) == 1 and has_cjk(lines[-1]):
+            bad.append(f"{widget.text!r}: its last line is a lone {lines[-1]!r}: {lines}")
+    return bad

@@ -12,7 +12,7 @@ from kiosk.ui.calls import Answer
 from kiosk.ui.i18n import Language
 from kiosk.ui.views import UiScreen
 from tests.ui.cases import status
-from tests.ui.harness import FakeLink, escaping, overflowing, small_buttons, texts
+from tests.ui.harness import FakeLink, escaping, lone_last_lines, overflowing, small_buttons, texts
 from tests.ui.loop import pump, resize, screenshot
 from tests.ui.rider_cases import CONTENT, RIDER, SERVICES, rider_screen
 
@@ -126,7 +126,8 @@ def show_rider_case(app: KioskApp, link: FakeLink, case: str) -> None:
 
 
 def render_problems(app: KioskApp, link: FakeLink, window: Any, size: tuple[int, int], case: str) -> list[str]:
-    """Show rider ``case`` at ``size`` in each language (screenshots kept): what overflows, escapes or is too small."""
+    """Show rider ``case`` at ``size`` in each language (screenshots kept): what overflows, escapes, is too
+    small, or leaves a lone Chinese character on a line."""
     resize(window, size)
     problems: list[str] = []
     for language in Language:
@@ -135,5 +136,6 @@ def render_problems(app: KioskApp, link: FakeLink, window: Any, size: tuple[int,
         pump(3)
         screenshot(app.root, f"{case}-{size[0]}x{size[1]}-{language.value}")
         problems += [f"{language.value}: {p}" for p in overflowing(app) + escaping(app) + small_buttons(app)]
+        problems += [f"{language.value}: {p}" for p in lone_last_lines(app)]
         assert texts(app), "nothing is written on the screen"
     return problems

@@ -15,7 +15,17 @@ from kiosk.ui.i18n import Language
 from kiosk.ui.settings import SIZES
 from tests.ui.cases import CASES, screen, status
 from tests.ui.conftest import SETTINGS
-from tests.ui.harness import FakeLink, escaping, overflowing, shown_screen, small_buttons, start_app, stop_app, texts
+from tests.ui.harness import (
+    FakeLink,
+    escaping,
+    lone_last_lines,
+    overflowing,
+    shown_screen,
+    small_buttons,
+    start_app,
+    stop_app,
+    texts,
+)
 from tests.ui.loop import pump, resize, screenshot
 
 EXTRA = ["out_of_service.unreachable", "out_of_service.cabinet", "maintenance.pin", "maintenance.status"]
@@ -69,5 +79,6 @@ def test_every_screen_fits_stays_in_its_place_and_has_big_buttons_in_both_langua
         show(app, case, language)
         screenshot(app.root, f"{case}-{size[0]}x{size[1]}-{language.value}")
         problems += [f"{language.value}: {p}" for p in overflowing(app) + escaping(app) + small_buttons(app)]
+        problems += [f"{language.value}: {p}" for p in lone_last_lines(app)]
         assert texts(app), "nothing is written on the screen"
     assert problems == []

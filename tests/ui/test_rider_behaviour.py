@@ -20,7 +20,7 @@ from tests.ui.conftest import SETTINGS
 from tests.ui.harness import FakeLink, shown_screen, start_app, stop_app, tap, texts
 from tests.ui.keys import type_by_taps
 from tests.ui.loop import pump, pump_until, resize
-from tests.ui.rider_cases import SERVICES, rider_screen
+from tests.ui.rider_cases import RIDER, SERVICES, rider_screen
 from tests.ui.rider_show import answer_everything, core_says
 
 Started = tuple[KioskApp, FakeLink, list[float]]
@@ -159,6 +159,9 @@ def test_redeeming_an_item_posts_it_and_waits_for_core_to_open_the_bay(
     core_says(app, *rider_screen("points"))
     pump(2)
     tap(button(app, "Water"))
+    assert has(app, "Spend 10 points for Water?")
+    assert not [c for c in link.calls if c.key == "POST /api/rider/redeem"]  # one tap never spends
+    tap(button(app, "Confirm"))
     assert [c.json_body() for c in link.calls if c.key == "POST /api/rider/redeem"] == [{"item_id": "water"}]
     pump_until(lambda: has(app, "Opening bay 13"), 3, "the answer")
     core_says(app, "points.take_item", {"bay": 13, "item_id": "water", "name_zh": "矿泉水", "name_en": "Water"})
@@ -175,6 +178,7 @@ def test_a_refused_spend_says_why_in_the_riders_words(
     core_says(app, *rider_screen("points"))
     pump(2)
     tap(shown_screen(app).ids.choices.buttons()[0])
+    tap(shown_screen(app).ids.choices.buttons()[0])  # Confirm
     pump_until(lambda: has(app, WORDS[language.value]["not_enough"]), 3, "the refusal")
 
 
@@ -184,6 +188,7 @@ def test_a_refusal_this_ui_does_not_know_shows_cores_own_words(started: Callable
     core_says(app, *rider_screen("points"))
     pump(2)
     tap(shown_screen(app).ids.choices.buttons()[0])
+    tap(shown_screen(app).ids.choices.buttons()[0])  # Confirm
     pump_until(lambda: has(app, "A new reason"), 3, "core's words")
 
 
@@ -196,6 +201,7 @@ def test_core_not_answering_is_said_in_plain_words_and_the_screen_stays(
     core_says(app, *rider_screen("points"))
     pump(2)
     tap(shown_screen(app).ids.choices.buttons()[0])
+    tap(shown_screen(app).ids.choices.buttons()[0])  # Confirm
     pump_until(lambda: has(app, WORDS[language.value]["could_not"]), 3, "the plain error")
     assert showing(app) == UiScreen.POINTS
     assert not shown_screen(app).ids.choices.buttons()[0].disabled
@@ -243,6 +249,8 @@ def test_booking_a_time_asks_for_a_scan_then_sends_it_and_says_the_city_will_con
     screen.open_service(SERVICES[0])
     pump(2)
     tap(screen.ids.choices.buttons()[1])
+    assert not [c for c in link.calls if c.json_body() == {"purpose": "booking"}]  # one tap never books
+    tap(screen.ids.choices.buttons()[0])  # Confirm
     assert link.calls[-1].json_body() == {"purpose": "booking"}
     core_says(app, "rider.identify", {"purpose": "booking", "deadline": app.monotonic() + 120})
     core_says(app, *rider_screen("booking"))
@@ -344,8 +352,48 @@ def test_the_nearby_map_puts_this_station_in_the_middle_and_labels_the_others(
     assert screen.has_map
     assert screen.map_labels[0] == "You are here"
     assert "Caoxi North Rd Station: 5" in screen.map_labels
-    assert len(screen.map_points) == 4  # Tianlin has no coordinates: in the list only
+    assert len(screen.map_points) == 3  # Tianlin has no coordinates: in the list only; Longhua has none charged
     assert has(app, "Tianlin Station · 3.1 km · 7 charged")
+    assert not has(app, "Longhua")
+    assert screen.ids.map.label_font >= max(12, app.unit * 0.7)  # no smaller than the app's least text
+
+
+def test_an_item_the_rider_cannot_afford_is_grey_and_says_how_many_points_are_missing(
+    started: Callable[[Language], Started],
+) -> None:
+    app, link, _ = started(Language.EN)
+    link.answers["GET /api/rider"] = RIDER.model_copy(update={"balance": 7})
+    core_says(app, *rider_screen("points"))
+    pump(2)
+    water = button(app, "Water")
+    assert "you need 3 more" in water.text
+    assert water.disabled
+    assert water.tone == "dim"
+
+
+def test_cancel_on_the_spend_question_spends_nothing(started: Callable[[Language], Started]) -> None:
+    app, link, _ = started(Language.EN)
+    core_says(app, *rider_screen("points"))
+    pump(2)
+    tap(button(app, "Water"))
+    tap(button(app, "Cancel"))
+    assert not [c for c in link.calls if c.key == "POST /api/rider/redeem"]
+    assert button(app, "Water").text.startswith("Water")
+
+
+def test_back_after_feedback_signed_from_idle_returns_to_idle(started: Callable[[Language], Started]) -> None:
+    app, _, _ = started(Language.EN)
+    app.services.open_local(UiScreen.FEEDBACK)
+    screen = shown_screen(app)
+    screen.rate(5)
+    screen.choose_topic("safety")
+    pump()
+    tap(screen.ids.choices.buttons()[2])  # sign with my code
+    core_says(app, "rider.identify", {"purpose": "feedback", "deadline": app.monotonic() + 120})
+    core_says(app, *rider_screen("feedback"))
+    pump_until(lambda: has(app, "Thank you! Points earned: 5"), 3, "the thanks")
+    tap(shown_screen(app).ids.back)
+    assert showing(app) == UiScreen.IDLE
 
 
 @pytest.mark.parametrize("language", LANGUAGES, ids=["zh", "en"])

@@ -39,6 +39,7 @@ WORDS = {
         "scan": "请现在扫码",
         "balance": "您有52积分",
         "water": "矿泉水",
+        "confirm": "确认",
         "take": "请从9号格口取走物品",
         "requested": "已提交申请，等待城市确认",
         "listed": "法律援助，2030-05-06 17:00：已申请，等待城市确认",
@@ -56,6 +57,7 @@ WORDS = {
         "scan": "Scan your code now",
         "balance": "You have 52 points",
         "water": "Water",
+        "confirm": "Confirm",
         "take": "Take your item from bay 9",
         "requested": "Requested — the city will confirm",
         "listed": "Legal aid, 2030-05-06 17:00: requested, waiting for the city",
@@ -163,6 +165,7 @@ def test_a_rider_scans_for_their_points_and_takes_water_from_its_bay(
     settle()
     screenshot(r.app.root, f"flow-points-1-balance-{language.value}")
     r.press(r.words["water"])
+    r.press(r.words["confirm"])
     r.shows(UiScreen.SWAP, r.words["take"])
     assert shown_screen(r.app).bay_text == str(WATER_BAY)
     settle()
@@ -186,6 +189,7 @@ def test_a_rider_reads_a_service_scans_its_qr_and_books_a_time(
     wait_until(lambda: r.events("service.viewed"), WAIT, "the view recorded")
     assert r.events("service.viewed")[0]["payload"]["language"] == ("en" if language is Language.EN else "zh")
     tap(screen.ids.choices.buttons()[0])  # the one open slot
+    r.press(r.words["confirm"])
     r.shows(UiScreen.IDENTIFY, r.words["scan"])
     r.scan("R-ui-booking")
     r.shows(UiScreen.SERVICES, r.words["requested"])

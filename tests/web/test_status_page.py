@@ -194,3 +194,11 @@ def test_pages_forbid_inline_script_and_framing(web: WebStation) -> None:
     assert "frame-ancestors 'none'" in csp
     assert "<script>" not in answer.text
     assert form_value(answer.text, "csrf")
+
+
+def test_a_silent_lock_board_raises_one_warning_not_one_per_bay(web: WebStation) -> None:
+    assert web.tech.sim("/faults", fault="board_silent", bay=1).ok
+    wait_until(lambda: "not answering" in " ".join(web.tech.status()["warnings"]), WAIT, "the board's fault")
+    silent = [w for w in web.tech.status()["warnings"] if "not answering" in w]
+    assert len(silent) == 1, silent
+    assert "bays 1–10" in silent[0]

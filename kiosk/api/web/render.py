@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.api.auth import CSRF_FIELD
 from kiosk.api.web.system import DiskSpace, format_bytes
@@ -23,6 +25,8 @@ MAX_STOCK = 999
 """Largest stock staff may set for one goods bay (a typo guard: a locker holds a few dozen at most)."""
 PAGES = {"/": "Overview", "/devices": "Devices", "/sync": "Sync", "/events": "Events"}
 SIM_PAGE = "/simulator"
+CONFIRM_OPEN = "/devices/bays/{bay}/open"
+"""The page that asks "Open bay N?" before the unlock (an unlock is physical: one tap must not do it)."""
 
 
 @dataclass
@@ -243,7 +247,7 @@ def bay_rows(status: Mapping[str, Any], view: View) -> str:
         present = battery.get("present") if battery else bay.get("presence")
         fault = bay.get("fault") or (battery or {}).get("error")
         reason = out_of_service.get(key)
-        acts = [action(view, f"/actions/bays/{n}/open", "Open", danger=True, test_id=f"open-{n}")]
+        acts = [ask_open(n)]
         if bay.get("fault"):
             acts.append(action(view, f"/actions/bays/{n}/clear-fault", "Clear fault", test_id=f"clear-{n}"))
         if reason is None:
@@ -283,7 +287,7 @@ def _goods_bay_row(n: int, bay: Mapping[str, Any], stock: Mapping[str, Any], vie
     # Swaps never use a goods bay, so it has no service switch; opening it by hand stays possible.
     door = str(bay.get("door"))
     fault = bay.get("fault")
-    acts = [action(view, f"/actions/bays/{n}/open", "Open", danger=True, test_id=f"open-{n}")]
+    acts = [ask_open(n)]
     if fault:
         acts.append(action(view, f"/actions/bays/{n}/clear-fault", "Clear fault", test_id=f"clear-{n}"))
     return (
@@ -323,6 +327,27 @@ def goods_table(status: Mapping[str, Any], view: View) -> str:
     head = "<tr><th>Bay</th><th>Item</th><th>In stock</th><th>Restock (new count)</th></tr>"
     body = "".join(rows)
     return f'<div class="scroll"><table class="bays goods"><thead>{head}</thead><tbody>{body}</tbody></table></div>'
+
+
+def ask_open(n: int) -> str:
+    """The bay row's "Open" control: a link to the confirmation page, never an unlock by itself."""
+    return f'<a class="button danger" href="{CONFIRM_OPEN.format(bay=n)}" data-test="open-{n}">Open</a>'
+
+
+def confirm_open(status: Mapping[str, Any], view: View, n: int) -> str:
+    """ "Open bay N?": what the bay holds now, the unlocking button, and a way back without acting."""
+    bays: Mapping[str, Any] = ((status.get("components") or {}).get("cabinet") or {}).get("bays") or {}
+    bay: Mapping[str, Any] = bays.get(str(n)) or {}
+    battery = bay.get("battery") or {}
+    held = goods_stock(status).get(n)
+    what = _goods_cell(held) if held else f"battery: {h(battery.get('battery_id'))}, {_soc(battery)}"
+    button = action(view, f"/actions/bays/{n}/open", f"Yes, open bay {n}", danger=True, test_id=f"confirm-open-{n}")
+    return (
+        f"<p>Bay {n} unlocks once and its door can then be pulled open. Now: door {h(bay.get('door'))}, "
+        f"lock {h(bay.get('lock'))}; {what}.</p>"
+        f'<div class="actions confirm">{button}'
+        '<a class="button" href="/devices" data-test="cancel-open">Cancel</a></div>'
+    )
 
 
 def devices(status: Mapping[str, Any], view: View) -> str:
@@ -390,13 +415,37 @@ def sync(status: Mapping[str, Any], view: View) -> str:
 # --- events ----------------------------------------------------------------------------------------
 
 
-def events(records: Sequence[Mapping[str, Any]], prefix: str, limit: int) -> str:
-    """A filter form and the newest events first."""
-    rows = "".join(
-        f'<tr data-type="{h(r.get("type"))}"><td>{h(r.get("seq"))}</td><td>{h(str(r.get("wall", ""))[:19])}</td>'
-        f"<td>{h(r.get('type'))}</td><td><code>{h(json.dumps(r.get('payload'), ensure_ascii=False))}</code></td></tr>"
-        for r in records
-    )
+def local_time(wall: object, zone: ZoneInfo) -> tuple[str, str]:
+    """An event's ISO UTC wall time as ``("2026-03-10 14:05:09", "2026-03-10 06:05:09 UTC")``: local, then UTC."""
+    try:
+        at = datetime.fromisoformat(str(wall))
+    except ValueError:
+        return str(wall)[:19], ""
+    if at.tzinfo is None:  # records are UTC; an old one without an offset still is
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def station_zone(status: Mapping[str, Any]) -> ZoneInfo:
+    """The station's time zone from its status (UTC when it does not say, or names one this Pi lacks)."""
+    try:
+        return ZoneInfo(str(status.get("timezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def events(records: Sequence[Mapping[str, Any]], prefix: str, limit: int, zone: ZoneInfo | None = None) -> str:
+    """A filter form and the newest events first, their times in the station's zone (UTC on hover)."""
+    zone = zone or ZoneInfo("UTC")
+    rows = []
+    for r in records:
+        local, utc = local_time(r.get("wall", ""), zone)
+        rows.append(
+            f'<tr data-type="{h(r.get("type"))}"><td data-field="seq">{h(r.get("seq"))}</td>'
+            f'<td data-field="time"><time datetime="{h(r.get("wall"))}" title="{h(utc)}">{h(local)}</time></td>'
+            f'<td data-field="type">{h(r.get("type"))}</td>'
+            f'<td data-field="details"><code>{h(json.dumps(r.get("payload"), ensure_ascii=False))}</code></td></tr>'
+        )
     form = (
         '<form method="get" action="/events" class="filter">'
         f'<label>Type starts with <input name="type" value="{h(prefix) if prefix else ""}" '
@@ -405,8 +454,8 @@ def events(records: Sequence[Mapping[str, Any]], prefix: str, limit: int) -> str
         '<button type="submit">Filter</button></form>'
     )
     table = (
-        '<div class="scroll"><table class="events"><thead><tr><th>#</th><th>Time (UTC)</th><th>Type</th>'
-        f"<th>Details</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        f'<div class="scroll"><table class="events"><thead><tr><th>#</th><th>Time ({h(zone.key)})</th>'
+        f"<th>Type</th><th>Details</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         if records
         else "<p>No events match.</p>"
     )
@@ -492,7 +541,7 @@ def simulator(world: Mapping[str, Any], view: View) -> str:
     head = "<tr><th>Bay</th><th>Door</th><th>Lock</th><th>Battery</th><th>SoC</th><th>Faults</th><th></th></tr>"
     return (
         "<p>The simulated world as it really is; the station sees it only through its drivers.</p>"
-        f'<section data-live id="world"><div class="scroll"><table class="bays"><thead>{head}</thead>'
+        f'<section data-live id="world"><div class="scroll"><table class="bays sim"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
         f"<p>Entry door: {h(entry.get('door'))}, strike {h(entry.get('strike'))}.</p>"
         f'<div class="actions" id="faults-on">faults on: {_faults_on(world.get("faults") or [], view)}</div></section>'

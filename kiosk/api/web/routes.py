@@ -236,9 +236,15 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
     ) -> Response:
         def build(station: dict[str, Any], v: render.View) -> str:
             last = int((station.get("store") or {}).get("last_seq") or 0)
-            return render.events(recent_events(ctx, last, type.strip(), limit), type.strip(), limit)
+            found = recent_events(ctx, last, type.strip(), limit)
+            return render.events(found, type.strip(), limit, render.station_zone(station))
 
         return page(request, "/events", "Recent events", build)
+
+    @router.get(render.CONFIRM_OPEN.format(bay="{bay}"))
+    def confirm_open_page(request: Request, bay: BayNumber) -> Response:
+        # The nav and the form's way back are the Devices page's: this page is one step of it.
+        return page(request, "/devices", f"Open bay {bay}?", lambda s, v: render.confirm_open(s, v, bay))
 
     @router.get(render.SIM_PAGE)
     def simulator_page(request: Request) -> Response:

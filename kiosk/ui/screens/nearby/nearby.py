@@ -48,7 +48,12 @@ class NearbyScreen(KioskScreen):
         self.back_text = t(N_("Back"))
         top = nearby_top(self.stations, ROWS)
         lines = [nearby_line(s, self.english).render(t) for s in top]
-        self.body = "" if top else t(N_("The station has no list of nearby stations yet."))
+        if top:
+            self.body = ""
+        elif self.stations:
+            self.body = t(N_("No nearby station has a charged battery right now."))
+        else:
+            self.body = t(N_("The station has no list of nearby stations yet."))
         self.rows = lines + [""] * (ROWS - len(lines))
         points = map_points(self.here, top)
         labels = []

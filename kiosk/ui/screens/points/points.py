@@ -10,7 +10,16 @@ from kiosk.api.rider_models import CatalogueOffer, RedeemAnswer, RiderView, Stat
 from kiosk.ui import widgets  # noqa: F401 - registers the widgets the layout uses
 from kiosk.ui.calls import Answer
 from kiosk.ui.i18n import N_
-from kiosk.ui.rider_views import balance_lines, correction_lines, offer_line, page_of, problem_text, redeem_text
+from kiosk.ui.rider_views import (
+    affordable,
+    balance_lines,
+    correction_lines,
+    offer_line,
+    page_of,
+    problem_text,
+    redeem_text,
+    spend_question,
+)
 from kiosk.ui.screens.base import KioskScreen, Translate
 from kiosk.ui.views import Msg, UiScreen, View
 from kiosk.ui.widgets import Choice
@@ -37,10 +46,12 @@ class PointsScreen(KioskScreen):
         self.rider: RiderView | None = None
         self.page_index = 0
         self.portrait = False
+        self.confirming: CatalogueOffer | None = None
+        """The item the rider tapped: "Spend N points for it?" waits for Confirm or Cancel."""
 
     def show(self, view: View, shown_at: float, t: Translate) -> None:
         """Open on the first page of the catalogue; the balance follows from core."""
-        self.page_index, self.busy, self.rider = 0, False, None
+        self.page_index, self.busy, self.rider, self.confirming = 0, False, None, None
         super().show(view, shown_at, t)
 
     def set_data(self, content: StationContent | None, rider: RiderView | None, t: Translate) -> None:
@@ -81,16 +92,26 @@ class PointsScreen(KioskScreen):
             self.correction = "\n".join(m.render(t) for m in correction_lines(rider))
         # One row across a landscape display leaves the balance and the answer room to be read.
         rows, cols = (3, 1) if self.portrait else (1, 3)
-        shown, self.more = page_of(self.catalogue, self.page_index, rows * cols)
-        choices = [
-            Choice(
-                offer_line(o, self.english).render(t),
-                partial(self.choose, o),
-                "good",
-                enabled=o.in_stock > 0 and not self.busy and rider is not None,
-            )
-            for o in shown
-        ]
+        balance = rider.balance if rider is not None else None
+        if self.confirming is not None:
+            self.more, cols = False, 2
+            self.body = spend_question(self.confirming, self.english).render(t)
+            choices = [
+                Choice(t(N_("Confirm")), self.confirm, "good", enabled=not self.busy),
+                Choice(t(N_("Cancel")), self.cancel, "info"),
+            ]
+        else:
+            shown, self.more = page_of(self.catalogue, self.page_index, rows * cols)
+            # An item the rider cannot have is grey and says why on its face, rather than green and refused.
+            choices = [
+                Choice(
+                    offer_line(o, self.english, balance).render(t),
+                    partial(self.choose, o),
+                    "good",
+                    enabled=o.in_stock > 0 and affordable(o, balance) and not self.busy and rider is not None,
+                )
+                for o in shown
+            ]
         if not self.catalogue:
             self.body = " · ".join(
                 x for x in (self.body, t(N_("Nothing to spend points on at this station yet."))) if x
@@ -102,8 +123,23 @@ class PointsScreen(KioskScreen):
             grid.set_choices(choices)
 
     def choose(self, offer: CatalogueOffer) -> None:
-        """The rider picked an item: spend the points (the buttons wait for the answer)."""
-        if self.host is None or self.busy:
+        """The rider picked an item: ask "Spend N points for it?" first (one tap never spends)."""
+        if self.busy:
+            return
+        self.confirming = offer
+        self.tell(None, self.translate)
+        self.render(self.translate)
+
+    def cancel(self) -> None:
+        """No spend after all: back to the items."""
+        self.confirming = None
+        self.render(self.translate)
+
+    def confirm(self) -> None:
+        """The rider confirmed: spend the points (the buttons wait for the answer)."""
+        offer, self.confirming = self.confirming, None
+        if self.host is None or self.busy or offer is None:
+            self.render(self.translate)
             return
         self.busy = True
         self.tell(
@@ -119,6 +155,8 @@ class PointsScreen(KioskScreen):
         self.render(self.translate)
 
     def back(self) -> None:
-        """Leave the points."""
-        if self.host is not None:
+        """Leave the confirmation (nothing spent), else the points."""
+        if self.confirming is not None:
+            self.cancel()
+        elif self.host is not None:
             self.host.close_local()

@@ -22,6 +22,7 @@ from kiosk.ui.calls import Answer
 from kiosk.ui.i18n import N_
 from kiosk.ui.rider_views import (
     booking_line,
+    booking_question,
     categories,
     category_label,
     in_category,
@@ -40,6 +41,8 @@ class Page(enum.Enum):
     CATEGORIES = "categories"
     LIST = "list"
     DETAILS = "details"
+    CONFIRM = "confirm"
+    """ "Ask for this time?" before a booking is sent (one tap never books)."""
     ANSWER = "answer"
 
 
@@ -61,6 +64,7 @@ class ServicesScreen(KioskScreen):
         self.services: list[Service] = []
         self.category = ""
         self.service: Service | None = None
+        self.slot: BookingSlot | None = None
         self.page_index = 0
         self.answer: Msg | None = None
         self.rider: RiderView | None = None
@@ -74,7 +78,7 @@ class ServicesScreen(KioskScreen):
         if view.purpose == "booking":
             self.page, self.answer = Page.ANSWER, Msg(N_("Sending your request…"))
         else:
-            self.page, self.service, self.answer = Page.CATEGORIES, None, None
+            self.page, self.service, self.answer, self.category = Page.CATEGORIES, None, None, ""
         super().show(view, shown_at, t)
 
     def set_data(self, content: StationContent | None, rider: RiderView | None, t: Translate) -> None:
@@ -136,6 +140,11 @@ class ServicesScreen(KioskScreen):
             ]
             if service.bookable and not service.slots:
                 self.body += "\n" + t(N_("No free times right now."))
+        elif self.page is Page.CONFIRM and self.service is not None and self.slot is not None:
+            self.title = self._title_of(self.service)
+            self.body = booking_question(self.service, self.slot, self.zone, self.english).render(t)
+            self.more, rows, cols = False, 1, 2
+            choices = [Choice(t(N_("Confirm")), self.confirm_slot, "good"), Choice(t(N_("Cancel")), self.back)]
         else:
             self.title = t(N_("Your booking"))
             lines = [self.answer.render(t)] if self.answer is not None else []
@@ -169,9 +178,14 @@ class ServicesScreen(KioskScreen):
         self._again()
 
     def choose_slot(self, slot: BookingSlot) -> None:
-        """A time of a bookable service: the app books it (after a scan if needed)."""
-        if self.host is not None and self.service is not None:
-            self.host.book(self.service, slot)
+        """A time of a bookable service: ask "this time?" first."""
+        self.page, self.slot = Page.CONFIRM, slot
+        self._again()
+
+    def confirm_slot(self) -> None:
+        """The rider confirmed the time: the app books it (after a scan if needed)."""
+        if self.host is not None and self.service is not None and self.slot is not None:
+            self.host.book(self.service, self.slot)
 
     def next_page(self) -> None:
         """The "More" button."""
@@ -179,9 +193,11 @@ class ServicesScreen(KioskScreen):
         self._again()
 
     def back(self) -> None:
-        """One page up; from the first page (or an answer) out of the services."""
+        """One page up; from an answer back to the list the rider booked from; from the first page out."""
         self.page_index = 0
-        if self.page is Page.DETAILS:
+        if self.page is Page.CONFIRM:
+            self.page = Page.DETAILS
+        elif self.page is Page.DETAILS or (self.page is Page.ANSWER and self.category):
             self.page = Page.LIST
         elif self.page is Page.LIST:
             self.page = Page.CATEGORIES
