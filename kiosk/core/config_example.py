@@ -25,6 +25,8 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no TOML form for {value!r}")
 
 
@@ -58,7 +60,7 @@ def _keys(model: type[BaseModel], out: list[str], overrides: dict[str, Any] | No
             example = field.examples[0] if field.examples else "..."
             out.append(f"# {name} = {_toml_value(example)}")
         else:
-            out.append(f"{name} = {_toml_value(field.default)}")
+            out.append(f"{name} = {_toml_value(field.get_default(call_default_factory=True))}")
         out.append("")
 
 
