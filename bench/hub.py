@@ -411,8 +411,8 @@ def main() -> int:
         "--shared", type=float, default=SHARED_SHARE, help="share of rider events naming a rider seen at every station"
     )
     args = parser.parse_args()
-    stations = args.stations or (8 if args.quick else 20)
-    batches = args.batches or (3 if args.quick else 10)
+    stations = args.stations or (4 if args.quick else 20)
+    batches = args.batches or (2 if args.quick else 10)
     scenarios = list(SCENARIOS) if args.scenario == "both" else [args.scenario]
     shape = Shape(stations, batches, args.batch_size, args.shared)
     results: list[Result] = []

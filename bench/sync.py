@@ -8,7 +8,7 @@ default intervals with nothing to send, on the relay's fake clock: heartbeats (a
 snapshot, taken from a simulated kiosk-core at the start) and bundle checks answered 304. Run::
 
     python bench/sync.py            # 100,000 events, both engines
-    python bench/sync.py --quick    # 20,000 events
+    python bench/sync.py --quick    # 10,000 events
 
 Targets (issue 5): drain <= 20 s on SQLite, <= 80 bytes/event on the wire, idle <= 100 KB/hour.
 """
@@ -176,11 +176,11 @@ def run(engine: str, db: str, events: int, snapshot: Heartbeat, work: Path) -> R
 def main() -> int:
     """Run the benchmark and print the figures next to the targets."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 events instead of 100,000")
+    parser.add_argument("--quick", action="store_true", help="10,000 events instead of 100,000")
     parser.add_argument("--events", type=int, default=None)
     parser.add_argument("--engine", choices=["both", "postgres", "sqlite"], default="both")
     args = parser.parse_args()
-    events = args.events or (20_000 if args.quick else 100_000)
+    events = args.events or (10_000 if args.quick else 100_000)
     print("taking a real status snapshot from a simulated kiosk-core ...", flush=True)
     snapshot = station_snapshot()
     results: list[Result] = []

@@ -7,36 +7,48 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.core.errors import ProtocolError
+from kiosk.core.slotmap import SlotMap, TextField
 from kiosk.devices.base import BatteryReading
 from kiosk.devices.slots.registers import (
     DEFAULT_MAP,
     FAULT_FLAGS,
-    RegisterMap,
-    block_of,
-    decode_block,
+    RegisterImage,
     decode_faults,
-    decode_serial,
+    decode_reading,
+    decode_text,
     encode_reading,
-    encode_serial,
+    encode_text,
+    plan_reads,
 )
+
+NAMES = {"present": 0, "soc": 9, "voltage": 10, "current": 11, "temperature": 12}
+NAMES |= {"soh": 13, "cycles": 14, "faults": 15, "charger_state": 16}
 
 
 def block(**values: int) -> list[int]:
     """A default-map block: a present, healthy battery, with some registers overridden by name."""
     regs = dict.fromkeys(range(17), 0)
     regs[0] = 1
-    for offset, word in enumerate(encode_serial("BAT-000123")):
+    for offset, word in enumerate(encode_text("BAT-000123", 8)):
         regs[1 + offset] = word
     regs.update({9: 873, 10: 5234, 11: 412, 12: 281, 13: 965, 14: 312, 15: 0, 16: 1})
-    names = {"present": 0, "soc": 9, "voltage": 10, "current": 11, "temperature": 12}
-    names |= {"soh": 13, "cycles": 14, "faults": 15, "charger_state": 16}
     for name, value in values.items():
-        regs[names[name]] = value
+        regs[NAMES[name]] = value
     return [regs[a] for a in range(17)]
 
 
-def test_the_default_map_is_read_in_one_span_of_17_registers() -> None:
-    assert DEFAULT_MAP.read_span() == (0, 17)
+def image_of(registers: list[int], start: int = 0, function: int = 3) -> RegisterImage:
+    """The image of holding registers read from ``start``."""
+    return {(function, start + i): word for i, word in enumerate(registers)}
+
+
+def decode_block(registers: list[int], bay: int, regmap: SlotMap = DEFAULT_MAP) -> BatteryReading:
+    return decode_reading(image_of(registers), bay, regmap)
+
+
+def test_the_default_map_is_read_in_one_request_of_17_holding_registers() -> None:
+    [span] = plan_reads(DEFAULT_MAP)
+    assert (span.function, span.start, span.count) == (3, 0, 17)
 
 
 def test_a_full_block_decodes_every_field() -> None:
@@ -85,17 +97,19 @@ def test_an_undefined_fault_bit_is_kept_as_unknown() -> None:
 
 
 def test_the_serial_number_is_stripped_of_nuls_and_spaces() -> None:
-    words = encode_serial("  AB12 ")
-    assert decode_serial(words) == "AB12"
+    words = encode_text("  AB12 ", 8)
+    assert decode_text(words) == "AB12"
 
 
 def test_a_blank_serial_number_is_none() -> None:
-    assert decode_serial([0x2020] * 4 + [0] * 4) is None
+    assert decode_text([0x2020] * 4 + [0] * 4) is None
 
 
-def test_a_serial_number_with_control_bytes_is_a_protocol_error() -> None:
-    with pytest.raises(ProtocolError, match="non-printable"):
-        decode_serial([0x4142, 0x0743, 0, 0, 0, 0, 0, 0])
+def test_a_serial_number_with_control_bytes_is_a_protocol_error_naming_the_field() -> None:
+    registers = block()
+    registers[2] = 0x0743
+    with pytest.raises(ProtocolError, match=r"battery_id \(FC 03, register 0x0001\): holds non-printable"):
+        decode_block(registers, bay=1)
 
 
 @pytest.mark.parametrize(
@@ -112,8 +126,8 @@ def test_impossible_values_are_protocol_errors(override: dict[str, int], message
         decode_block(block(**override), bay=1)
 
 
-def test_a_block_of_the_wrong_length_is_a_protocol_error() -> None:
-    with pytest.raises(ProtocolError, match="expected 17 registers"):
+def test_a_missing_register_is_a_protocol_error_naming_the_field() -> None:
+    with pytest.raises(ProtocolError, match=r"field charger_state \(FC 03, register 0x0010\) was not read"):
         decode_block(block()[:-1], bay=1)
 
 
@@ -123,31 +137,24 @@ def test_a_value_beyond_16_bits_is_a_protocol_error() -> None:
 
 
 def test_a_custom_map_moves_the_fields() -> None:
-    regmap = RegisterMap(
-        present=20,
-        serial=21,
-        soc=29,
-        voltage=30,
-        current=31,
-        temperature=32,
-        soh=33,
-        cycles=34,
-        faults=35,
-        charger_state=36,
-    )
-    assert regmap.read_span() == (20, 17)
+    moved = {name: {"address": address + 20} for name, address in NAMES.items()}
+    regmap = DEFAULT_MAP.model_validate({**DEFAULT_MAP.model_dump(), **moved, "battery_id": {"address": 21}})
+    [span] = plan_reads(regmap)
+    assert (span.start, span.count) == (20, 17)
     values = encode_reading(decode_block(block(), bay=1), regmap)
-    assert decode_block(block_of(values, regmap), bay=1, regmap=regmap).battery_id == "BAT-000123"
+    assert decode_reading(values, bay=1, regmap=regmap).battery_id == "BAT-000123"
 
 
 def test_a_map_with_overlapping_registers_is_refused() -> None:
     with pytest.raises(ValueError, match="used by both"):
-        RegisterMap(soc=3)
+        SlotMap(battery_id=TextField(address=3))
 
 
-def test_a_map_too_wide_for_one_read_is_refused() -> None:
-    with pytest.raises(ValueError, match="at most 125"):
-        RegisterMap(charger_state=300)
+def test_fields_far_apart_are_read_in_separate_requests() -> None:
+    regmap = SlotMap.model_validate({**DEFAULT_MAP.model_dump(), "charger_state": {"address": 300}})
+    spans = [(span.start, span.count, span.fields) for span in plan_reads(regmap)]
+    assert [span[:2] for span in spans] == [(0, 16), (300, 1)]
+    assert spans[1][2] == ("charger_state",)
 
 
 ANY_BLOCK = st.one_of(
@@ -201,4 +208,4 @@ def test_encoding_then_decoding_gives_the_reading_back(
         fault_flags=faults,
         charger_state=charger,
     )
-    assert decode_block(block_of(encode_reading(reading)), bay=3) == reading
+    assert decode_reading(encode_reading(reading), bay=3) == reading

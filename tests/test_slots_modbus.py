@@ -9,7 +9,7 @@ from pymodbus.framer.rtu import FramerRTU
 
 from kiosk.core.clock import FakeClock
 from kiosk.core.errors import DeviceError
-from kiosk.core.hardware import RegisterMap, SlotSettings
+from kiosk.core.hardware import SlotSettings
 from kiosk.devices.sim.pty import PtyPort
 from kiosk.devices.sim.slots import SimBattery, SimSlotControllers, crc16_modbus, request_length, with_crc
 from kiosk.devices.slots.modbus import SlotControllers
@@ -149,20 +149,13 @@ def test_an_exception_reply_is_an_error_reading(
     pty_port: PtyPort, sim: SimSlotControllers, fake_clock: FakeClock
 ) -> None:
     # A map the controllers do not have: they answer "illegal data address" (exception 2).
-    elsewhere = RegisterMap(
-        present=20,
-        serial=21,
-        soc=29,
-        voltage=30,
-        current=31,
-        temperature=32,
-        soh=33,
-        cycles=34,
-        faults=35,
-        charger_state=36,
-    )
-    with make_driver(pty_port, fake_clock, SlotSettings(timeout_s=0.2, retries=0, registers=elsewhere)) as driver:
-        assert driver.read(1).error == "slot controller 11 refused the read (exception 2)"
+    moved = {name: {"address": 40 + i} for i, name in enumerate(("present", "charger_state"))}
+    settings = SlotSettings(timeout_s=0.2, retries=0, fields=moved)
+    with make_driver(pty_port, fake_clock, settings) as driver:
+        assert driver.read(1).error == (
+            "slot controller 11 refused field present (FC 03, register 0x0028): exception 02 (illegal data address)"
+            "; field charger_state (FC 03, register 0x0029): exception 02 (illegal data address)"
+        )
 
 
 def test_read_all_never_raises_when_the_port_is_gone(slots: SlotControllers, pty_port: PtyPort) -> None:

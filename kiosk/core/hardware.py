@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from kiosk.core.boards import board_profile
 from kiosk.core.schema import Section
+from kiosk.core.slotmap import SLOT_MAPS, FieldOverride, SlotMap, SlotMapName
 
 
 def _pin_name(value: str) -> str:
@@ -147,89 +148,12 @@ class EntryDoorConfig(EntryDoorSettings):
 
 # --- slot controllers (Modbus RTU) ---------------------------------------------------------------
 
-SERIAL_REGISTERS = 8
-"""The battery id: 16 ASCII characters, 2 per register."""
-MAX_READ_REGISTERS = 125
-"""Modbus limit of one read-holding-registers request."""
-_U16 = 0xFFFF
-
-
-class RegisterMap(Section):
-    """Holding-register addresses of one slot controller (0-based, as on the wire; HARDWARE.md's map)."""
-
-    present: int = 0
-    """Battery present (0/1)."""
-    serial: int = 1
-    """First of 8 registers holding the battery id (16 ASCII characters)."""
-    soc: int = 9
-    """State of charge, 0.1 %."""
-    voltage: int = 10
-    """Pack voltage, 10 mV."""
-    current: int = 11
-    """Current, 10 mA, signed (positive while charging)."""
-    temperature: int = 12
-    """Temperature, 0.1 °C, signed."""
-    soh: int = 13
-    """State of health, 0.1 %."""
-    cycles: int = 14
-    """Cycle count."""
-    faults: int = 15
-    """Fault flag bits (bit 0 over-temperature … bit 5 BMS comms lost)."""
-    charger_state: int = 16
-    """Charger state 0 idle, 1 charging, 2 full, 3 fault."""
-    charger_enable: int = 100
-    """Written 0/1 to switch the bay's charger off/on."""
-
-    READ_FIELDS: ClassVar[tuple[str, ...]] = (
-        "present",
-        "soc",
-        "voltage",
-        "current",
-        "temperature",
-        "soh",
-        "cycles",
-        "faults",
-        "charger_state",
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> RegisterMap:
-        used: dict[int, str] = {}
-        for name in (*self.READ_FIELDS, "charger_enable"):
-            address = getattr(self, name)
-            if not 0 <= address <= _U16:
-                raise ValueError(f"register {name} = {address} is outside 0..65535")
-            if name != "charger_enable":
-                self._claim(used, address, name)
-        for offset in range(SERIAL_REGISTERS):
-            self._claim(used, self.serial + offset, "serial")
-        start, count = self.read_span()
-        if count > MAX_READ_REGISTERS:
-            raise ValueError(
-                f"the battery registers span {count} registers from {start}; one Modbus read takes at most "
-                f"{MAX_READ_REGISTERS}"
-            )
-        return self
-
-    @staticmethod
-    def _claim(used: dict[int, str], address: int, name: str) -> None:
-        if address in used and used[address] != name:
-            raise ValueError(f"register {address} is used by both {used[address]} and {name}")
-        used[address] = name
-
-    def read_span(self) -> tuple[int, int]:
-        """(first address, count) of the one read that covers every battery register."""
-        addresses = [getattr(self, name) for name in self.READ_FIELDS]
-        addresses += [self.serial, self.serial + SERIAL_REGISTERS - 1]
-        start = min(addresses)
-        return start, max(addresses) - start + 1
-
 
 class SlotSettings(Section):
     """The slot controllers' bus and how patiently to ask them."""
 
-    baudrate: Annotated[int, Field(ge=1200, le=115200)] = 9600
-    """Bus speed (bits/s)."""
+    baudrate: Annotated[int | None, Field(ge=1200, le=115200, examples=[9600])] = None
+    """Bus speed (bits/s); unset: the map profile's speed (kiosk 9600, jk-bms 115200)."""
     parity: Literal["N", "E", "O"] = "N"
     """Parity: 'N' none, 'E' even (the Modbus standard's default), 'O' odd."""
     stopbits: Literal[1, 2] = 1
@@ -240,8 +164,24 @@ class SlotSettings(Section):
     """Extra attempts after a request got no (valid) reply."""
     silent_retry_s: Annotated[float, Field(ge=0)] = 5.0
     """While a controller is silent, read_all asks it again at most this often (s)."""
-    registers: RegisterMap = RegisterMap()
-    """The controllers' register map."""
+    # -- register map profile (issue 15) --
+    map: SlotMapName = "kiosk"
+    """Register-map profile of the controllers: 'kiosk' (the project's map) or 'jk-bms' (JK-BMS-style)."""
+    fields: dict[str, FieldOverride] = Field(default_factory=dict)
+    """Per-field changes to the profile, e.g. [hardware.slots.fields.soc] address = 4660, scale = 0.1."""
+
+    @model_validator(mode="after")
+    def _map_resolves(self) -> SlotSettings:
+        self.register_map()
+        return self
+
+    def line_speed(self) -> int:
+        """The bus speed in use: ``baudrate``, or the speed controllers of the map's model ship with."""
+        return self.baudrate if self.baudrate is not None else SLOT_MAPS[self.map].baudrate
+
+    def register_map(self) -> SlotMap:
+        """The profile named by ``map`` with ``fields`` applied; ValueError naming the field if impossible."""
+        return SLOT_MAPS[self.map].with_overrides(self.fields)
 
 
 class SlotConfig(SlotSettings):

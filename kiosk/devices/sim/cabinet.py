@@ -223,7 +223,7 @@ class SimCabinet(Closeable):
         self._scanner.start()
         slaves = {bay.number: bay.slave for bay in hw.bays if bay.slave is not None}
         self._slots = SimSlotControllers(
-            self._port(SLOTS_LINK), slaves, regmap=hw.slots.registers, charge_pct_per_s=self.charge_pct_per_s
+            self._port(SLOTS_LINK), slaves, regmap=hw.slots.register_map(), charge_pct_per_s=self.charge_pct_per_s
         )
         self._slots.start()
         boards = sorted({board for board, _ in self._address.values()})

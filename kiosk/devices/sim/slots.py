@@ -3,7 +3,11 @@
 The driver opens the port's stable path like any RS-485 adapter and runs its real pymodbus code.
 pymodbus's own server wants a device path and would sit on the driver's side of the pty, so the RTU
 slave side is implemented here on :class:`~kiosk.devices.sim.pty.PtyDevice`: function codes 03 (read
-holding registers), 06 (write one) and 16 (write many), exceptions 01/02/03, CRC-16/Modbus.
+holding registers), 04 (read input registers), 06 (write one) and 16 (write many), CRC-16/Modbus.
+The registers served are exactly the fields of the configured :class:`~kiosk.core.slotmap.SlotMap`
+profile (plus its charger switch). As the Modbus spec asks, any other function code is answered with
+exception 01 (illegal function) — FC 04 too when the map has no input registers — a read touching a
+register the map does not have with 02 (illegal data address), a bad count or value with 03.
 
 Each bay is a controller with a battery model: :meth:`SimSlotControllers.tick` charges batteries over
 time; faults are injected with :meth:`~SimSlotControllers.silent`, :meth:`~SimSlotControllers.hot`,
@@ -18,12 +22,13 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from kiosk.core.hardware import RegisterMap
+from kiosk.core.slotmap import SlotMap
 from kiosk.devices.base import BatteryReading
 from kiosk.devices.sim.pty import PtyDevice, PtyPort
-from kiosk.devices.slots.registers import DEFAULT_MAP, FAULT_FLAGS, encode_reading
+from kiosk.devices.slots.registers import DEFAULT_MAP, FAULT_FLAGS, decode_reading, encode_reading, plan_reads
 
 READ_HOLDING = 0x03
+READ_INPUT = 0x04
 WRITE_SINGLE = 0x06
 WRITE_MULTIPLE = 0x10
 ILLEGAL_FUNCTION = 0x01
@@ -33,6 +38,10 @@ ILLEGAL_VALUE = 0x03
 # Modbus RTU ends a frame with 3.5 character times of silence; a pause this long (generous for a
 # pty and a busy test machine) means whatever partial frame is buffered will never complete.
 _FRAME_GAP_S = 0.05
+# An RTU frame is at most 256 bytes (Modbus over serial line, 2.5.1).
+_MAX_FRAME = 256
+# Function codes whose requests are 8 bytes long: slave, function, 4 data bytes, CRC.
+_FIXED_8 = frozenset({0x01, 0x02, 0x03, 0x04, 0x05, 0x06})
 
 
 def crc16_modbus(data: bytes) -> int:
@@ -56,15 +65,22 @@ def crc_ok(frame: bytes) -> bool:
 
 
 def request_length(buffer: bytes) -> int | None:
-    """Length of the request at the start of ``buffer``; None if more bytes are needed, 0 if unknown."""
+    """Length of the request at the start of ``buffer``; None if more bytes are needed, 0 if none can be.
+
+    Requests of function codes the simulator does not implement still have to be answered (exception
+    01), so their end is found where the CRC first matches.
+    """
     if len(buffer) < 2:
         return None
     function = buffer[1]
-    if function in (READ_HOLDING, WRITE_SINGLE):
+    if function in _FIXED_8:
         return 8
-    if function == WRITE_MULTIPLE:
+    if function in (0x0F, WRITE_MULTIPLE):
         return None if len(buffer) < 7 else 9 + buffer[6]
-    return 0
+    for length in range(4, min(len(buffer), _MAX_FRAME) + 1):
+        if crc_ok(buffer[:length]):
+            return length
+    return 0 if len(buffer) >= _MAX_FRAME else None
 
 
 @dataclass
@@ -100,11 +116,18 @@ class SimSlotControllers:
         port: PtyPort,
         slaves: Mapping[int, int],
         *,
-        regmap: RegisterMap = DEFAULT_MAP,
+        regmap: SlotMap = DEFAULT_MAP,
         charge_pct_per_s: float = 0.02,
     ) -> None:
         self.port = port
         self.regmap = regmap
+        # Holding registers always exist (the charger switch is one); input registers only if mapped.
+        self._read_functions = {READ_HOLDING} | {regmap.field(name).function for name in regmap.FIELDS}
+        self._served = [
+            (span.function, address)
+            for span in plan_reads(regmap)
+            for address in range(span.start, span.start + span.count)
+        ]
         self.charge_pct_per_s = charge_pct_per_s
         self._mutex = threading.Lock()
         self._bays = {bay: _SimBay(slave=slave) for bay, slave in slaves.items()}
@@ -218,9 +241,9 @@ class SimSlotControllers:
         return "full" if battery.soc_pct >= 100.0 else "charging"
 
     def reading(self, bay: int) -> BatteryReading:
-        """What the bay's controller reports now (the truth the driver should decode)."""
+        """What the bay's controller reports now, at its map's resolution (what the driver should decode)."""
         with self._mutex:
-            return self._reading(bay, self._bay(bay))
+            return decode_reading(encode_reading(self._reading(bay, self._bay(bay)), self.regmap), bay, self.regmap)
 
     def _reading(self, bay: int, sim: _SimBay) -> BatteryReading:
         state = self._charger_state(sim)
@@ -242,9 +265,10 @@ class SimSlotControllers:
             charger_state=state,
         )
 
-    def _registers(self, bay: int, sim: _SimBay) -> dict[int, int]:
-        values = dict(encode_reading(self._reading(bay, sim), self.regmap))
-        values[self.regmap.charger_enable] = int(sim.charger_enabled)
+    def _registers(self, bay: int, sim: _SimBay) -> dict[tuple[int, int], int]:
+        values = dict.fromkeys(self._served, 0)  # the gaps a map's read_gap lets a request cover read 0
+        values.update(encode_reading(self._reading(bay, sim), self.regmap))
+        values[(READ_HOLDING, self.regmap.charger_enable)] = int(sim.charger_enabled)
         return values
 
     # -- the wire ------------------------------------------------------------------------------
@@ -260,7 +284,7 @@ class SimSlotControllers:
             if length is None:
                 return
             if length == 0 or (len(self._buffer) >= length and not crc_ok(self._buffer[:length])):
-                # Unknown function or a corrupt frame: slide one byte to find the next frame start.
+                # No frame can start here (or a corrupt one): slide one byte to find the next frame start.
                 self._buffer = self._buffer[1:]
                 continue
             if len(self._buffer) < length:
@@ -290,14 +314,14 @@ class SimSlotControllers:
     def _respond(self, bay: int, sim: _SimBay, function: int, payload: bytes) -> bytes:
         """The reply PDU (function code onwards) to one request."""
         regmap = self.regmap
-        if function == READ_HOLDING:
+        if function in self._read_functions:
             start, count = int.from_bytes(payload[0:2], "big"), int.from_bytes(payload[2:4], "big")
             if not 1 <= count <= 125:
                 return bytes([function | 0x80, ILLEGAL_VALUE])
             values = self._registers(bay, sim)
-            if any(address not in values for address in range(start, start + count)):
+            if any((function, address) not in values for address in range(start, start + count)):
                 return bytes([function | 0x80, ILLEGAL_ADDRESS])
-            data = b"".join(values[a].to_bytes(2, "big") for a in range(start, start + count))
+            data = b"".join(values[(function, a)].to_bytes(2, "big") for a in range(start, start + count))
             return bytes([function, len(data)]) + data
         if function in (WRITE_SINGLE, WRITE_MULTIPLE):
             start = int.from_bytes(payload[0:2], "big")

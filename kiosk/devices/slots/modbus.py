@@ -1,7 +1,9 @@
 """The bays' slot controllers over Modbus RTU (pymodbus's synchronous serial client).
 
-One slave address per bay; all battery registers are read in one request and decoded by the pure
-:mod:`kiosk.devices.slots.registers`. A controller that does not answer (or answers nonsense) gives a
+One slave address per bay; the fields of the configured register map (:mod:`kiosk.core.slotmap`) are
+read in as few requests as the map allows and decoded by the pure :mod:`kiosk.devices.slots.registers`.
+A field the controller refuses (a Modbus exception: wrong function code, unknown address) is a bay
+fault that names the field. A controller that does not answer (or answers nonsense) gives a
 :class:`~kiosk.devices.base.BatteryReading` with ``error`` set and a faulted bay in :meth:`get_status`;
 the next good read clears it. While a controller stays silent, :meth:`SlotControllers.read_all` asks
 it again only every ``silent_retry_s`` so one dead controller does not slow the whole bus.
@@ -27,7 +29,7 @@ from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError, ProtocolError
 from kiosk.core.hardware import SlotSettings
 from kiosk.devices.base import BatteryReading, Closeable
-from kiosk.devices.slots.registers import decode_block
+from kiosk.devices.slots.registers import decode_reading, describe, plan_reads
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,22 @@ _DEVICE_KW = (
 def _addressed(slave: int) -> dict[str, Any]:
     """The keyword argument naming the slave, spelled as the installed pymodbus wants it."""
     return {_DEVICE_KW: slave}
+
+
+_EXCEPTIONS = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "slave device failure",
+    6: "slave device busy",
+    10: "gateway path unavailable",
+    11: "gateway target failed to respond",
+}
+"""Modbus exception codes a controller may answer with, in the spec's words."""
+
+
+class _Refused(Exception):
+    """The controller answered one or more reads with a Modbus exception (the message names the fields)."""
 
 
 @dataclass
@@ -78,10 +96,12 @@ class SlotControllers(Closeable):
         self._mutex = threading.Lock()
         self._closed = False
         self._bays = {bay: _BayHealth(slave=slave) for bay, slave in sorted(slaves.items())}
+        self._map = settings.register_map()
+        self._plan = plan_reads(self._map)
         self._client = ModbusSerialClient(
             port,
             framer=FramerType.RTU,
-            baudrate=settings.baudrate,
+            baudrate=settings.line_speed(),
             parity=settings.parity,
             stopbits=settings.stopbits,
             timeout=settings.timeout_s,
@@ -105,15 +125,13 @@ class SlotControllers(Closeable):
         with self._mutex:
             if self._closed:
                 return BatteryReading(bay=bay, present=False, error=f"{self.name} is closed")
-            start, count = self.settings.registers.read_span()
             error: str | None = None
             reading: BatteryReading | None = None
             try:
-                response = self._client.read_holding_registers(start, count=count, **_addressed(health.slave))
-                if response.isError():
-                    error = f"slot controller {health.slave} refused the read (exception {response.exception_code})"
-                else:
-                    reading = decode_block(list(response.registers), bay, self.settings.registers)
+                image = self._read_image(health.slave)
+                reading = decode_reading(image, bay, self._map)
+            except _Refused as exc:
+                error = str(exc)
             except ConnectionException:
                 error = f"cannot open {self.port}"
             except ModbusException:
@@ -126,6 +144,53 @@ class SlotControllers(Closeable):
                 reading = BatteryReading(bay=bay, present=False, error=error)
             self._record(bay, health, reading)
             return reading
+
+    def _read_image(self, slave: int) -> dict[tuple[int, int], int]:
+        """Every span of the map (an empty bay's battery spans skipped); _Refused names refused fields."""
+        image: dict[tuple[int, int], int] = {}
+        refused: list[str] = []
+        for span in self._plan:
+            if not set(span.fields) & self._map.SLOT_FIELDS and not self._present(image):
+                continue
+            code = self._request(slave, span.function, span.start, span.count, image)
+            if code is None:
+                continue
+            if len(span.fields) == 1:
+                refused.append(self._refusal(span.fields[0], code))
+                continue
+            # One refused request cannot say which field the controller lacks: ask field by field.
+            for name in span.fields:
+                spec = self._map.field(name)
+                code = self._request(slave, spec.function, spec.address, spec.registers(), image)
+                if code is not None:
+                    refused.append(self._refusal(name, code))
+        if refused:
+            raise _Refused(f"slot controller {slave} refused " + "; ".join(refused))
+        return image
+
+    def _present(self, image: dict[tuple[int, int], int]) -> bool:
+        spec = self._map.present
+        # Unknown (refused) presence counts as present so the battery's fields are still read and checked.
+        return image.get((spec.function, spec.address), 1) != 0
+
+    def _request(
+        self, slave: int, function: int, start: int, count: int, image: dict[tuple[int, int], int]
+    ) -> int | None:
+        """Read ``count`` registers into ``image``; the Modbus exception code if the controller refused."""
+        read = self._client.read_holding_registers if function == 3 else self._client.read_input_registers
+        response = read(start, count=count, **_addressed(slave))
+        if response.isError():
+            return int(getattr(response, "exception_code", 0))
+        words = list(response.registers)
+        if len(words) != count:
+            raise ProtocolError(f"asked for {count} registers from 0x{start:04X}, got {len(words)}")
+        for offset, word in enumerate(words):
+            image[(function, start + offset)] = word
+        return None
+
+    def _refusal(self, name: str, code: int) -> str:
+        meaning = _EXCEPTIONS.get(code, "unknown exception")
+        return f"field {describe(name, self._map.field(name))}: exception {code:02d} ({meaning})"
 
     def _record(self, bay: int, health: _BayHealth, reading: BatteryReading) -> None:
         health.last = reading
@@ -163,9 +228,7 @@ class SlotControllers(Closeable):
             if self._closed:
                 raise DeviceError(f"{self.name} is closed")
             try:
-                response = self._client.write_register(
-                    self.settings.registers.charger_enable, value, **_addressed(health.slave)
-                )
+                response = self._client.write_register(self._map.charger_enable, value, **_addressed(health.slave))
             except ModbusException as exc:
                 raise DeviceError(f"bay {bay}: no answer from slot controller {health.slave}") from exc
             except OSError as exc:
