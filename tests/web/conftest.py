@@ -14,11 +14,11 @@ import pytest
 import requests
 from argon2 import PasswordHasher
 
-from kiosk.api.auth import LoginLimiter
 from kiosk.api.users import UserStore
 from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
+from kiosk.core.guessing import GuessPolicy, GuessThrottle
 from kiosk.core.hardware import BayConfig
 from kiosk.devices.sim.cabinet import SimCabinet
 from tests.support import LoopThread, Technician, sim_config, wait_until
@@ -61,7 +61,7 @@ class WebStation:
         # accounts, the metrics key and the fake restart differ from production).
         ctx.users = self.users
         ctx.metrics_key = METRICS_KEY
-        ctx.limiter = LoginLimiter(per_user=3, overall=20, window_s=300.0)
+        ctx.limiter = GuessThrottle(GuessPolicy(base_delay_s=60.0), monotonic=clock.monotonic)
         ctx.record = ctx.record or station.store.append
         ctx.unlock_bay = ctx.unlock_bay or station.cabinet.unlock
         ctx.reset_fault = ctx.reset_fault or station.cabinet.reset_fault
