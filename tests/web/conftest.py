@@ -21,6 +21,7 @@ from kiosk.core.clock import SystemClock
 from kiosk.core.guessing import GuessPolicy, GuessThrottle
 from kiosk.core.hardware import BayConfig
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.sync.serving import ConnectionLimits
 from tests.support import LoopThread, Technician, sim_config, wait_until
 
 FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -74,6 +75,9 @@ class WebStation:
             self.restarts.append("kiosk-ui")
 
         ctx.restart_ui = restart_ui
+        # Short deadlines, so the slow-client tests (tests/web/test_http_limits.py) end in seconds.
+        station.api.limits = ConnectionLimits(head_timeout_s=1.0)
+        station.api.body_idle_timeout_s = 1.0
         return station
 
     def _all_read(self) -> bool:
