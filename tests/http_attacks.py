@@ -17,7 +17,8 @@ CHUNK = b"x" * (64 * 1024)
 def address(url: str) -> tuple[str, int]:
     """Host and port of a ``http://host:port`` URL."""
     parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
+    assert parts.hostname is not None
+    assert parts.port is not None
     return parts.hostname, parts.port
 
 

@@ -125,7 +125,7 @@ class _From(HTTPAdapter):
         self.source = source
         super().__init__()
 
-    def init_poolmanager(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
         kwargs["source_address"] = (self.source, 0)
         super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
 
