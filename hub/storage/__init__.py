@@ -9,6 +9,7 @@ from hub.storage.keys import KeysMixin, SigningKey
 from hub.storage.migrations import migrate
 from hub.storage.points import PointsMixin
 from hub.storage.registry import AlreadyExists, LatestHeartbeat, RegistryMixin, Station
+from hub.storage.sessions import OperatorSession, SessionsMixin
 from kiosk.core.clock import Clock, SystemClock
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Gap",
     "IngestResult",
     "LatestHeartbeat",
+    "OperatorSession",
     "SigningKey",
     "Station",
     "Storage",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 
-class Storage(EventsMixin, RegistryMixin, KeysMixin, FleetMixin, PointsMixin):
+class Storage(EventsMixin, RegistryMixin, KeysMixin, FleetMixin, PointsMixin, SessionsMixin):
     """Everything the hub keeps, on SQLite or PostgreSQL."""
 
 
