@@ -5,10 +5,10 @@
 - ``GET /admin/content`` and ``POST /admin/content`` — the content as tables; check or save an edited JSON
 - ``GET /admin/riders?rider=ID`` and ``POST /admin/riders/credit`` — a rider's ledger; credit points
 
-All under the operator login of ``/fleet`` (HTTP Basic or an API key). A browser resends Basic credentials
-to the hub on its own, also when another site makes it post a form, so every POST must carry a token
-only our own pages hand out (an HMAC of the operator's name under a secret made at start) and, when the
-browser says where the form came from (``Origin``), come from the hub itself. Pages are rendered by
+All for operators only (a session from ``/login`` or an ``operator`` API key, :mod:`hub.operators`). A
+browser sends the session cookie on its own, so every POST must carry the token only our own pages hand
+out (the session's CSRF token) and, when the browser says where the form came from (``Origin``), come
+from the hub itself. What an operator does is recorded under their name. Pages are rendered by
 :mod:`hub.admin_html` and :mod:`hub.admin_content`; this module reads storage and forms.
 """
 
@@ -39,6 +39,7 @@ from hub.admin_html import (
     render_dashboard,
     render_rider,
 )
+from hub.auth import Operator
 from hub.content import Content
 from hub.fleet import FleetView
 from hub.storage import Station
@@ -279,7 +280,7 @@ def _see(location: str) -> RedirectResponse:
 
 def admin_router(
     storage: AdminStorage,
-    operator_auth: Callable[..., str],
+    operator_auth: Callable[..., Operator],
     *,
     utc_offset_minutes: int = 0,
     fleet: Callable[[], FleetView] | None = None,
@@ -289,22 +290,22 @@ def admin_router(
     ``fleet`` gives today's fleet figures, so the dashboard shows swaps and health beside the points.
     """
     router = APIRouter(tags=["admin"], include_in_schema=False)
-    tokens = CsrfTokens()
-    Who = Annotated[str, Depends(operator_auth)]
+    Who = Annotated[Operator, Depends(operator_auth)]
     Form = Annotated[dict[str, str], Depends(read_form)]
 
-    def refused(request: Request, who: str, form: dict[str, str]) -> HTMLResponse | None:
+    def refused(request: Request, who: Operator, form: dict[str, str]) -> HTMLResponse | None:
         if not origin_ok(request.headers.get("origin"), request.headers.get("host")):
-            log.warning("an admin form from %s by %s was refused (foreign origin)", request.headers["origin"], who)
+            origin = request.headers["origin"]
+            log.warning("an admin form from %s by %s was refused (foreign origin)", origin, who.label)
             text = "This form was sent from another web site, not from the hub's own pages, so nothing was done."
-            return _html(problem_page("Refused", text, who=who), 403)
-        if not tokens.valid(who, form.get(CSRF_FIELD)):
-            log.warning("an admin form by %s without a valid token was refused", who)
+            return _html(problem_page("Refused", text, who=who.label), 403)
+        if not hmac.compare_digest(who.csrf.encode(), form.get(CSRF_FIELD, "").encode()):
+            log.warning("an admin form by %s without a valid token was refused", who.label)
             text = (
                 "This form did not come from the hub's admin pages (its token is missing or out of date), so nothing"
                 " was done. Open the page again and repeat the action."
             )
-            return _html(problem_page("Refused", text, who=who), 403)
+            return _html(problem_page("Refused", text, who=who.label), 403)
         return None
 
     def titles() -> dict[str, str]:
@@ -316,18 +317,22 @@ def admin_router(
         view = gather_dashboard(storage, days=max(1, min(days, MAX_DAYS)), utc_offset_minutes=utc_offset_minutes)
         if fleet is not None:
             view = dataclasses.replace(view, fleet=fleet())
-        return _html(render_dashboard(view, who=who))
+        return _html(render_dashboard(view, who=who.label))
 
     def bookings_page(
-        who: str, status: BookingState | None, station: str | None, message: str | None = None, code: int = 200
+        who: Operator,
+        status: BookingState | None,
+        station: str | None,
+        message: str | None = None,
+        code: int = 200,
     ) -> HTMLResponse:
         found = storage.bookings(status=status, station_id=station or None)
         text = render_bookings(
             found,
             status=status,
             titles=titles(),
-            csrf=tokens.token(who),
-            who=who,
+            csrf=who.csrf,
+            who=who.label,
             utc_offset_minutes=utc_offset_minutes,
             message=message,
         )
@@ -357,21 +362,21 @@ def admin_router(
         try:
             storage.set_booking_status(booking_id, BookingState(choice), note)
         except KeyError:
-            return _html(problem_page("Not found", f"There is no booking {booking_id}.", who=who), 404)
+            return _html(problem_page("Not found", f"There is no booking {booking_id}.", who=who.label), 404)
         except ValueError as exc:
             return bookings_page(who, None, None, f"Booking {booking_id} was not changed: {exc}", 409)
-        log.info("operator %s set booking %s to %s", who, booking_id, choice)
+        log.info("operator %s set booking %s to %s", who.label, booking_id, choice)
         return _see(f"/admin/bookings?answered={quote(booking_id)}")
 
     def content_page(
-        who: str, text: str | None, problems: list[str], message: str | None = None, code: int = 200
+        who: Operator, text: str | None, problems: list[str], message: str | None = None, code: int = 200
     ) -> HTMLResponse:
         page_text = render_content(
             storage.content(),
             text=text,
             problems=problems,
-            csrf=tokens.token(who),
-            who=who,
+            csrf=who.csrf,
+            who=who.label,
             utc_offset_minutes=utc_offset_minutes,
             message=message,
         )
@@ -397,16 +402,16 @@ def admin_router(
         if form.get("action") != "save":
             return content_page(who, text, [], "No problems found. Nothing was saved yet: press Save to save it.")
         storage.load_content(checked.content)
-        log.info("operator %s saved the content", who)
+        log.info("operator %s saved the content", who.label)
         return _see("/admin/content?saved=1")
 
-    def rider_page(who: str, rider: str | None, message: str | None = None, code: int = 200) -> HTMLResponse:
+    def rider_page(who: Operator, rider: str | None, message: str | None = None, code: int = 200) -> HTMLResponse:
         text = render_rider(
             rider,
             balance=storage.balance(rider) if rider else None,
             ledger=storage.ledger(rider_id=rider) if rider else [],
-            csrf=tokens.token(who),
-            who=who,
+            csrf=who.csrf,
+            who=who.label,
             utc_offset_minutes=utc_offset_minutes,
             message=message,
         )
@@ -436,10 +441,12 @@ def admin_router(
             rider = form.get("rider", "").strip()
             return rider_page(who, rider if 0 < len(rider) <= RIDER_ID_MAX else None, checked, 422)
         try:
-            entry = storage.credit_points(checked.rider_id, checked.points, checked.reason, by=who, once=checked.once)
+            entry = storage.credit_points(
+                checked.rider_id, checked.points, checked.reason, by=who.label, once=checked.once
+            )
         except ValueError as exc:  # the storage's own checks, should ours ever be looser
             return rider_page(who, checked.rider_id, f"Nothing was credited: {exc}.", 422)
-        log.info("operator %s credited %d points to rider %s", who, checked.points, checked.rider_id)
+        log.info("operator %s credited %d points to rider %s", who.label, checked.points, checked.rider_id)
         return _see(f"/admin/riders?rider={quote(checked.rider_id)}&entry={quote(entry.entry_id)}")
 
     return router

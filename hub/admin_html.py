@@ -96,7 +96,7 @@ def page(title: str, body: str, *, who: str, message: str | None = None) -> str:
     nav = (
         '<nav><a href="/admin">Dashboard</a><a href="/admin/bookings">Bookings</a>'
         '<a href="/admin/content">Content</a><a href="/admin/riders">Riders</a><a href="/fleet">Fleet</a>'
-        + (f'<span class="muted">signed in as {escape(who)}</span>' if who else "")
+        + (f'<span class="muted">signed in as {escape(who)}</span> <a href="/logout">Sign out</a>' if who else "")
         + "</nav>"
     )
     return (

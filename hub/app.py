@@ -7,15 +7,18 @@
 - ``POST /v1/stations/{id}/alarms`` — :class:`SafetyAlarm` → :class:`AlarmAck` (a safety alarm, at once)
 - ``POST /v1/codes`` — :class:`CodeRequest` → :class:`IssuedCode` (rider-app API key)
 - ``GET /v1/health``, ``GET /fleet`` (HTML), ``GET /fleet.csv``, ``GET /openapi.json``
+- ``/login``, ``/logout`` — operators' sessions (:mod:`hub.operators`); ``/admin…`` (:mod:`hub.admin`)
 
-Station endpoints take the station's bearer token; a token of another station is 403. Every error is
+Station endpoints take the station's bearer token; a token of another station is 403. Each API key has
+one role (:class:`hub.auth.ApiRole`): ``codes`` issues rider codes only, ``metrics`` reads the fleet
+view only, ``operator`` acts for the operator it names. ``/docs`` and ``/redoc`` (which load their
+scripts from a CDN) are off unless ``api_docs`` is set, and then need an operator. Every error is
 a :class:`Problem` body. Endpoints are plain functions: FastAPI runs them in its thread pool, where the
 blocking database calls belong.
 """
 
 # No "from __future__ import annotations" here: FastAPI must see the real annotations of endpoints that
 # refer to dependencies defined inside create_app.
-import base64
 import logging
 import math
 from datetime import timedelta
@@ -24,21 +27,25 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from hub.admin import admin_router
+from hub.auth import ApiRole, Operator
 from hub.bodies import BodyLimitMiddleware
 from hub.body_budget import DEFAULT_BUDGET_BYTES, BodyBudget, BodyBudgetMiddleware, BodyWeigher
 from hub.bundle import build_bundle, bundle_etag, etag_matches
 from hub.codes import CodeRequest, IssuedCode, RiderRevoked, issue_code
 from hub.fleet import gather, to_csv
 from hub.fleet_html import render_fleet
+from hub.operators import OperatorAuth, OperatorPageHeaders
 from hub.storage import AlarmError, Storage, StorageUnavailable, UnknownStation
 from hub.text_guard import TextGuardMiddleware
 from kiosk import __version__
+from kiosk.core.guessing import GuessThrottle
 from kiosk.core.ridercode import CodeFormatError
 from kiosk.sync.protocol import (
     ALARM_TYPES,
@@ -65,7 +72,6 @@ RETRY_AFTER_S = 5
 
 StationPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="The station's id")]
 _bearer = HTTPBearer(auto_error=False, description="The station's token, or the rider app's API key")
-_basic = HTTPBasic(auto_error=False, description="An operator (kiosk-hub operator add)")
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem} for code in (401, 403, 404, 409, 413, 415, 422, 503)
 }
@@ -94,23 +100,36 @@ def _describe(exc: RequestValidationError) -> str:
 
 
 def create_app(
-    storage: Storage, *, utc_offset_minutes: int = 0, fleet_days: int = 14, body_budget: BodyBudget | None = None
+    storage: Storage,
+    *,
+    utc_offset_minutes: int = 0,
+    fleet_days: int = 14,
+    body_budget: BodyBudget | None = None,
+    api_docs: bool = False,
+    throttle: GuessThrottle | None = None,
 ) -> FastAPI:
-    """The hub's ASGI app over ``storage`` (``body_budget``: the large bodies' shared memory budget)."""
+    """The hub's ASGI app over ``storage``; ``body_budget``: the large bodies' shared memory budget;
+    ``api_docs`` turns on ``/docs`` and ``/redoc`` (for operators)."""
     app = FastAPI(
         title="kiosk-hub",
         version=__version__,
         description="The city hub that battery-swap stations sync to (sync protocol v1).",
+        # The stock docs pages load scripts from a CDN onto the operators' origin: off unless asked for.
+        docs_url=None,
+        redoc_url=None,
     )
     # Inside the body limit (added before it, so it runs after it): it sees the capped, unpacked body.
     app.add_middleware(TextGuardMiddleware)
     app.add_middleware(BodyWeigher)
+    operators = OperatorAuth(storage, throttle)
+    app.state.operators = operators
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     # In front of the body limit: a large body waits for its share of memory before it is read at all.
     app.state.body_budget = body_budget or BodyBudget(DEFAULT_BUDGET_BYTES)
     app.add_middleware(BodyBudgetMiddleware, budget=app.state.body_budget, max_bytes=MAX_BODY_BYTES)
     # Acknowledgements list every event id: gzip halves the bytes a station spends per event.
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(OperatorPageHeaders)
 
     @app.exception_handler(HTTPException)
     async def _http_problem(request: Request, exc: HTTPException) -> JSONResponse:
@@ -240,10 +259,12 @@ def create_app(
         return AlarmAck(id=event.id, received_at=received)
 
     def api_key_auth(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
-        name = None if creds is None else storage.api_key_name(creds.credentials)
-        if name is None:
+        key = None if creds is None else storage.api_key(creds.credentials)
+        if key is None:
             raise _fail(401, "a valid API key is needed (Authorization: Bearer …)", {"WWW-Authenticate": "Bearer"})
-        return name
+        if key.role is not ApiRole.CODES:
+            raise _fail(403, f"API key {key.name} has role {key.role.value}: only a codes key issues rider codes")
+        return key.name
 
     @app.post("/v1/codes", response_model=IssuedCode, responses=_ERRORS, tags=["riders"])
     def post_code(request: CodeRequest, client: Annotated[str, Depends(api_key_auth)]) -> IssuedCode:
@@ -263,36 +284,35 @@ def create_app(
         log.info("code issued for rider %s to %s (key %s)", issued.rider_id, client, issued.kid)
         return issued
 
-    def operator_auth(request: Request, basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> str:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            name = storage.api_key_name(header[7:].strip())
-            if name is not None:
-                return f"api key {name}"
-        elif basic is not None and storage.operator_ok(basic.username, basic.password):
-            return basic.username
-        raise _fail(
-            401, "operator login needed", {"WWW-Authenticate": 'Basic realm="kiosk-hub fleet", charset="UTF-8"'}
-        )
+    Reader = Annotated[Operator, Depends(operators.reader)]
+    OperatorOnly = Annotated[Operator, Depends(operators.operator)]
 
     @app.get("/fleet", response_class=HTMLResponse, tags=["fleet"])
-    def fleet(who: Annotated[str, Depends(operator_auth)], days: int = fleet_days) -> HTMLResponse:
+    def fleet(who: Reader, days: int = fleet_days) -> HTMLResponse:
         """The fleet view (HTML with inline SVG charts)."""
         view = gather(storage, days=max(1, min(days, 366)), utc_offset_minutes=utc_offset_minutes)
-        return HTMLResponse(render_fleet(view, who=who))
+        return HTMLResponse(render_fleet(view, who=who.label))
 
     @app.get("/fleet.csv", response_class=PlainTextResponse, tags=["fleet"])
-    def fleet_csv(who: Annotated[str, Depends(operator_auth)], days: int = fleet_days) -> Response:
+    def fleet_csv(who: Reader, days: int = fleet_days) -> Response:
         """Per station and day: swaps, entries, service views, and the station's state now."""
         view = gather(storage, days=max(1, min(days, 366)), utc_offset_minutes=utc_offset_minutes)
         headers = {"Content-Disposition": 'attachment; filename="fleet.csv"'}
         return Response(to_csv(view), media_type="text/csv; charset=utf-8", headers=headers)
 
     today = lambda: gather(storage, days=1, utc_offset_minutes=utc_offset_minutes)  # noqa: E731 - the dashboard's health
-    app.include_router(admin_router(storage, operator_auth, utc_offset_minutes=utc_offset_minutes, fleet=today))
+    app.include_router(operators.router())
+    app.include_router(admin_router(storage, operators.operator, utc_offset_minutes=utc_offset_minutes, fleet=today))
+    if api_docs:
+
+        @app.get("/docs", include_in_schema=False)
+        def docs(who: OperatorOnly) -> HTMLResponse:
+            """Swagger UI (its scripts come from a CDN; only when the hub is started with --api-docs)."""
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="kiosk-hub API")
+
+        @app.get("/redoc", include_in_schema=False)
+        def redoc(who: OperatorOnly) -> HTMLResponse:
+            """ReDoc (its scripts come from a CDN; only when the hub is started with --api-docs)."""
+            return get_redoc_html(openapi_url="/openapi.json", title="kiosk-hub API")
+
     return app
-
-
-def basic_header(user: str, password: str) -> str:
-    """An ``Authorization`` value for HTTP Basic (for clients and tests)."""
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -12,9 +12,12 @@ hash: scrypt from the standard library (no extra dependency; argon2 would serve 
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from functools import cache
 
 TOKEN_BYTES = 32
 """256 bits of randomness per token and API key."""
@@ -59,3 +62,52 @@ def password_matches(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(candidate, digest)
+
+
+@cache
+def dummy_password_hash() -> str:
+    """A stored-form hash of a random password, checked for unknown operator names.
+
+    An unknown name then costs the same scrypt work as a known one with a wrong password, so the time
+    of an answer does not tell which names exist.
+    """
+    return hash_password(secrets.token_urlsafe(16))
+
+
+class ApiRole(enum.Enum):
+    """What an API key may do; each key has exactly one role."""
+
+    CODES = "codes"
+    """The rider app: ``POST /v1/codes`` and nothing else."""
+    METRICS = "metrics"
+    """A monitor: read ``/fleet`` and ``/fleet.csv``; no admin page, no change."""
+    OPERATOR = "operator"
+    """A named operator's script: everything an operator's session may do, recorded under that operator."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored API key (its secret is not kept)."""
+
+    name: str
+    role: ApiRole
+    operator: str | None
+    """The operator behind an ``operator`` key (None for the other roles)."""
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The person behind a request to the operator pages."""
+
+    name: str
+    """The operator's name (for a key, the operator it names; for a metrics key, the key's name)."""
+    key: str | None
+    """The API key's name when the request came with one, else None (a browser session)."""
+    csrf: str
+    """The token forms rendered for this request carry."""
+    role: ApiRole = ApiRole.OPERATOR
+
+    @property
+    def label(self) -> str:
+        """How the operator is named on pages and in records: ``alice``, or ``alice (key deploy)``."""
+        return self.name if self.key is None else f"{self.name} (key {self.key})"

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from hub.auth import ApiRole
 from hub.codes import RiderRevoked, issue_code
 from hub.content import load_content_file
 from hub.storage import AlreadyExists, Storage, StorageUnavailable, UnknownStation, open_storage
@@ -61,7 +62,7 @@ def _serve(storage: Storage, args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     storage.signing_key()  # so the first bundle already carries a key
-    serve(storage, args.host, args.port, utc_offset_minutes=args.utc_offset_minutes)
+    serve(storage, args.host, args.port, utc_offset_minutes=args.utc_offset_minutes, api_docs=args.api_docs)
     return 0
 
 
@@ -119,10 +120,28 @@ def _codes_issue(storage: Storage, args: argparse.Namespace) -> int:
 
 
 def _apikey_add(storage: Storage, args: argparse.Namespace) -> int:
-    key = storage.add_api_key(args.name)
-    print(f"API key {args.name} created")
+    role = ApiRole(args.role)
+    key = storage.add_api_key(args.name, role, operator=args.operator)
+    can = {
+        ApiRole.CODES: "issue rider codes (POST /v1/codes), nothing else",
+        ApiRole.METRICS: "read /fleet and /fleet.csv, nothing else",
+        ApiRole.OPERATOR: f"do what operator {args.operator} may do, recorded as theirs",
+    }[role]
+    print(f"API key {args.name} created (role {role.value}): it may {can}")
     _print_secret("key", key, args.key_file)
     return 0
+
+
+def _apikey_list(storage: Storage, args: argparse.Namespace) -> int:
+    for key in storage.api_keys():
+        print(f"{key.name:<24} {key.role.value:<9} {key.operator or ''}".rstrip())
+    return 0
+
+
+def _apikey_remove(storage: Storage, args: argparse.Namespace) -> int:
+    found = storage.remove_api_key(args.name)
+    print(f"API key {args.name} {'removed: it no longer works' if found else 'did not exist'}")
+    return 0 if found else 1
 
 
 def _riders_revoke(storage: Storage, args: argparse.Namespace) -> int:
@@ -266,7 +285,7 @@ def _operator_add(storage: Storage, args: argparse.Namespace) -> int:
             print("the passwords differ; nothing changed", file=sys.stderr)
             return 1
     storage.set_operator(args.name, password)
-    print(f"operator {args.name} can log in to /fleet and /admin")
+    print(f"operator {args.name} can sign in at /login (for /fleet and /admin); their other sessions ended")
     return 0
 
 
@@ -306,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     p.add_argument("--utc-offset-minutes", type=int, default=0, help="the city's time zone for per-day counts")
+    p.add_argument(
+        "--api-docs",
+        action="store_true",
+        help="serve /docs and /redoc to signed-in operators (their scripts load from a CDN; off by default)",
+    )
 
     station = sub.add_parser("station", help="register stations and manage their tokens").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -334,10 +358,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ttl", type=int, default=600, help="seconds until it expires (default 600)")
     p.add_argument("--points", type=int, default=None, help="points balance to show at the station")
 
-    apikey = sub.add_parser("apikey", help="API keys for the rider app").add_subparsers(dest="action", required=True)
-    p = leaf(apikey, "add", _apikey_add, "create an API key and print it once")
+    apikey = sub.add_parser("apikey", help="API keys: the rider app, monitors, operators' scripts").add_subparsers(
+        dest="action", required=True
+    )
+    p = leaf(apikey, "add", _apikey_add, "create an API key with one role and print it once")
     p.add_argument("name")
+    p.add_argument(
+        "--role",
+        choices=[r.value for r in ApiRole],
+        default=ApiRole.CODES.value,
+        help="codes: the rider app issues codes (default); metrics: read the fleet view; operator: act for --operator",
+    )
+    p.add_argument("--operator", default=None, help="the operator an operator key acts for (kiosk-hub operator add)")
     p.add_argument("--key-file", type=Path, default=None, help="write the key to this file (0600) instead")
+    leaf(apikey, "list", _apikey_list, "list the API keys with their roles")
+    p = leaf(apikey, "remove", _apikey_remove, "delete an API key (it stops working at once)")
+    p.add_argument("name")
 
     riders = sub.add_parser("riders", help="rider revocations").add_subparsers(dest="action", required=True)
     p = leaf(riders, "revoke", _riders_revoke, "revoke a rider (in every bundle from now on)")

@@ -17,7 +17,10 @@ from typing import Any
 import uvicorn
 
 from hub.app import create_app
+from hub.limits import body_limits
 from hub.storage import Storage
+from kiosk.core.http_limits import BodyLimit
+from kiosk.sync.serving import ConnectionLimits, uvicorn_options
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +33,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(storage: Storage, app_options: dict[str, Any], **uvicorn_options: Any) -> uvicorn.Config:
+def _config(
+    storage: Storage, app_options: dict[str, Any], limits: ConnectionLimits | None = None, **options: Any
+) -> uvicorn.Config:
+    app = create_app(storage, **app_options)
+    limits = limits or ConnectionLimits()
     return uvicorn.Config(
-        create_app(storage, **app_options),
+        # Outside the whole app: bodies are bounded before routing, authentication or any buffering.
+        BodyLimit(app, limit_for=body_limits(storage, app), idle_timeout_s=limits.head_timeout_s * 2),
         access_log=False,
         lifespan="off",
         server_header=False,
         timeout_graceful_shutdown=5,
-        **uvicorn_options,
+        # The client's address (for sign-in limits) and scheme (Secure cookies) are taken from
+        # X-Forwarded-For / -Proto only when the peer is the TLS proxy on loopback (uvicorn's default).
+        proxy_headers=True,
+        **uvicorn_options(limits),
+        **options,
     )
 
 
@@ -60,11 +72,19 @@ class _ThreadServer(uvicorn.Server):
 class HubServer:
     """The hub on a background thread with its own event loop: ``start()``, ``url``, ``close()``."""
 
-    def __init__(self, storage: Storage, host: str = "127.0.0.1", port: int = 0, **app_options: Any) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        limits: ConnectionLimits | None = None,
+        **app_options: Any,
+    ) -> None:
         self.storage = storage
         self.host = host
         self.port = port
-        self._server = _ThreadServer(_config(storage, app_options, log_level="warning"))
+        self._server = _ThreadServer(_config(storage, app_options, limits, log_level="warning"))
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 

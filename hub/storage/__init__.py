@@ -14,6 +14,7 @@ from hub.storage.keys import KeysMixin, SigningKey
 from hub.storage.migrations import migrate
 from hub.storage.points import PointsMixin
 from hub.storage.registry import AlreadyExists, LatestHeartbeat, RegistryMixin, Station
+from hub.storage.sessions import OperatorSession, SessionsMixin
 from hub.storage.vault import Vault, VaultError, default_key_file
 from kiosk.core.clock import Clock, SystemClock
 
@@ -29,6 +30,7 @@ __all__ = [
     "Gap",
     "IngestResult",
     "LatestHeartbeat",
+    "OperatorSession",
     "SigningKey",
     "Station",
     "Storage",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 
-class Storage(EventsMixin, RegistryMixin, KeysMixin, FleetMixin, PointsMixin, FlagsMixin, AlarmsMixin):
+class Storage(EventsMixin, RegistryMixin, KeysMixin, FleetMixin, PointsMixin, FlagsMixin, AlarmsMixin, SessionsMixin):
     """Everything the hub keeps, on SQLite or PostgreSQL."""
 
 

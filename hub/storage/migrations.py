@@ -199,6 +199,20 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX alarms_received ON alarms (received_ms)",
     ],
+    # 5: every API key has one role (keys made before are the rider app's: codes), an operator key names
+    # its person; operators' browser sessions (kept here so every hub process knows them).
+    [
+        "ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'codes'",
+        "ALTER TABLE api_keys ADD COLUMN operator TEXT",
+        """CREATE TABLE operator_sessions (
+            id_hash TEXT PRIMARY KEY,
+            operator TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_seen TEXT NOT NULL
+        )""",
+        "CREATE INDEX operator_sessions_operator ON operator_sessions (operator, created_at)",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -1,4 +1,4 @@
-"""Stations and their tokens, latest heartbeats, rider-app API keys, operators."""
+"""Stations and their tokens, latest heartbeats, API keys with their roles, operators."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.auth import hash_password, new_token, password_matches, token_hash
+from hub.auth import ApiKey, ApiRole, dummy_password_hash, hash_password, new_token, password_matches, token_hash
 from hub.storage.base import StorageBase, from_iso, iso
 from hub.storage.events import UnknownStation
 from kiosk.core.errors import StoreError
@@ -160,25 +160,52 @@ class RegistryMixin(StorageBase):
             for sid, at, body in rows
         }
 
-    # --- rider-app API keys ----------------------------------------------------------------------
+    # --- API keys (rider app, monitors, operators' scripts) --------------------------------------------
 
-    def add_api_key(self, name: str) -> str:
-        """Create an API key for the rider app; returns it (shown once: only its hash is kept)."""
+    def add_api_key(self, name: str, role: ApiRole = ApiRole.CODES, *, operator: str | None = None) -> str:
+        """Create an API key with one role; returns it (shown once: only its hash is kept).
+
+        An ``operator`` key must name an existing operator: what it does is recorded as theirs.
+        """
+        if not name or "\x00" in name:
+            raise ValueError("an API key needs a name (without NUL characters)")
+        if (role is ApiRole.OPERATOR) != (operator is not None):
+            raise ValueError("an operator key needs --operator NAME, and only an operator key takes one")
         key = new_token()
         with self.db.transaction() as tx:
             if tx.one("SELECT 1 FROM api_keys WHERE name = ?", (name,)):
                 raise AlreadyExists(f"an API key named {name!r} exists already")
+            if operator is not None and not tx.one("SELECT 1 FROM operators WHERE name = ?", (operator,)):
+                raise ValueError(f"there is no operator {operator!r} (add them first: kiosk-hub operator add)")
             tx.execute(
-                "INSERT INTO api_keys (name, key_hash, created_at) VALUES (?, ?, ?)",
-                (name, token_hash(key), iso(self.now())),
+                "INSERT INTO api_keys (name, key_hash, created_at, role, operator) VALUES (?, ?, ?, ?, ?)",
+                (name, token_hash(key), iso(self.now()), role.value, operator),
             )
         return key
 
+    def api_key(self, key: str) -> ApiKey | None:
+        """The API key ``key`` (name, role, operator), or None when it is not one."""
+        with self.db.transaction(write=False) as tx:
+            row = tx.one("SELECT name, role, operator FROM api_keys WHERE key_hash = ?", (token_hash(key),))
+        if row is None:
+            return None
+        return ApiKey(str(row[0]), ApiRole(row[1]), None if row[2] is None else str(row[2]))
+
     def api_key_name(self, key: str) -> str | None:
         """The name of the API key ``key``, or None when it is not one."""
+        found = self.api_key(key)
+        return None if found is None else found.name
+
+    def api_keys(self) -> list[ApiKey]:
+        """Every API key, by name."""
         with self.db.transaction(write=False) as tx:
-            row = tx.one("SELECT name FROM api_keys WHERE key_hash = ?", (token_hash(key),))
-        return None if row is None else str(row[0])
+            rows = tx.execute("SELECT name, role, operator FROM api_keys ORDER BY name")
+        return [ApiKey(str(n), ApiRole(r), None if o is None else str(o)) for n, r, o in rows]
+
+    def remove_api_key(self, name: str) -> bool:
+        """Delete an API key (it stops working at once); False if there was none of that name."""
+        with self.db.transaction() as tx:
+            return bool(tx.execute("DELETE FROM api_keys WHERE name = ? RETURNING name", (name,)))
 
     # --- operators ---------------------------------------------------------------------------------
 
@@ -194,11 +221,18 @@ class RegistryMixin(StorageBase):
                 " ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash",
                 (name, hash_password(password), iso(self.now())),
             )
+            # A new password signs the operator out everywhere (a stolen session ends with it).
+            tx.execute("DELETE FROM operator_sessions WHERE operator = ?", (name,))
 
     def operator_ok(self, name: str, password: str) -> bool:
-        """Whether ``name`` is an operator with that password."""
-        if "\x00" in name:  # cannot be a stored name (and PostgreSQL text refuses NUL)
-            return False
-        with self.db.transaction(write=False) as tx:
-            row = tx.one("SELECT password_hash FROM operators WHERE name = ?", (name,))
-        return row is not None and password_matches(password, str(row[0]))
+        """Whether ``name`` is an operator with that password.
+
+        An unknown name is checked against a dummy hash, so it takes as long as a wrong password.
+        """
+        stored = None
+        if "\x00" not in name and "\x00" not in password:  # PostgreSQL text refuses NUL; no stored name has one
+            with self.db.transaction(write=False) as tx:
+                row = tx.one("SELECT password_hash FROM operators WHERE name = ?", (name,))
+            stored = None if row is None else str(row[0])
+        matches = password_matches(password, stored if stored is not None else dummy_password_hash())
+        return stored is not None and matches

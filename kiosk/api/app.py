@@ -35,7 +35,6 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from kiosk.api.auth import (
     CSRF_HEADER,
     SESSION_COOKIE,
-    LoginLimiter,
     Principal,
     Role,
     SessionStore,
@@ -53,6 +52,7 @@ from kiosk.api.users import UserStore
 from kiosk.api.web.routes import web_router
 from kiosk.api.web.system import THERMAL
 from kiosk.core.events import Event, EventRecord
+from kiosk.core.guessing import GuessThrottle
 
 KEEPALIVE_S = 15.0
 REPLAY_LIMIT = 1000
@@ -122,8 +122,8 @@ class ApiContext:
     """The station clock's monotonic time (ages of last scans)."""
     sessions: SessionStore = field(default_factory=SessionStore)
     """Staff sessions (in memory)."""
-    limiter: LoginLimiter = field(default_factory=LoginLimiter)
-    """Sign-in failure limits."""
+    limiter: GuessThrottle = field(default_factory=GuessThrottle)
+    """Wrong-password backoff per account and client, and the alarm (its clock: ``monotonic`` above)."""
 
 
 def _bearer(request: Request) -> str | None:

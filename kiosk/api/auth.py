@@ -6,8 +6,10 @@
   field or the ``X-CSRF-Token`` header), so a page on another site cannot act with the cookie.
 - **monitor** — the fleet monitor's API key (bearer): read-only, ``/metrics`` and ``GET /api/status|events``.
 
-Sessions live in memory: a kiosk-core restart signs everyone out, which is fine on a station. Nothing
-here trusts the client's IP address: limits count failures per user name and overall.
+Sessions live in memory: a kiosk-core restart signs everyone out, which is fine on a station. Wrong
+passwords are limited by :class:`kiosk.core.guessing.GuessThrottle` per account and connecting client
+(the peer address: nothing stands in front of kiosk-core, so no header can claim another one); the
+account itself is never locked.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -134,62 +136,3 @@ def token_matches(presented: str | None, expected: str | None) -> bool:
     if presented is None or expected is None or not expected:
         return False
     return hmac.compare_digest(presented.encode(), expected.encode())
-
-
-class LoginLimiter:
-    """Refuses sign-ins after too many failures in a window: per user name, and for the whole station.
-
-    Memory is bounded: at most ``per_user`` failure times per name, at most ``max_names`` names (the
-    least recently failed are forgotten first), at most ``overall`` failure times in all. A name that is
-    blocked is refused before its password is checked, so guessing stops costing the station hashes.
-    """
-
-    def __init__(
-        self,
-        *,
-        per_user: int = 5,
-        overall: int = 30,
-        window_s: float = 300.0,
-        max_names: int = 256,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.per_user = per_user
-        self.overall = overall
-        self.window_s = window_s
-        self.max_names = max_names
-        self._now = monotonic
-        self._by_name: OrderedDict[str, deque[float]] = OrderedDict()
-        self._all: deque[float] = deque(maxlen=overall)
-
-    def retry_after(self, name: str) -> float | None:
-        """Seconds until ``name`` may try again, or None when a try is allowed now."""
-        now = self._now()
-        waits = []
-        times = self._by_name.get(name)
-        if times is not None and len(times) >= self.per_user:
-            waits.append(times[0] + self.window_s - now)
-        if len(self._all) >= self.overall:
-            waits.append(self._all[0] + self.window_s - now)
-        wait = max(waits, default=0.0)
-        return wait if wait > 0 else None
-
-    def failed(self, name: str) -> None:
-        """Count a failed sign-in for ``name``."""
-        now = self._now()
-        times = self._by_name.pop(name, None)
-        if times is None:
-            times = deque(maxlen=self.per_user)
-        times.append(now)
-        self._by_name[name] = times
-        while len(self._by_name) > self.max_names:
-            self._by_name.popitem(last=False)
-        self._all.append(now)
-
-    def succeeded(self, name: str) -> None:
-        """A right password: forget this name's failures (the overall count stays)."""
-        self._by_name.pop(name, None)
-
-    @property
-    def tracked_names(self) -> int:
-        """How many names have failures remembered (for tests of the memory bound)."""
-        return len(self._by_name)

@@ -19,6 +19,8 @@ import uvicorn
 
 from kiosk.api.app import ApiContext, create_app
 from kiosk.core.errors import ComponentError
+from kiosk.core.http_limits import BodyLimit
+from kiosk.sync.serving import ConnectionLimits, uvicorn_options
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +39,23 @@ class ApiServer:
     name = "api"
     optional = False
 
-    def __init__(self, ctx: ApiContext, host: str, port: int, tls: tuple[Path, Path | None] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: ApiContext,
+        host: str,
+        port: int,
+        tls: tuple[Path, Path | None] | None = None,
+        *,
+        limits: ConnectionLimits | None = None,
+        body_idle_timeout_s: float = 10.0,
+    ) -> None:
         self.ctx = ctx
         self.host = host
         self.port = port
         self.tls = tls
+        self.limits = limits or ConnectionLimits()
+        # Deadlines and caps on connections and bodies (tests shorten them).
+        self.body_idle_timeout_s = body_idle_timeout_s
         self._server: _InLoopServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
@@ -62,12 +76,16 @@ class ApiServer:
         self._socket = sock
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_app(self.ctx),
+            # Outside the whole app: bodies are bounded before routing, sign-in or any buffering.
+            BodyLimit(create_app(self.ctx), idle_timeout_s=self.body_idle_timeout_s),
             log_level="warning",
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,
             server_header=False,
+            # Nothing stands in front of kiosk-core: the peer's address is the client's, never a header's.
+            proxy_headers=False,
+            **uvicorn_options(self.limits),
             ssl_certfile=str(self.tls[0]) if self.tls else None,
             ssl_keyfile=str(self.tls[1]) if self.tls and self.tls[1] else None,
         )
@@ -99,8 +117,9 @@ class ApiServer:
             self._socket = None
 
     def get_status(self) -> dict[str, Any]:
-        """Where it listens and how many live streams are open."""
-        return {"url": self.url, "live_subscribers": self.ctx.bus.subscribers}
+        """Where it listens, how many live streams are open, and any alarm of password guessing."""
+        warnings = [f"password guessing on the status page: {a.describe()}" for a in self.ctx.limiter.alarms()]
+        return {"url": self.url, "live_subscribers": self.ctx.bus.subscribers, "warnings": warnings}
 
 
 def _family(host: str) -> socket.AddressFamily:

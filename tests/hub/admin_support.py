@@ -17,7 +17,6 @@ from typing import Any
 import requests
 from playwright.sync_api import Browser, BrowserContext, ViewportSize
 
-from hub.app import basic_header
 from hub.content import Content
 from hub.server import HubServer
 from hub.storage import Storage
@@ -49,14 +48,15 @@ TOKEN_RE = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 
 @dataclass(frozen=True)
 class City:
-    """The seeded hub."""
+    """The seeded hub, and the operator's signed-in browser session."""
 
     url: str
     storage: Storage
+    browser: requests.Session
 
     def get(self, path: str, **kw: Any) -> requests.Response:
         """GET as the operator."""
-        return requests.get(f"{self.url}{path}", headers=login(), timeout=30, **kw)
+        return self.browser.get(f"{self.url}{path}", timeout=30, **kw)
 
     def token(self, path: str = "/admin/riders?rider=R-1") -> str:
         """The CSRF token the operator's forms carry (read from a page, as a browser would)."""
@@ -68,18 +68,42 @@ class City:
         self, path: str, form: dict[str, str], *, headers: dict[str, str] | None = None, follow: bool = False
     ) -> requests.Response:
         """POST a form as the operator."""
-        return requests.post(
-            f"{self.url}{path}",
-            data=form,
-            headers={**login(), **(headers or {})},
-            timeout=30,
-            allow_redirects=follow,
+        return self.browser.post(
+            f"{self.url}{path}", data=form, headers=headers or {}, timeout=30, allow_redirects=follow
         )
 
 
-def login() -> dict[str, str]:
-    """The operator's HTTP Basic header."""
-    return {"Authorization": basic_header(OPERATOR, PASSWORD)}
+LOGIN_TOKEN_RE = re.compile(r'name="login_csrf" value="([^"]+)"')
+
+
+def sign_in(
+    url: str, name: str = OPERATOR, password: str = PASSWORD, *, client: str | None = None
+) -> tuple[requests.Session, requests.Response]:
+    """A browser-like session that opened ``/login`` and submitted it; the answer (not followed).
+
+    ``client`` is the address the hub should see (sent as X-Forwarded-For, which the hub takes from a
+    proxy on loopback, as the tests are): another client, as far as the sign-in limits can tell.
+    """
+    session = requests.Session()
+    if client is not None:
+        session.headers["X-Forwarded-For"] = client
+    form = session.get(f"{url}/login", timeout=30)
+    found = LOGIN_TOKEN_RE.search(form.text)
+    assert found is not None, "no sign-in token on /login"
+    answer = session.post(
+        f"{url}/login",
+        data={"login_csrf": found.group(1), "username": name, "password": password},
+        timeout=30,
+        allow_redirects=False,
+    )
+    return session, answer
+
+
+def login(url: str, name: str = OPERATOR, password: str = PASSWORD) -> requests.Session:
+    """The operator's signed-in session (fails the test when the sign-in does not work)."""
+    session, answer = sign_in(url, name, password)
+    assert answer.status_code == 303, answer.text
+    return session
 
 
 def _records(station: str, bodies: list[Event]) -> list[EventRecord]:
@@ -111,12 +135,18 @@ def seed(hub: HubServer, storage: Storage) -> City:
     for station, token, bodies in (("st-a", token_a, a), ("st-b", token_b, b)):
         answer = post_events(hub.url, token, station, _records(station, bodies))
         assert answer.ok, answer.text
-    return City(hub.url, storage)
+    return City(hub.url, storage, login(hub.url))
 
 
-def signed_in_context(browser: Browser, viewport: ViewportSize) -> BrowserContext:
-    """A fresh browser profile of ``viewport``'s size, signed in as the test operator.
+def signed_in_context(browser: Browser, viewport: ViewportSize, url: str) -> BrowserContext:
+    """A fresh browser profile of ``viewport``'s size, signed in as the test operator at the hub at ``url``.
 
     How the operator signs in is the hub's business: browser tests come here for it, never do it themselves.
     """
-    return browser.new_context(viewport=viewport, http_credentials={"username": OPERATOR, "password": PASSWORD})
+    context = browser.new_context(viewport=viewport)
+    session = login(url)
+    host = url.split("//", 1)[1].split(":", 1)[0]
+    context.add_cookies(
+        [{"name": c.name, "value": c.value or "", "domain": host, "path": "/"} for c in session.cookies]
+    )
+    return context

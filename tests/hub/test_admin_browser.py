@@ -42,12 +42,22 @@ def city(hub: HubServer, storage: Storage) -> City:
     return seed(hub, storage)
 
 
+def sign_in_page(page: Page, url: str, name: str = OPERATOR, password: str = PASSWORD) -> None:
+    """Sign in through the hub's sign-in form, as an operator does."""
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("[data-test=sign-in]")
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser profile signed in as the operator (HTTP Basic), laptop-sized."""
-    context = browser.new_context(viewport=LAPTOP, http_credentials={"username": OPERATOR, "password": PASSWORD})
+def page(browser: Browser, city: City) -> Iterator[Page]:
+    """A fresh browser profile signed in as the operator through /login, laptop-sized."""
+    context = browser.new_context(viewport=LAPTOP)
     context.set_default_timeout(EXPECT_MS)
     tab = context.new_page()
+    sign_in_page(tab, city.url)
+    expect(tab).to_have_url(f"{city.url}/fleet")
     yield tab
     context.close()
 

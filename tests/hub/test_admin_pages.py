@@ -12,10 +12,11 @@ import json
 import pytest
 import requests
 
+from hub.auth import ApiRole
 from hub.server import HubServer
 from hub.storage import Storage
 from hub.storage.points_models import BookingState, EntryKind
-from tests.hub.admin_support import CONTENT, HOSTILE, SLOT, City, seed
+from tests.hub.admin_support import CONTENT, HOSTILE, OPERATOR, SLOT, City, seed, sign_in
 from tests.hub.screens_support import STATION, add_busy_station
 
 
@@ -42,14 +43,16 @@ def test_every_admin_page_needs_an_operator_login(city: City, path: str) -> None
 
 
 def test_a_wrong_password_is_refused(city: City) -> None:
-    answer = requests.get(f"{city.url}/admin", auth=("ops", "wrong"), timeout=30)
+    session, answer = sign_in(city.url, OPERATOR, "wrong password")
     assert answer.status_code == 401
+    assert session.get(f"{city.url}/admin", timeout=30).status_code == 401
 
 
-def test_an_api_key_opens_the_dashboard(city: City, storage: Storage) -> None:
-    key = storage.add_api_key("city-dashboard")
+def test_an_operator_key_opens_the_dashboard(city: City, storage: Storage) -> None:
+    key = storage.add_api_key("city-scripts", ApiRole.OPERATOR, operator=OPERATOR)
     answer = requests.get(f"{city.url}/admin", headers={"Authorization": f"Bearer {key}"}, timeout=30)
     assert answer.status_code == 200
+    assert "signed in as ops (key city-scripts)" in answer.text
 
 
 def test_the_dashboard_counts_points_per_station(city: City) -> None:

@@ -1,4 +1,4 @@
-"""GET /fleet and /fleet.csv: per-station health and use, behind an operator login or an API key."""
+"""GET /fleet and /fleet.csv: per-station health and use, behind an operator session or a metrics key."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import io
 import pytest
 import requests
 
-from hub.app import basic_header
+from hub.auth import ApiRole
 from hub.server import HubServer
 from hub.storage import Storage
+from tests.hub.admin_support import login, sign_in
 from tests.hub.conftest import HUB_NOW
 from tests.hub.support import post_events, record
 
@@ -33,23 +34,26 @@ def fleet(hub: HubServer, storage: Storage) -> HubServer:
     return hub
 
 
-def login() -> dict[str, str]:
-    return {"Authorization": basic_header("ops", "correct horse")}
-
-
 def test_the_fleet_page_needs_a_login(fleet: HubServer) -> None:
     answer = requests.get(f"{fleet.url}/fleet", timeout=10)
     assert answer.status_code == 401
-    assert answer.headers["WWW-Authenticate"].startswith("Basic")
+    assert "st-a" not in answer.text
+
+
+def test_a_browser_without_a_session_is_sent_to_the_sign_in(fleet: HubServer) -> None:
+    answer = requests.get(f"{fleet.url}/fleet", headers={"Accept": "text/html"}, allow_redirects=False, timeout=10)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=%2Ffleet"
 
 
 def test_a_wrong_password_is_refused(fleet: HubServer) -> None:
-    answer = requests.get(f"{fleet.url}/fleet", headers={"Authorization": basic_header("ops", "wrong")}, timeout=10)
+    session, answer = sign_in(fleet.url, "ops", "wrong password")
     assert answer.status_code == 401
+    assert session.get(f"{fleet.url}/fleet", timeout=10).status_code == 401
 
 
 def test_the_fleet_page_shows_every_station_with_charts(fleet: HubServer) -> None:
-    page = requests.get(f"{fleet.url}/fleet", headers=login(), timeout=10)
+    page = login(fleet.url, "ops", "correct horse").get(f"{fleet.url}/fleet", timeout=10)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "st-a" in page.text
@@ -60,13 +64,13 @@ def test_the_fleet_page_shows_every_station_with_charts(fleet: HubServer) -> Non
     assert "<script" not in page.text
 
 
-def test_the_fleet_page_takes_an_api_key_too(fleet: HubServer, storage: Storage) -> None:
-    key = storage.add_api_key("city-dashboard")
+def test_the_fleet_page_takes_a_metrics_key_too(fleet: HubServer, storage: Storage) -> None:
+    key = storage.add_api_key("city-dashboard", ApiRole.METRICS)
     assert requests.get(f"{fleet.url}/fleet", headers={"Authorization": f"Bearer {key}"}, timeout=10).ok
 
 
 def test_the_csv_counts_swaps_entries_and_service_views_per_day(fleet: HubServer) -> None:
-    answer = requests.get(f"{fleet.url}/fleet.csv", headers=login(), timeout=10)
+    answer = login(fleet.url, "ops", "correct horse").get(f"{fleet.url}/fleet.csv", timeout=10)
     assert answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     today = next(r for r in rows if r["station_id"] == "st-a" and r["day"] == HUB_NOW.date().isoformat())

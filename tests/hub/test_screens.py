@@ -75,8 +75,8 @@ def city(hub: HubServer, storage: Storage) -> City:
     return seeded
 
 
-def open_page(browser: Browser, size: ViewportSize) -> Page:
-    context = signed_in_context(browser, size)
+def open_page(browser: Browser, size: ViewportSize, url: str) -> Page:
+    context = signed_in_context(browser, size, url)
     context.set_default_timeout(EXPECT_MS)
     return context.new_page()
 
@@ -84,7 +84,7 @@ def open_page(browser: Browser, size: ViewportSize) -> Page:
 @pytest.mark.parametrize("size", SIZES)
 def test_every_hub_page_fits_the_window(city: City, browser: Browser, size: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = open_page(browser, SIZES[size])
+    page = open_page(browser, SIZES[size], city.url)
     found: dict[str, list[str]] = {}
     for name, path in PAGES.items():
         answer = page.goto(f"{city.url}{path}")
@@ -99,7 +99,7 @@ def test_every_hub_page_fits_the_window(city: City, browser: Browser, size: str)
 
 @pytest.mark.parametrize("path", ["/admin?days=30", "/fleet"])
 def test_no_chart_text_is_cut_off_or_over_the_title(city: City, browser: Browser, path: str) -> None:
-    page = open_page(browser, LAPTOP_SIZE)
+    page = open_page(browser, LAPTOP_SIZE, city.url)
     page.goto(f"{city.url}{path}")
     charts = page.locator("svg.chart")
     assert charts.count() >= 3
@@ -112,7 +112,7 @@ def test_no_chart_text_is_cut_off_or_over_the_title(city: City, browser: Browser
 
 
 def test_the_fleet_charts_y_axis_has_round_ticks_between_zero_and_the_top(city: City, browser: Browser) -> None:
-    page = open_page(browser, LAPTOP_SIZE)
+    page = open_page(browser, LAPTOP_SIZE, city.url)
     page.goto(f"{city.url}/fleet")
     chart = page.locator(f"section#{STATION} svg.chart")
     ticks = chart.locator("text[text-anchor=end]").evaluate_all("els => els.map((e) => e.textContent)")
@@ -121,7 +121,7 @@ def test_the_fleet_charts_y_axis_has_round_ticks_between_zero_and_the_top(city: 
 
 
 def test_the_dashboard_counts_earnings_refused_by_the_daily_limit(city: City, browser: Browser) -> None:
-    page = open_page(browser, PHONE_SIZE)
+    page = open_page(browser, PHONE_SIZE, city.url)
     page.goto(f"{city.url}/admin")
     over = page.locator(f"#row-{STATION} td[data-field=over_limit]")
     expect(over).to_have_text("1")
@@ -131,7 +131,7 @@ def test_the_dashboard_counts_earnings_refused_by_the_daily_limit(city: City, br
 
 
 def test_the_dashboard_shows_swaps_and_health_and_leads_to_the_fleet(city: City, browser: Browser) -> None:
-    page = open_page(browser, PHONE_SIZE)
+    page = open_page(browser, PHONE_SIZE, city.url)
     page.goto(f"{city.url}/admin")
     row = page.locator(f"#health-{STATION}")
     expect(row.locator("td[data-field=swaps]")).to_have_text("2")

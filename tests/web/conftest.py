@@ -14,13 +14,14 @@ import pytest
 import requests
 from argon2 import PasswordHasher
 
-from kiosk.api.auth import LoginLimiter
 from kiosk.api.users import UserStore
 from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
+from kiosk.core.guessing import GuessPolicy, GuessThrottle
 from kiosk.core.hardware import BayConfig
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.sync.serving import ConnectionLimits
 from tests.support import LoopThread, Technician, sim_config, wait_until
 
 FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -62,7 +63,7 @@ class WebStation:
         # accounts, the metrics key and the fake restart differ from production).
         ctx.users = self.users
         ctx.metrics_key = METRICS_KEY
-        ctx.limiter = LoginLimiter(per_user=3, overall=20, window_s=300.0)
+        ctx.limiter = GuessThrottle(GuessPolicy(base_delay_s=60.0), monotonic=clock.monotonic)
         ctx.record = ctx.record or station.store.append
         ctx.unlock_bay = ctx.unlock_bay or station.cabinet.unlock
         ctx.reset_fault = ctx.reset_fault or station.cabinet.reset_fault
@@ -75,6 +76,9 @@ class WebStation:
             self.restarts.append("kiosk-ui")
 
         ctx.restart_ui = restart_ui
+        # Short deadlines, so the slow-client tests (tests/web/test_http_limits.py) end in seconds.
+        station.api.limits = ConnectionLimits(head_timeout_s=1.0)
+        station.api.body_idle_timeout_s = 1.0
         return station
 
     def _all_read(self) -> bool:

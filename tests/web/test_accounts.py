@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from kiosk.api.auth import LoginLimiter, SessionStore, csrf_ok, token_matches
+from kiosk.api.auth import SessionStore, csrf_ok, token_matches
 from kiosk.api.users import UserError, UserStore
 from kiosk.core.clock import FakeClock
 from kiosk.core.errors import ConfigError
@@ -148,40 +148,3 @@ def test_an_unset_token_never_matches() -> None:
     assert not token_matches("", "")
     assert not token_matches("x", None)
     assert token_matches("abc", "abc")
-
-
-# --- sign-in limits ------------------------------------------------------------------------------------
-
-
-def test_a_name_is_blocked_after_its_failures_until_the_window_passes(fake_clock: FakeClock) -> None:
-    limiter = LoginLimiter(per_user=3, overall=100, window_s=300, monotonic=fake_clock.monotonic)
-    for _ in range(3):
-        assert limiter.retry_after("alice") is None
-        limiter.failed("alice")
-    assert limiter.retry_after("alice") == pytest.approx(300)
-    fake_clock.advance(301)
-    assert limiter.retry_after("alice") is None
-
-
-def test_failures_across_many_names_block_every_sign_in(fake_clock: FakeClock) -> None:
-    limiter = LoginLimiter(per_user=3, overall=10, window_s=300, monotonic=fake_clock.monotonic)
-    for n in range(10):
-        limiter.failed(f"guess{n}")
-    assert limiter.retry_after("alice") is not None
-
-
-def test_a_right_password_forgets_the_names_failures(fake_clock: FakeClock) -> None:
-    limiter = LoginLimiter(per_user=3, overall=100, window_s=300, monotonic=fake_clock.monotonic)
-    limiter.failed("alice")
-    limiter.failed("alice")
-    limiter.succeeded("alice")
-    limiter.failed("alice")
-    limiter.failed("alice")
-    assert limiter.retry_after("alice") is None
-
-
-def test_the_limiter_remembers_a_bounded_number_of_names(fake_clock: FakeClock) -> None:
-    limiter = LoginLimiter(per_user=3, overall=10, window_s=300, max_names=50, monotonic=fake_clock.monotonic)
-    for n in range(10_000):
-        limiter.failed(f"name{n}")
-    assert limiter.tracked_names == 50

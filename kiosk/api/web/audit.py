@@ -1,4 +1,4 @@
-"""The audit record of what staff did on the status page: one ``staff.action`` event per action."""
+"""The audit record of what staff did on the status page: one ``staff.action`` event per action; alarms of guessing."""
 
 from __future__ import annotations
 
@@ -43,3 +43,20 @@ class StaffAction(Event):
     """Whether it worked."""
     error: str | None = Field(default=None, max_length=500)
     """Why it did not work, in plain words."""
+
+
+@event_type
+class SignInAlarm(Event):
+    """Many wrong passwords for one account on the status page: someone may be guessing it.
+
+    Raised once per alarm window (see :class:`kiosk.core.guessing.GuessPolicy`); the guessing clients
+    are slowed down and locked out, the account is not.
+    """
+
+    TYPE: ClassVar[str] = "staff.sign_in_alarm"
+    account: str = Field(max_length=64)
+    """The account name tried (it may not exist)."""
+    clients: list[str] = Field(max_length=5)
+    """The addresses (IPv6: the /64) the wrong passwords came from, newest last."""
+    failures: int = Field(ge=1)
+    """Wrong passwords counted in the window."""

@@ -25,9 +25,10 @@ from kiosk.api.auth import CSRF_FIELD, CSRF_HEADER, LOGIN_COOKIE, SESSION_COOKIE
 from kiosk.api.sim import BatteryBody, CodeBody, FaultBody, ScanBody
 from kiosk.api.users import UserError
 from kiosk.api.web import render
-from kiosk.api.web.audit import ActionKind, StaffAction
+from kiosk.api.web.audit import ActionKind, SignInAlarm, StaffAction
 from kiosk.api.web.system import cpu_temperature_c, disk_space
 from kiosk.core.errors import KioskError
+from kiosk.core.guessing import client_key
 
 if TYPE_CHECKING:
     from kiosk.api.app import ApiContext
@@ -76,6 +77,13 @@ async def read_form(request: Request) -> dict[str, str]:
     return parse_form(body)
 
 
+def too_many(wait_s: float) -> str:
+    """What a client that must wait before its next sign-in is told."""
+    if wait_s < 90:
+        return f"Too many wrong passwords. Try again in {max(1, round(wait_s))} s."
+    return f"Too many wrong passwords. Try again in about {round(wait_s / 60)} min."
+
+
 def _back(form: dict[str, str]) -> str:
     # Only our own pages: a form cannot send staff anywhere else after an action.
     back = form.get("back", "/")
@@ -114,7 +122,7 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
             can_restock=ctx.restock is not None,
         )
 
-    def record(event: StaffAction) -> None:
+    def record(event: StaffAction | SignInAlarm) -> None:
         if ctx.record is None:
             log.warning("staff action not recorded (no recorder wired): %s", event.payload())
             return
@@ -168,24 +176,23 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
             return login_form("The sign-in form had expired. Please try again.", 403)
         name = form.get("username", "").strip().lower()[:64]
         password = form.get("password", "")
-        wait = ctx.limiter.retry_after(name)
+        client = client_key(request.client.host if request.client else None)
+        wait = ctx.limiter.retry_after(name, client)
         if wait is not None:
-            minutes = max(1, round(wait / 60))
-            return login_form(
-                f"Too many wrong passwords. Try again in about {minutes} min.",
-                429,
-                {"Retry-After": str(int(wait) + 1)},
-            )
+            return login_form(too_many(wait), 429, {"Retry-After": str(int(wait) + 1)})
         if ctx.users is None:
             return login_form("Staff accounts are not set up on this station.", 503)
         users = ctx.users
         async with hashing:
             stamp = await asyncio.to_thread(users.verify, name, password)
         if stamp is None:
-            ctx.limiter.failed(name)
-            log.warning("a sign-in as %r was refused (wrong name or password)", name)
+            alarm = ctx.limiter.failed(name, client)
+            log.warning("a sign-in as %r from %s was refused (wrong name or password)", name, client)
+            if alarm is not None:
+                log.warning("password guessing on the status page: %s", alarm.describe())
+                record(SignInAlarm(account=alarm.account[:64], clients=list(alarm.clients), failures=alarm.failures))
             return login_form("That name or password is not right.", 401)
-        ctx.limiter.succeeded(name)
+        ctx.limiter.succeeded(name, client)
         session_id, _ = ctx.sessions.open(name, stamp)
         record(StaffAction(user=name, action=ActionKind.SIGN_IN))
         response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
