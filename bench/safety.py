@@ -196,7 +196,7 @@ def report(name: str, figures: list[tuple[float, float]]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the bench; exit 1 when a target is missed."""
+    """Run the bench; exit 3 when a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=200, help="runs of each measurement (default 200)")
     parser.add_argument("--quick", action="store_true", help="10 runs of each, to check the bench still works")
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"safety supervisor, {runs} runs each, slot poll {SLOTS_POLL_S} s")
     ok = report("smoke", smoke)
     ok = report("rise", rise) and ok
-    return 0 if ok or args.quick else 1
+    return 0 if ok else 3  # 3: ran, but a target was missed (scripts/test warns)
 
 
 if __name__ == "__main__":
