@@ -12,7 +12,7 @@ import requests
 from hub.server import HubServer
 from hub.storage import Storage
 from hub.text_guard import json_problem, urlencoded_problem
-from tests.hub.admin_support import OPERATOR, PASSWORD, City
+from tests.hub.admin_support import OPERATOR, PASSWORD, City, login
 from tests.hub.support import batch_body, record
 
 
@@ -79,8 +79,8 @@ def test_a_query_parameter_or_address_with_bad_text_is_a_422(hub: HubServer, pat
 
 def test_a_signed_in_operators_query_with_a_nul_is_a_422_not_a_database_error(hub: HubServer, storage: Storage) -> None:
     storage.set_operator(OPERATOR, PASSWORD)
-    assert City(hub.url, storage).get("/admin/riders?rider=R-1").status_code == 200
-    answer = City(hub.url, storage).get("/admin/riders?rider=R%00-1")
+    assert City(hub.url, storage, login(hub.url)).get("/admin/riders?rider=R-1").status_code == 200
+    answer = City(hub.url, storage, login(hub.url)).get("/admin/riders?rider=R%00-1")
     assert answer.status_code == 422
 
 

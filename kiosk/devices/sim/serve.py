@@ -36,7 +36,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast, get_args
 
-from kiosk.core.hardware import BayConfig, HardwareConfig
+from kiosk.core.hardware import BayConfig, HardwareConfig, SafetyIoConfig
 from kiosk.devices.sim.cabinet import Fault, SimCabinet
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.start(control)
         hardware = workdir / HARDWARE_FILE
         tmp = hardware.with_suffix(".tmp")
-        tmp.write_text(sim.hardware_config().model_dump_json(indent=2), encoding="utf-8")
+        # The safety pins are mock pins of this process: a station in another process cannot reach them, so
+        # the served cabinet offers only what crosses the process boundary (ptys); its safety is Modbus only.
+        served = sim.hardware_config().model_copy(update={"safety": SafetyIoConfig()})
+        tmp.write_text(served.model_dump_json(indent=2), encoding="utf-8")
         tmp.replace(hardware)  # a reader never sees half a file
         ready = {"ready": True, "hardware": str(hardware), "control": str(control), "ops": server.ops}
         print(json.dumps(ready), flush=True)
