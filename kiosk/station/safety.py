@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from kiosk.core.safety_config import SafetyConfig
 from kiosk.devices.base import BatteryReading
@@ -336,13 +337,21 @@ def step_bay(watch: BayWatch, sample: BaySample, rules: SafetyConfig) -> BayWatc
     )
 
 
-def reset_bay(watch: BayWatch) -> BayWatch | None:
-    """A member of staff clears a bay's latched level; None when its readings still call for an alarm."""
+W = TypeVar("W", BayWatch, CabinetWatch)
+
+
+def _reset(watch: W) -> W | None:
+    """A latched level cleared down to what the newest readings call for; None while they call for a latch."""
     if watch.level not in LATCHING:
         return watch
     if watch.active_level in LATCHING:
         return None
     return replace(watch, level=watch.active_level, reasons=watch.active, calm_since=None)
+
+
+def reset_bay(watch: BayWatch) -> BayWatch | None:
+    """A member of staff clears a bay's latched level; None when its readings still call for an alarm."""
+    return _reset(watch)
 
 
 # --- the cabinet ------------------------------------------------------------------------------------
@@ -390,11 +399,7 @@ def step_cabinet(
 
 def reset_cabinet(watch: CabinetWatch) -> CabinetWatch | None:
     """Staff clear the cabinet's latched level; None while its sensors or a bay still call for an alarm."""
-    if watch.level not in LATCHING:
-        return watch
-    if watch.active_level in LATCHING:
-        return None
-    return replace(watch, level=watch.active_level, reasons=watch.active, calm_since=None)
+    return _reset(watch)
 
 
 # --- outputs and actions ------------------------------------------------------------------------------
