@@ -34,6 +34,7 @@ from kiosk.devices.sim.gpio import SimGpioLockers, SimPin
 from kiosk.devices.sim.kerong import SimKerongBus
 from kiosk.devices.sim.lockboard import SimLockBus
 from kiosk.devices.sim.pty import PtyPort
+from kiosk.devices.sim.safety import Runaways, wire_safety_pins
 from kiosk.devices.sim.scanner import SimScanner
 from kiosk.devices.sim.slots import SimBattery, SimSlotControllers
 
@@ -54,16 +55,6 @@ FAULTS: tuple[str, ...] = get_args(Fault)
 _BAY_FAULTS = {"lock_jammed", "door_flapping", "battery_hot", "slot_silent", "thermal_runaway", "bms_silent"}
 _CABINET_FAULTS = {"scanner_unplugged", "smoke"}
 
-RUNAWAY_SLOW_C_PER_S = 3.0 / 60
-"""A pack heading for thermal runaway first warms slowly (°C/s: 3 °C a minute) ..."""
-RUNAWAY_ONSET_S = 90.0
-"""... for this long (s) ..."""
-RUNAWAY_FAST_C_PER_S = 2.0
-"""... then climbs fast (°C/s) until it burns."""
-RUNAWAY_MAX_C = 400.0
-
-SAFETY_PINS = ("fan_pin", "mains_pin", "extinguisher_pin", "smoke_pin")
-"""The cabinet's safety pins the simulator wires when the config names none and the pins suffice."""
 
 BATTERY_ID = re.compile(r"[A-Z]{2}[0-9A-Z]{6,14}")
 """What a simulated battery id looks like: two letters, then 6-14 digits or capitals (``SH0000123``)."""
@@ -89,13 +80,6 @@ ROOM_C = 25.0
 PulseHook = Callable[[int], None]
 
 
-def runaway_temperature(start_c: float, elapsed_s: float) -> float:
-    """The temperature of a pack ``elapsed_s`` into the simulated thermal runaway."""
-    slow = start_c + RUNAWAY_SLOW_C_PER_S * min(elapsed_s, RUNAWAY_ONSET_S)
-    fast = RUNAWAY_FAST_C_PER_S * max(0.0, elapsed_s - RUNAWAY_ONSET_S)
-    return round(min(RUNAWAY_MAX_C, slow + fast), 1)
-
-
 T = TypeVar("T")
 
 
@@ -118,10 +102,8 @@ def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> Har
     with_presence = 3 * (len(bays) - goods) + 2 * goods <= len(pool)
     bay_pins = 0 if kind != "gpio" else (3 * (len(bays) - goods) + 2 * goods if with_presence else 2 * len(bays))
     safety = hw.safety.model_dump()
-    if not hw.safety.pins() and len(pool) - bay_pins >= len(SAFETY_PINS):
-        # A fan, the chargers' mains contactor, an extinguisher and a smoke detector, on the last free pins.
-        for name in SAFETY_PINS:
-            safety[name] = pool.pop()
+    if not hw.safety.pins():  # a fan, the chargers' mains contactor, an extinguisher and a smoke detector
+        wire_safety_pins(safety, pool, spare=len(pool) - bay_pins)
     if kind == "gpio" and 2 * len(bays) > len(pool):
         raise ValueError(f"a GPIO cabinet has pins for at most {len(pool) // 2} bays, not {len(bays)}")
     free = iter(pool)
@@ -178,8 +160,7 @@ class SimCabinet(Closeable):
         self._flap_truth: dict[int, bool] = {}
         """Flapping bays -> whether the door is really open (the switch shows noise meanwhile)."""
         self._faults: set[tuple[str, int | None]] = set()
-        self._runaway: dict[int, tuple[float, float]] = {}
-        """Bays heading for thermal runaway -> (seconds since it began, starting temperature)."""
+        self._runaways = Runaways()
         self._hooks: list[PulseHook] = []
         self.pulses: list[int] = []
         """Every bay whose lock was pulsed, in order (jammed ones too), once its door has reacted."""
@@ -401,14 +382,7 @@ class SimCabinet(Closeable):
             raise ValueError("time does not run backwards")
         slots = self._need(self._slots)
         slots.tick(seconds)
-        with self._lock:
-            runaways = dict(self._runaway)
-        for bay, (elapsed, start_c) in runaways.items():
-            elapsed += seconds
-            slots.warm(bay, runaway_temperature(start_c, elapsed))
-            with self._lock:
-                if bay in self._runaway:
-                    self._runaway[bay] = (elapsed, start_c)
+        self._runaways.tick(seconds, slots.warm)
 
     # -- faults ----------------------------------------------------------------------------------------
 
@@ -489,11 +463,10 @@ class SimCabinet(Closeable):
         battery = slots.battery(bay)
         if battery is None:
             raise ValueError(f"bay {bay} is empty: there is no battery to run away")
-        with self._lock:
-            if on:
-                self._runaway.setdefault(bay, (0.0, battery.temperature_c))
-                return
-            self._runaway.pop(bay, None)
+        if on:
+            self._runaways.start(bay, battery.temperature_c)
+            return
+        self._runaways.stop(bay)
         slots.warm(bay, ROOM_C)
 
     def _silence_bms(self, bay: int | None, on: bool) -> None:
