@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from kiosk.app.install import HostSystem, Installer, Layout, summary
+from kiosk.app.install import UI_USER, USER, HostSystem, Installer, Layout, summary
 from kiosk.core.config import DEFAULT_CONFIG_PATH
 from kiosk.core.errors import KioskError
 
@@ -32,7 +32,15 @@ def _installer(args: argparse.Namespace) -> Installer:
     )
     station = not args.hub_only
     hub = args.hub or args.hub_only
-    return Installer(layout, HostSystem(root), station=station, hub=hub, systemctl=not args.no_systemctl)
+    token = getattr(args, "hub_token_file", None)
+    return Installer(
+        layout,
+        HostSystem(root),
+        station=station,
+        hub=hub,
+        systemctl=not args.no_systemctl,
+        hub_token_file=Path(token) if token else None,
+    )
 
 
 def cmd_install(args: argparse.Namespace) -> int:
@@ -47,7 +55,7 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     for kept in _installer(args).uninstall():
         print(f"kept {kept} (remove it yourself if you mean to)")
     if not args.hub_only:
-        print("kept the kiosk user ('userdel kiosk' removes it)")
+        print(f"kept the users {USER} and {UI_USER} ('userdel {UI_USER}; userdel {USER}' removes them)")
     return 0
 
 
@@ -79,6 +87,11 @@ def add_ops_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("install", help="install the station as systemd services (after systemd/install.sh)")
     _install_options(p)
+    p.add_argument(
+        "--hub-token-file",
+        default=None,
+        help="the station's token from 'kiosk-hub station add --token-file': installed as [sync] token_file (0600)",
+    )
     p.set_defaults(func=cmd_install)
     p = sub.add_parser("uninstall", help="remove the services; config, tokens and data stay")
     _install_options(p)

@@ -4,12 +4,18 @@
 ``/opt/kiosk/venv`` with ``--system-site-packages`` so apt's python3-lgpio is importable, the project
 installed into it), then calls ``kiosk install --source <checkout>/systemd``. This module does the rest:
 
-- the ``kiosk`` system user, in the groups that reach GPIO, serial, input and the display;
+- the ``kiosk`` system user (kiosk-core), in the groups that reach GPIO, serial and input devices, and
+  the ``kiosk-ui`` system user (the touchscreen), in the display's groups only — never in ``kiosk``;
 - ``/etc/kiosk`` (root:kiosk 0750) with an example config if there is none (never overwritten, 0640)
-  and a generated UI token (kiosk 0600, printed once);
+  and a generated UI token (kiosk 0600, printed once); kiosk-ui gets copies of those two through
+  systemd's ``LoadCredential=`` and cannot open the folder;
+- the station's hub token, copied from ``--hub-token-file`` (kiosk 0600);
 - the data folder (kiosk 0750), which must be a persistent partition when the root is read-only;
 - the udev rules, the systemd units (enabled), console blanking off on the kernel command line;
-- the first staff login for the status page, through ``kiosk admin add-user`` when that exists.
+- the first staff login for the status page (``users.json``, kiosk 0600, password printed once).
+
+Every secret file gets its owner and mode whatever the umask, again on every run (see :data:`SECRET_MODE`
+and docs/security.md); folders the installer has to make on the way are root's, 0755.
 
 Everything is root-relocatable: paths are given as the installed system sees them and written under
 ``Layout.root``, and every command goes through a :class:`System`, so a test installs into a throwaway
@@ -27,13 +33,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from kiosk.api.users import UserError, UserStore, generate_password
+from kiosk.core.config import parse_config
 from kiosk.core.config_example import example_toml
-from kiosk.core.errors import KioskError
+from kiosk.core.errors import ConfigError, KioskError
 
 USER = "kiosk"
-"""The unprivileged user kiosk-core and kiosk-ui run as (and its own group)."""
-GROUPS = ("gpio", "dialout", "input", "video", "render")
-"""Its extra groups: /dev/gpiochip*, serial adapters, scanners and touchscreen, the display."""
+"""The unprivileged user kiosk-core runs as (and its own group): owns the secrets and the database."""
+GROUPS = ("gpio", "dialout", "input")
+"""Its extra groups: /dev/gpiochip*, serial adapters and serial scanners, keyboard-mode scanners."""
+UI_USER = "kiosk-ui"
+"""The user kiosk-ui runs as (and its own group, which udev gives the touchscreen's input device)."""
+UI_GROUPS = ("video", "render")
+"""Its extra groups: /dev/dri (KMS and the GPU)."""
+UI_FORBIDDEN_GROUPS = (USER,)
+"""Groups kiosk-ui must never be in: ``kiosk`` opens /etc/kiosk and the data folder."""
 STATION_UNITS = ("kiosk-core.service", "kiosk-ui.service")
 HUB_UNITS = ("kiosk-hub.service",)
 UDEV_RULES = "99-kiosk.rules"
@@ -41,6 +55,12 @@ POLKIT_RULE = "50-kiosk-ui-restart.rules"
 """Lets kiosk-core restart kiosk-ui (the status page's action), nothing else."""
 USERS_FILE = "users.json"
 """The status page's accounts file in the config folder (``kiosk admin``'s default)."""
+HUB_TOKEN_FILE = "hub-token"
+"""The station's token for the city hub in the config folder (``[sync] token_file``'s default)."""
+SECRET_MODE = 0o600
+"""Every secret file (UI token, hub token, staff accounts): readable and writable by ``kiosk`` only."""
+MAX_TOKEN_BYTES = 4096
+"""A token file given to the installer is refused above this size (before it is read)."""
 DROP_IN = "kiosk-core.service.d/paths.conf"
 CMDLINE_FILES = (Path("/boot/firmware/cmdline.txt"), Path("/boot/cmdline.txt"))
 """The kernel command line: Bookworm's place first, then the older one."""
@@ -48,6 +68,8 @@ CMDLINE_FILES = (Path("/boot/firmware/cmdline.txt"), Path("/boot/cmdline.txt"))
 # What the unit files in systemd/ say; the installer rewrites them only when the layout differs.
 _UNIT_VENV = "/opt/kiosk/venv"
 _UNIT_CONFIG = "/etc/kiosk/kiosk.toml"
+_UNIT_CONFIG_DIR = "/etc/kiosk"
+_UNIT_UI_TOKEN = "/etc/kiosk/ui-token"
 _UNIT_DATA = "/var/lib/kiosk"
 _ROOT = ("root", "root")
 
@@ -83,6 +105,16 @@ class Layout:
     def ui_token(self) -> Path:
         """The token the touchscreen app presents to kiosk-core."""
         return self.config_dir / "ui-token"
+
+    @property
+    def users_file(self) -> Path:
+        """The status page's staff accounts (``[api] users_file``'s default)."""
+        return self.config_dir / USERS_FILE
+
+    @property
+    def hub_token(self) -> Path:
+        """The station's token for the city hub (``[sync] token_file``'s default)."""
+        return self.config_dir / HUB_TOKEN_FILE
 
     @property
     def live(self) -> bool:
@@ -139,38 +171,64 @@ class HostSystem:
         os.chown(path, uid, gid, follow_symlinks=False)
 
 
+def _user_commands(
+    prefix: list[str], passwd_text: str, group_text: str, user: str, groups: Sequence[str], useradd: list[str]
+) -> list[list[str]]:
+    """useradd for a missing ``user``, or usermod for the ``groups`` an existing one lacks."""
+    if _ids(passwd_text, user) is None:
+        return [["useradd", *prefix, *useradd, "--groups", ",".join(groups), user]]
+    lacking = [g for g in groups if user not in (group_members(group_text, g) or set())]
+    return [["usermod", *prefix, "--append", "--groups", ",".join(lacking), user]] if lacking else []
+
+
 def account_commands(root: Path, passwd_text: str, group_text: str) -> list[list[str]]:
-    """The groupadd/useradd/usermod commands that make the ``kiosk`` user as it should be (pure).
+    """The groupadd/useradd/usermod commands that make the ``kiosk`` and ``kiosk-ui`` users as they should be (pure).
 
     Missing groups are created as system groups (``gpio`` is missing on plain Debian); an existing
-    user only gets the groups it lacks, so running the installer again changes nothing.
+    user only gets the groups it lacks, so running the installer again changes nothing. Both are
+    system users with their own group and no login shell; ``kiosk`` has the data folder as its home,
+    ``kiosk-ui`` none at all. ``kiosk-ui`` is taken out of ``kiosk`` (and any group of
+    :data:`UI_FORBIDDEN_GROUPS`) if someone put it there.
     """
     prefix = [] if root == Path("/") else ["--prefix", str(root)]
-    commands = [["groupadd", *prefix, "--system", g] for g in GROUPS if group_members(group_text, g) is None]
-    if _ids(passwd_text, USER) is None:
-        commands.append(
-            [
-                "useradd",
-                *prefix,
-                "--system",
-                "--user-group",
-                "--home-dir",
-                _UNIT_DATA,
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                "--comment",
-                "station kiosk",
-                "--groups",
-                ",".join(GROUPS),
-                USER,
-            ]
-        )
-    else:
-        lacking = [g for g in GROUPS if USER not in (group_members(group_text, g) or set())]
-        if lacking:
-            commands.append(["usermod", *prefix, "--append", "--groups", ",".join(lacking), USER])
+    wanted = dict.fromkeys((*GROUPS, *UI_GROUPS))
+    commands = [["groupadd", *prefix, "--system", g] for g in wanted if group_members(group_text, g) is None]
+    nologin = ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+    core = [*nologin, "--home-dir", _UNIT_DATA, "--comment", "station kiosk"]
+    commands += _user_commands(prefix, passwd_text, group_text, USER, GROUPS, core)
+    ui = [*nologin, "--home-dir", "/nonexistent", "--comment", "station kiosk touchscreen"]
+    commands += _user_commands(prefix, passwd_text, group_text, UI_USER, UI_GROUPS, ui)
+    wrong = [g for g in UI_FORBIDDEN_GROUPS if UI_USER in (group_members(group_text, g) or set())]
+    if wrong:
+        commands.append(["usermod", *prefix, "--remove", "--groups", ",".join(wrong), UI_USER])
     return commands
+
+
+def can_read(
+    owner: tuple[str, str], mode: int, user: str, groups: Sequence[str], *, directory: bool = False
+) -> bool:
+    """Whether ``user`` (member of ``groups``, its own group included) may read a file, or list a folder.
+
+    Plain POSIX permission bits, as the kernel checks them for a process without capabilities: the
+    owner's bits if it is the owner, else the group's bits if it is in the file's group, else the
+    others' bits. A folder must also be searchable (x) to reach what is in it.
+    """
+    file_user, file_group = owner
+    shift = 6 if user == file_user else 3 if file_group in groups else 0
+    bits = (mode >> shift) & 0o7
+    return bool(bits & 0o4) and (not directory or bool(bits & 0o1))
+
+
+def can_reach(
+    path_owners: Sequence[tuple[tuple[str, str], int]], user: str, groups: Sequence[str]
+) -> bool:
+    """Whether ``user`` can open the last of ``path_owners`` (each folder on the way, then the file)."""
+    *folders, last = path_owners
+    for owner, mode in folders:
+        shift = 6 if user == owner[0] else 3 if owner[1] in groups else 0
+        if not (mode >> shift) & 0o1:
+            return False
+    return can_read(*last, user, groups)
 
 
 def with_consoleblank(cmdline: str) -> str:
@@ -179,16 +237,52 @@ def with_consoleblank(cmdline: str) -> str:
     return " ".join([*words, "consoleblank=0"]) + "\n"
 
 
-def unit_text(text: str, layout: Layout) -> str:
-    """A unit file from ``systemd/`` adjusted to ``layout`` (the files name the default paths)."""
-    return text.replace(_UNIT_VENV, str(layout.venv)).replace(_UNIT_CONFIG, str(layout.config_file))
+def unit_text(text: str, layout: Layout, ui_token: Path | None = None) -> str:
+    """A unit file from ``systemd/`` adjusted to ``layout`` (the files name the default paths).
+
+    ``ui_token`` is the UI token file the config names (kiosk-ui's ``LoadCredential=`` must copy the
+    one kiosk-core checks); by default the layout's.
+    """
+    text = text.replace(_UNIT_VENV, str(layout.venv)).replace(_UNIT_CONFIG, str(layout.config_file))
+    text = text.replace(_UNIT_UI_TOKEN, str(ui_token or layout.ui_token))
+    return text.replace(f"--config-base {_UNIT_CONFIG_DIR} ", f"--config-base {layout.config_dir} ")
 
 
 def example_config(layout: Layout) -> str:
     """The commented example config with this layout's data folder and token file."""
     text = example_toml()
     text = re.sub(r'(?m)^data_dir = ".*"$', f'data_dir = "{layout.data_dir}"', text)
+    text = re.sub(r'(?m)^users_file = ".*"$', f'users_file = "{layout.users_file}"', text)
+    text = re.sub(r'(?m)^token_file = ".*"$', f'token_file = "{layout.hub_token}"', text)
     return re.sub(r'(?m)^ui_token_file = ".*"$', f'ui_token_file = "{layout.ui_token}"', text)
+
+
+@dataclass(frozen=True)
+class SecretFiles:
+    """Where the config puts the station's secret files, as the installed system sees them."""
+
+    ui_token: Path
+    users: Path
+    hub_token: Path
+
+
+def secret_files(layout: Layout, config_text: str | None) -> SecretFiles:
+    """The secret files ``config_text`` names (relative paths: against the config folder); the layout's
+    defaults when there is no config or it cannot be parsed (``kiosk doctor`` says what is wrong with it)."""
+    defaults = SecretFiles(layout.ui_token, layout.users_file, layout.hub_token)
+    if config_text is None:
+        return defaults
+    try:
+        config = parse_config(config_text)
+    except ConfigError:
+        return defaults
+
+    def installed(path: Path) -> Path:
+        return path if path.is_absolute() else layout.config_dir / path
+
+    return SecretFiles(
+        installed(config.api.ui_token_file), installed(config.api.users_file), installed(config.sync.token_file)
+    )
 
 
 @dataclass
@@ -215,6 +309,7 @@ class Installer:
         station: bool = True,
         hub: bool = False,
         systemctl: bool = True,
+        hub_token_file: Path | None = None,
         say: Callable[[str], None] = print,
     ) -> None:
         self.layout = layout
@@ -222,6 +317,8 @@ class Installer:
         self.station = station
         self.hub = hub
         self.systemctl = systemctl
+        self.hub_token_file = hub_token_file
+        """A token file from ``kiosk-hub station add --token-file`` (on this machine) to install, or None."""
         self.say = say
 
     # --- small helpers ----------------------------------------------------------------------------
@@ -231,15 +328,34 @@ class Installer:
         if code != 0:
             raise InstallError(f"'{' '.join(argv)}' failed with exit code {code}")
 
+    def _parents(self, real: Path) -> None:
+        """Make the missing folders above ``real``: root's, 0755 whatever the umask."""
+        missing = [p for p in real.parents if not p.exists()]
+        for folder in reversed(missing):
+            folder.mkdir()
+            os.chmod(folder, 0o755)
+            self.system.chown(folder, *_ROOT)
+
     def _dir(self, path: Path, mode: int, user: str, group: str) -> None:
         real = self.layout.at(path)
-        real.mkdir(parents=True, exist_ok=True)
+        self._parents(real)
+        real.mkdir(exist_ok=True)
         os.chmod(real, mode)
         self.system.chown(real, user, group)
 
+    def _secure(self, path: Path, result: InstallResult | None) -> None:
+        """An existing secret file kept as it is, but given to ``kiosk`` with mode 0600 (again)."""
+        real = self.layout.at(path)
+        if real.is_symlink() or not real.is_file():
+            raise InstallError(f"{path} is not a plain file: a secret file must be one (remove it and run again)")
+        os.chmod(real, SECRET_MODE)
+        self.system.chown(real, USER, USER)
+        if result is not None:
+            result.kept.append(path)
+
     def _file(self, path: Path, text: str, mode: int, result: InstallResult, owner: tuple[str, str]) -> None:
         real = self.layout.at(path)
-        real.parent.mkdir(parents=True, exist_ok=True)
+        self._parents(real)
         tmp = real.with_name(f".{real.name}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         try:
@@ -272,16 +388,19 @@ class Installer:
     def install(self) -> InstallResult:
         """Install (again: every step leaves what is already right alone); returns what it did."""
         result = InstallResult()
+        secrets_at = secret_files(self.layout, None)
         if self.station:
             self._accounts()
             self._folders()
-            self._config(result)
-            self._token(result)
+            secrets_at = self._config(result)
+            self._token(secrets_at.ui_token, result)
+            self._hub_token(secrets_at.hub_token, result)
             self._file(self.layout.udev_dir / UDEV_RULES, self._source(UDEV_RULES), 0o644, result, ("root", "root"))
             self._file(self.layout.polkit_dir / POLKIT_RULE, self._source(POLKIT_RULE), 0o644, result, ("root", "root"))
             self._cmdline(result)
         for unit in self._units():
-            self._file(self.layout.unit_dir / unit, unit_text(self._source(unit), self.layout), 0o644, result, _ROOT)
+            text = unit_text(self._source(unit), self.layout, secrets_at.ui_token)
+            self._file(self.layout.unit_dir / unit, text, 0o644, result, _ROOT)
         if self.station and self.layout.data_dir != Path(_UNIT_DATA):
             text = f"# Written by kiosk install: the data folder is not {_UNIT_DATA}.\n[Service]\n"
             text += f"ReadWritePaths={self.layout.data_dir}\n"
@@ -292,7 +411,7 @@ class Installer:
             units = " ".join(self._units())
             result.notes.append(f"systemctl was not run: enable the units with 'systemctl enable {units}'")
         if self.station:
-            self.first_admin(result)
+            self.first_admin(result, secrets_at.users)
         return result
 
     def _accounts(self) -> None:
@@ -306,21 +425,37 @@ class Installer:
         self._dir(self.layout.config_dir, 0o750, "root", USER)
         self._dir(self.layout.data_dir, 0o750, USER, USER)
 
-    def _config(self, result: InstallResult) -> None:
-        if self.layout.at(self.layout.config_file).exists():
+    def _config(self, result: InstallResult) -> SecretFiles:
+        """The config (kept if there is one); where it puts the secret files."""
+        real = self.layout.at(self.layout.config_file)
+        if real.exists():
             result.kept.append(self.layout.config_file)
-            return
+            try:
+                return secret_files(self.layout, real.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                return secret_files(self.layout, None)
         self._file(self.layout.config_file, example_config(self.layout), 0o640, result, ("root", USER))
         result.notes.append(f"edit {self.layout.config_file} (station id, cabinet, bays, ports), then 'kiosk doctor'")
+        return secret_files(self.layout, None)
 
-    def _token(self, result: InstallResult) -> None:
+    def _token(self, path: Path, result: InstallResult) -> None:
         # kiosk-core runs with a read-only /etc (ProtectSystem=strict), so it cannot create the token itself.
-        if self.layout.at(self.layout.ui_token).exists():
-            result.kept.append(self.layout.ui_token)
+        if self.layout.at(path).exists():
+            self._secure(path, result)
             return
         token = secrets.token_urlsafe(32)
-        self._file(self.layout.ui_token, token + "\n", 0o600, result, (USER, USER))
+        self._file(path, token + "\n", SECRET_MODE, result, (USER, USER))
         result.ui_token = token
+
+    def _hub_token(self, path: Path, result: InstallResult) -> None:
+        """Install the token given with ``--hub-token-file``; an existing one is kept (and secured)."""
+        if self.hub_token_file is None:
+            if self.layout.at(path).exists():
+                self._secure(path, result)
+            return
+        token = read_token_file(self.hub_token_file)
+        self._file(path, token + "\n", SECRET_MODE, result, (USER, USER))
+        result.notes.append(f"the hub token is in {path}: set [sync] enabled = true and hub_url in the config")
 
     def _cmdline(self, result: InstallResult) -> None:
         for path in CMDLINE_FILES:
@@ -340,30 +475,37 @@ class Installer:
                 self._must(["udevadm", "trigger", "--subsystem-match=tty", "--subsystem-match=input"])
         self._must(self._systemctl("enable", *self._units()))
 
-    def first_admin(self, result: InstallResult) -> None:
-        """Create the status page's first login ``admin`` with a generated password (printed once)."""
-        kiosk = str(self.layout.venv / "bin" / "kiosk")
-        config = self.layout.config_file
-        hint = f"create the first status-page login with: {kiosk} admin add-user admin --config {config}"
-        # Only on the running system (the command writes to the real /etc); a checkout without the
-        # status page's accounts has no 'admin' command.
-        if not self.layout.live or self.system.run([kiosk, "admin", "--help"]) != 0:
-            result.notes.append(hint)
+    def first_admin(self, result: InstallResult, users: Path | None = None) -> None:
+        """Create the status page's first login ``admin`` with a generated password (printed once).
+
+        ``users`` is the accounts file as the installed system sees it (the config's ``[api] users_file``).
+        A file that already has accounts is kept (and secured); its accounts are never touched.
+        """
+        users = users or self.layout.users_file
+        real = self.layout.at(users)
+        hint = f"create the first status-page login with: kiosk admin add-user admin --config {self.layout.config_file}"
+        try:
+            if real.exists():  # secured first: kiosk-core refuses an accounts file others can read
+                self._secure(users, None)
+            store = UserStore(real)
+            if store.names():
+                result.kept.append(users)
+                return
+            self._parents(real)
+            password = generate_password()
+            store.add("admin", password)
+        except (OSError, KioskError, UserError) as exc:
+            result.notes.append(f"the first login could not be created ({exc}); {hint}")
             return
-        password = secrets.token_urlsafe(12)
-        argv = [kiosk, "admin", "add-user", "admin", "--config", str(config), "--password-stdin"]
-        if self.system.run(argv, stdin=password + "\n") != 0:
-            result.notes.append("the first login could not be created; " + hint)
-            return
+        os.chmod(real, SECRET_MODE)
+        self.system.chown(real, USER, USER)  # written by root just now; kiosk-core (user kiosk) must read it
+        result.written.append(users)
         result.admin_password = password
-        users = self.layout.at(self.layout.config_dir / USERS_FILE)
-        if users.exists():  # written by root just now; kiosk-core (user kiosk) must read it
-            self.system.chown(users, USER, USER)
 
     # --- uninstall --------------------------------------------------------------------------------
 
     def uninstall(self) -> list[Path]:
-        """Disable and remove the units and udev rules; config, tokens, data and the user stay. Returns what stayed."""
+        """Disable and remove the units and udev rules; config, tokens, data and the users stay. Returns what stayed."""
         units = self._units()
         if self.systemctl:
             self.system.run(self._systemctl("disable", *(["--now"] if self.layout.live else []), *units))
@@ -384,14 +526,31 @@ class Installer:
             drop_in_dir.rmdir()
         if self.systemctl and self.layout.live:
             self.system.run(["systemctl", "daemon-reload"])
+            if self.station:  # the touchscreen goes back to the group input
+                self.system.run(["udevadm", "control", "--reload"])
         return [self.layout.config_dir, self.layout.data_dir] if self.station else []
+
+
+def read_token_file(path: Path) -> str:
+    """The one-line token in ``path`` (a file on this machine), its size checked before it is read."""
+    try:
+        with path.open("rb") as fp:
+            data = fp.read(MAX_TOKEN_BYTES + 1)
+        text = data.decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstallError(f"cannot read the hub token file {path} ({exc})") from exc
+    if len(data) > MAX_TOKEN_BYTES:
+        raise InstallError(f"{path} is longer than {MAX_TOKEN_BYTES} bytes: not a token file (a token is one line)")
+    if not text or "\n" in text or any(c.isspace() for c in text):
+        raise InstallError(f"{path} does not hold one token on one line (as 'kiosk-hub station add' writes it)")
+    return text
 
 
 def summary(result: InstallResult) -> list[str]:
     """The lines printed after an install; secrets appear here and nowhere else."""
     lines = [f"wrote {p}" for p in result.written] + [f"kept {p} (already there)" for p in result.kept]
     if result.ui_token:
-        lines.append(f"UI token (shown once; kiosk-core and kiosk-ui read it from its file): {result.ui_token}")
+        lines.append(f"UI token (shown once; kiosk-core reads its file, kiosk-ui a copy from systemd): {result.ui_token}")
     if result.admin_password:
         lines.append(f"status page login 'admin', password (shown once, change it): {result.admin_password}")
     lines += [f"next: {n}" for n in result.notes]

@@ -303,12 +303,13 @@ def _drop_deprecated(data: dict[str, Any], text: str, source: str) -> list[str]:
     return warnings
 
 
-def load_config(path: Path) -> Config:
-    """Read, parse and validate a config file."""
+def load_config(path: Path, base_dir: Path | None = None) -> Config:
+    """Read, parse and validate a config file; relative paths in it are relative to ``base_dir``
+    (by default the file's own folder: kiosk-ui reads a copy of the config elsewhere)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist (try 'kiosk config example > {path}')") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    return parse_config(text, source=str(path), base_dir=path.resolve().parent)
+    return parse_config(text, source=str(path), base_dir=base_dir or path.resolve().parent)

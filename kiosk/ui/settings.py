@@ -68,6 +68,34 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+MAX_TOKEN_BYTES = 4096
+"""A UI token file longer than this is not one (the token is one line of 43 characters)."""
+
+
+def check_token_file(path: Path) -> Path:
+    """``path`` if the UI token can be read from it; else an error saying where kiosk-ui's token comes from.
+
+    Under kiosk-ui.service the app runs as its own user, which cannot open /etc/kiosk: systemd copies the
+    token into the unit's credentials folder (``LoadCredential=ui-token:…``) and the unit passes that copy
+    with ``--token-file``. Checked once at start, so a wrong place is a plain message, not a screen that
+    never connects.
+    """
+    fix = (
+        "kiosk-ui.service passes the copy systemd makes (LoadCredential=ui-token:/etc/kiosk/ui-token, "
+        "--token-file %d/ui-token); by hand, pass --token-file with a file this user can read"
+    )
+    try:
+        with path.open("rb") as fp:
+            data = fp.read(MAX_TOKEN_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"the UI token file {path} does not exist ('kiosk install' makes it); {fix}") from None
+    except OSError as exc:
+        raise ConfigError(f"the UI token file {path} cannot be read ({exc.strerror or exc}); {fix}") from exc
+    if len(data) > MAX_TOKEN_BYTES or not data.strip():
+        raise ConfigError(f"the UI token file {path} does not hold a token (it is empty or too long)")
+    return path
+
+
 def read_pin(env: Mapping[str, str]) -> str | None:
     """The staff PIN from ``KIOSK_UI_PIN`` or the file named by ``KIOSK_UI_PIN_FILE`` (digits, 4 to 12)."""
     pin = env.get("KIOSK_UI_PIN")

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.api.users import UserStore
 from kiosk.app.cli_ops import add_ops_commands
 from kiosk.app.install import (
     DROP_IN,
     GROUPS,
+    UI_GROUPS,
+    UI_USER,
     USER,
     Installer,
     InstallError,
@@ -80,18 +83,38 @@ def mode(path: Path) -> int:
 # --- accounts (pure) --------------------------------------------------------------------------------
 
 
-def test_fresh_system_gets_the_missing_groups_and_a_system_user(tmp_path: Path) -> None:
+BOTH_USERS = f"{USER}:x:999:999::/var/lib/kiosk:/usr/sbin/nologin\n{UI_USER}:x:998:998::/nonexistent:/usr/sbin/nologin\n"
+
+
+def test_fresh_system_gets_the_missing_groups_and_two_system_users(tmp_path: Path) -> None:
     commands = account_commands(tmp_path, "root:x:0:0::/root:/bin/sh\n", BASE_GROUPS)
     assert commands[0] == ["groupadd", "--prefix", str(tmp_path), "--system", "gpio"]
-    assert commands[1][:3] == ["useradd", "--prefix", str(tmp_path)]
+    assert [argv[:3] for argv in commands[1:]] == [["useradd", "--prefix", str(tmp_path)]] * 2
     assert commands[1][-3:] == ["--groups", ",".join(GROUPS), USER]
-    assert len(commands) == 2
+    assert commands[2][-3:] == ["--groups", ",".join(UI_GROUPS), UI_USER]
+    assert len(commands) == 3
 
 
-def test_user_is_a_nologin_system_user_with_its_own_group(tmp_path: Path) -> None:
-    useradd = account_commands(Path("/"), "", BASE_GROUPS)[-1]
+@pytest.mark.parametrize(("index", "home"), [(0, "/var/lib/kiosk"), (1, "/nonexistent")])
+def test_users_are_nologin_system_users_with_their_own_group(index: int, home: str) -> None:
+    useradd = [argv for argv in account_commands(Path("/"), "", BASE_GROUPS) if argv[0] == "useradd"][index]
     assert {"--system", "--user-group", "--no-create-home"} <= set(useradd)
     assert useradd[useradd.index("--shell") + 1] == "/usr/sbin/nologin"
+    assert useradd[useradd.index("--home-dir") + 1] == home
+
+
+def test_the_touchscreen_user_is_in_the_display_groups_only() -> None:
+    useradd = next(argv for argv in account_commands(Path("/"), "", BASE_GROUPS) if argv[-1] == UI_USER)
+    groups = set(useradd[useradd.index("--groups") + 1].split(","))
+    assert groups == {"video", "render"}
+    assert USER not in groups and "input" not in groups and "dialout" not in groups
+
+
+def test_the_touchscreen_user_is_taken_out_of_the_kiosk_group(tmp_path: Path) -> None:
+    groups = "".join(f"{g}:x:{100 + i}:{USER},{UI_USER}\n" for i, g in enumerate((*GROUPS, *UI_GROUPS)))
+    groups += f"{USER}:x:999:{UI_USER}\n{UI_USER}:x:998:\n"
+    commands = account_commands(tmp_path, BOTH_USERS, groups)
+    assert commands == [["usermod", "--prefix", str(tmp_path), "--remove", "--groups", USER, UI_USER]]
 
 
 def test_running_system_gets_no_prefix() -> None:
@@ -100,13 +123,18 @@ def test_running_system_gets_no_prefix() -> None:
 
 def test_complete_accounts_need_no_command(tmp_path: Path) -> None:
     groups = "".join(f"{g}:x:{100 + i}:{USER}\n" for i, g in enumerate(GROUPS))
-    assert account_commands(tmp_path, f"{USER}:x:999:999::/var/lib/kiosk:/usr/sbin/nologin\n", groups) == []
+    groups += "".join(f"{g}:x:{200 + i}:{UI_USER}\n" for i, g in enumerate(UI_GROUPS))
+    assert account_commands(tmp_path, BOTH_USERS, groups) == []
 
 
-def test_existing_user_only_gets_the_groups_it_lacks(tmp_path: Path) -> None:
+def test_existing_users_only_get_the_groups_they_lack(tmp_path: Path) -> None:
     groups = "".join(f"{g}:x:{100 + i}:{USER if g != 'gpio' else ''}\n" for i, g in enumerate(GROUPS))
-    commands = account_commands(tmp_path, f"{USER}:x:999:999::/:/bin/false\n", groups)
-    assert commands == [["usermod", "--prefix", str(tmp_path), "--append", "--groups", "gpio", USER]]
+    groups += f"video:x:44:{UI_USER}\nrender:x:105:\n"
+    commands = account_commands(tmp_path, BOTH_USERS, groups)
+    assert commands == [
+        ["usermod", "--prefix", str(tmp_path), "--append", "--groups", "gpio", USER],
+        ["usermod", "--prefix", str(tmp_path), "--append", "--groups", "render", UI_USER],
+    ]
 
 
 def test_group_members_reads_the_member_list() -> None:
@@ -187,7 +215,7 @@ def test_token_is_printed_once_and_kept_on_a_second_install(layout: Layout) -> N
 
 def test_install_runs_the_account_commands(layout: Layout) -> None:
     system, _ = install(layout)
-    assert system.commands[:2] == account_commands(layout.root, "root:x:0:0:root:/root:/bin/bash\n", BASE_GROUPS)
+    assert system.commands[:3] == account_commands(layout.root, "root:x:0:0:root:/root:/bin/bash\n", BASE_GROUPS)
 
 
 def test_console_blanking_is_switched_off_on_the_kernel_command_line(layout: Layout) -> None:
@@ -231,19 +259,23 @@ def test_no_systemctl_runs_no_systemctl(layout: Layout) -> None:
     assert any("systemctl enable kiosk-core.service kiosk-ui.service" in line for line in lines)
 
 
-def test_first_login_into_a_folder_is_left_as_a_note(layout: Layout) -> None:
-    _, lines = install(layout)
-    assert any("admin add-user admin --config /etc/kiosk/kiosk.toml" in line for line in lines)
+def test_first_login_is_made_with_a_generated_password_kiosk_core_can_check(layout: Layout) -> None:
+    system, lines = install(layout)
+    users = layout.at(layout.users_file)
+    password = next(line.rsplit(": ", 1)[1] for line in lines if line.startswith("status page login 'admin'"))
+    assert UserStore(users).verify("admin", password) is not None
+    assert (mode(users), system.owners[users]) == (0o600, (USER, USER))
 
 
-def test_first_login_on_the_running_system_gets_a_generated_password_through_stdin() -> None:
-    system = FakeSystem()
-    result = InstallResult()
-    Installer(Layout(), system, say=lambda _: None).first_admin(result)
-    add_user = ["/opt/kiosk/venv/bin/kiosk", "admin", "add-user", "admin", "--config", "/etc/kiosk/kiosk.toml"]
-    assert system.commands[-1] == [*add_user, "--password-stdin"]
-    assert result.admin_password is not None
-    assert system.stdin[-1] == result.admin_password + "\n"
+def test_an_existing_accounts_file_is_kept_untouched_but_secured(layout: Layout) -> None:
+    users = layout.at(layout.users_file)
+    users.parent.mkdir(parents=True)
+    UserStore(users).add("maria", "a long enough password")
+    users.chmod(0o644)
+    before = users.read_text()
+    system, lines = install(layout)
+    assert (users.read_text(), mode(users), system.owners[users]) == (before, 0o600, (USER, USER))
+    assert not any("status page login" in line for line in lines)
 
 
 def test_first_login_password_is_printed_once_in_the_summary() -> None:
@@ -251,11 +283,14 @@ def test_first_login_password_is_printed_once_in_the_summary() -> None:
     assert sum(password in line for line in summary(InstallResult(admin_password=password))) == 1
 
 
-def test_first_login_without_the_admin_command_is_left_as_a_note() -> None:
-    system = FakeSystem(fail=("/opt/kiosk/venv/bin/kiosk",))
+def test_a_damaged_accounts_file_is_left_alone_with_a_note(layout: Layout) -> None:
+    users = layout.at(layout.users_file)
+    users.parent.mkdir(parents=True)
+    users.write_text("{not json")
+    users.chmod(0o600)
     result = InstallResult()
-    Installer(Layout(), system, say=lambda _: None).first_admin(result)
-    assert (result.admin_password, len(system.commands)) == (None, 1)
+    Installer(layout, FakeSystem(), say=lambda _: None).first_admin(result)
+    assert (result.admin_password, users.read_text()) == (None, "{not json")
     assert "admin add-user admin" in result.notes[0]
 
 

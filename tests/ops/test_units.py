@@ -155,10 +155,20 @@ def test_ui_draws_with_kms_and_switches_console_blanking_off() -> None:
     assert "--blank 0 --powerdown 0" in values(text, "Service", "ExecStartPre")[0]
 
 
-def test_ui_runs_as_kiosk_and_reads_the_config_token() -> None:
+def test_ui_runs_as_its_own_user_on_systemds_copies_of_the_config_and_token() -> None:
     text = unit("kiosk-ui.service")
-    assert values(text, "Service", "User") == ["kiosk"]
-    assert values(text, "Service", "ExecStart") == [f"{Layout().venv}/bin/kiosk ui --config {Layout().config_file}"]
+    layout = Layout()
+    assert (values(text, "Service", "User"), values(text, "Service", "Group")) == (["kiosk-ui"], ["kiosk-ui"])
+    assert values(text, "Service", "LoadCredential") == [
+        f"kiosk.toml:{layout.config_file}",
+        f"ui-token:{layout.ui_token}",
+    ]
+    expected = f"{layout.venv}/bin/kiosk ui --config %d/kiosk.toml --config-base {layout.config_dir} --token-file %d/ui-token"
+    assert values(text, "Service", "ExecStart") == [expected]
+
+
+def test_ui_is_in_the_display_groups_only() -> None:
+    assert values(unit("kiosk-ui.service"), "Service", "SupplementaryGroups") == ["video render"]
 
 
 def test_hub_serves_on_loopback_from_its_state_directory() -> None:
