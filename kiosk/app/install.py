@@ -220,15 +220,16 @@ def can_read(
 
 
 def can_reach(
-    path_owners: Sequence[tuple[tuple[str, str], int]], user: str, groups: Sequence[str]
+    path_owners: Sequence[tuple[tuple[str, str], int]], user: str, groups: Sequence[str], *, directory: bool = False
 ) -> bool:
-    """Whether ``user`` can open the last of ``path_owners`` (each folder on the way, then the file)."""
+    """Whether ``user`` can read the last of ``path_owners`` (each folder on the way, then the file or
+    folder itself), each given as ``((owner, group), mode)``."""
     *folders, last = path_owners
     for owner, mode in folders:
         shift = 6 if user == owner[0] else 3 if owner[1] in groups else 0
         if not (mode >> shift) & 0o1:
             return False
-    return can_read(*last, user, groups)
+    return can_read(*last, user, groups, directory=directory)
 
 
 def with_consoleblank(cmdline: str) -> str:
@@ -389,12 +390,14 @@ class Installer:
         """Install (again: every step leaves what is already right alone); returns what it did."""
         result = InstallResult()
         secrets_at = secret_files(self.layout, None)
+        # Checked before anything changes: a wrong file stops the install with nothing half done.
+        hub_token = read_token_file(self.hub_token_file) if self.station and self.hub_token_file else None
         if self.station:
             self._accounts()
             self._folders()
             secrets_at = self._config(result)
             self._token(secrets_at.ui_token, result)
-            self._hub_token(secrets_at.hub_token, result)
+            self._hub_token(secrets_at.hub_token, hub_token, result)
             self._file(self.layout.udev_dir / UDEV_RULES, self._source(UDEV_RULES), 0o644, result, ("root", "root"))
             self._file(self.layout.polkit_dir / POLKIT_RULE, self._source(POLKIT_RULE), 0o644, result, ("root", "root"))
             self._cmdline(result)
@@ -447,13 +450,12 @@ class Installer:
         self._file(path, token + "\n", SECRET_MODE, result, (USER, USER))
         result.ui_token = token
 
-    def _hub_token(self, path: Path, result: InstallResult) -> None:
+    def _hub_token(self, path: Path, token: str | None, result: InstallResult) -> None:
         """Install the token given with ``--hub-token-file``; an existing one is kept (and secured)."""
-        if self.hub_token_file is None:
+        if token is None:
             if self.layout.at(path).exists():
                 self._secure(path, result)
             return
-        token = read_token_file(self.hub_token_file)
         self._file(path, token + "\n", SECRET_MODE, result, (USER, USER))
         result.notes.append(f"the hub token is in {path}: set [sync] enabled = true and hub_url in the config")
 
