@@ -5,7 +5,7 @@
 # Any option is handed to `kiosk install` (see `kiosk install --help`).
 #
 # This script does what must happen before the kiosk command exists: apt packages, the venv, the
-# project in it. Then `kiosk install` makes the user, folders, config, token, udev rules and units.
+# project in it. Then `kiosk install` makes the users, folders, config, tokens, udev rules and units.
 # KIOSK_DRY_RUN=1 prints the commands instead of running them.
 set -eu
 

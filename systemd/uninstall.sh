@@ -1,6 +1,6 @@
 #!/bin/sh
 # Remove the station kiosk's services, udev rules and venv. The config (/etc/kiosk: config, tokens,
-# staff logins), the data (/var/lib/kiosk: the database) and the kiosk user stay.
+# staff logins), the data (/var/lib/kiosk: the database) and the users kiosk and kiosk-ui stay.
 # Any option is handed to `kiosk uninstall`. KIOSK_DRY_RUN=1 prints the commands instead.
 set -eu
 

@@ -55,7 +55,7 @@ POLKIT_RULE = "50-kiosk-ui-restart.rules"
 """Lets kiosk-core restart kiosk-ui (the status page's action), nothing else."""
 USERS_FILE = "users.json"
 """The status page's accounts file in the config folder (``kiosk admin``'s default)."""
-HUB_TOKEN_FILE = "hub-token"
+HUB_TOKEN_FILE = "hub-token"  # noqa: S105 - a file name
 """The station's token for the city hub in the config folder (``[sync] token_file``'s default)."""
 SECRET_MODE = 0o600
 """Every secret file (UI token, hub token, staff accounts): readable and writable by ``kiosk`` only."""
@@ -69,7 +69,7 @@ CMDLINE_FILES = (Path("/boot/firmware/cmdline.txt"), Path("/boot/cmdline.txt"))
 _UNIT_VENV = "/opt/kiosk/venv"
 _UNIT_CONFIG = "/etc/kiosk/kiosk.toml"
 _UNIT_CONFIG_DIR = "/etc/kiosk"
-_UNIT_UI_TOKEN = "/etc/kiosk/ui-token"
+_UNIT_UI_TOKEN = "/etc/kiosk/ui-token"  # noqa: S105 - a path
 _UNIT_DATA = "/var/lib/kiosk"
 _ROOT = ("root", "root")
 
@@ -204,9 +204,7 @@ def account_commands(root: Path, passwd_text: str, group_text: str) -> list[list
     return commands
 
 
-def can_read(
-    owner: tuple[str, str], mode: int, user: str, groups: Sequence[str], *, directory: bool = False
-) -> bool:
+def can_read(owner: tuple[str, str], mode: int, user: str, groups: Sequence[str], *, directory: bool = False) -> bool:
     """Whether ``user`` (member of ``groups``, its own group included) may read a file, or list a folder.
 
     Plain POSIX permission bits, as the kernel checks them for a process without capabilities: the
@@ -334,7 +332,7 @@ class Installer:
         missing = [p for p in real.parents if not p.exists()]
         for folder in reversed(missing):
             folder.mkdir()
-            os.chmod(folder, 0o755)
+            os.chmod(folder, 0o755)  # noqa: S103 - a folder like /etc/udev: root writes, all read
             self.system.chown(folder, *_ROOT)
 
     def _dir(self, path: Path, mode: int, user: str, group: str) -> None:
@@ -552,7 +550,7 @@ def summary(result: InstallResult) -> list[str]:
     """The lines printed after an install; secrets appear here and nowhere else."""
     lines = [f"wrote {p}" for p in result.written] + [f"kept {p} (already there)" for p in result.kept]
     if result.ui_token:
-        lines.append(f"UI token (shown once; kiosk-core reads its file, kiosk-ui a copy from systemd): {result.ui_token}")
+        lines.append(f"UI token (shown once; kiosk-core reads its file, kiosk-ui systemd's copy): {result.ui_token}")
     if result.admin_password:
         lines.append(f"status page login 'admin', password (shown once, change it): {result.admin_password}")
     lines += [f"next: {n}" for n in result.notes]

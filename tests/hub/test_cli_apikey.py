@@ -70,7 +70,8 @@ def test_each_role_made_by_the_command_reaches_what_it_is_for_only(city: City, k
 
 def test_the_command_says_what_each_role_may_do(capsys: pytest.CaptureFixture[str], city: City, db_target: str) -> None:
     _, out, _ = cli(capsys, db_target, "add", "monitor", "--role", "metrics")
-    assert "role metrics" in out and "read /fleet and /fleet.csv, nothing else" in out
+    assert "role metrics" in out
+    assert "read /fleet and /fleet.csv, nothing else" in out
     _, out, _ = cli(capsys, db_target, "add", "scripts", "--role", "operator", "--operator", OPERATOR)
     assert f"do what operator {OPERATOR} may do, recorded as theirs" in out
 

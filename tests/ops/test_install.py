@@ -83,7 +83,9 @@ def mode(path: Path) -> int:
 # --- accounts (pure) --------------------------------------------------------------------------------
 
 
-BOTH_USERS = f"{USER}:x:999:999::/var/lib/kiosk:/usr/sbin/nologin\n{UI_USER}:x:998:998::/nonexistent:/usr/sbin/nologin\n"
+BOTH_USERS = (
+    f"{USER}:x:999:999::/var/lib/kiosk:/usr/sbin/nologin\n{UI_USER}:x:998:998::/nonexistent:/usr/sbin/nologin\n"
+)
 
 
 def test_fresh_system_gets_the_missing_groups_and_two_system_users(tmp_path: Path) -> None:
@@ -107,7 +109,7 @@ def test_the_touchscreen_user_is_in_the_display_groups_only() -> None:
     useradd = next(argv for argv in account_commands(Path("/"), "", BASE_GROUPS) if argv[-1] == UI_USER)
     groups = set(useradd[useradd.index("--groups") + 1].split(","))
     assert groups == {"video", "render"}
-    assert USER not in groups and "input" not in groups and "dialout" not in groups
+    assert groups.isdisjoint({USER, "input", "dialout"})
 
 
 def test_the_touchscreen_user_is_taken_out_of_the_kiosk_group(tmp_path: Path) -> None:

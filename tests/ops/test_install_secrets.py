@@ -25,8 +25,8 @@ from kiosk.app.install import (
     UI_USER,
     USER,
     HostSystem,
-    InstallError,
     Installer,
+    InstallError,
     Layout,
     can_reach,
     can_read,
@@ -97,7 +97,7 @@ class Installed:
         return chain
 
     def opens_as(self, user: str, rel: str) -> bool:
-        """Whether a process with ``user``'s uid and groups (this root's numbers) can read ``rel`` — the kernel decides."""
+        """Whether a process with ``user``'s uid and groups (this root's numbers) can read ``rel``: the kernel says."""
         gids = [self.ids(g, self.group) for g in self.groups_of(user)]
         target = self.root / rel
         argv = ["ls", str(target)] if target.is_dir() else ["cat", str(target)]
@@ -118,7 +118,7 @@ def installed() -> Iterator[Installed]:
     # A folder every user can pass through (pytest's own tmp_path is root's, 0700): the kernel's answer
     # for kiosk-ui must depend on the installer's modes alone.
     base = Path(tempfile.mkdtemp(prefix="kiosk-secrets-"))
-    os.chmod(base, 0o755)
+    os.chmod(base, 0o755)  # noqa: S103 - passable by anyone, as / and /tmp are
     old = os.umask(0)
     try:
         root = make_root(base / "root")

@@ -137,10 +137,12 @@ def test_ui_unit_follows_another_config_folder(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", SERVERS)
 def test_servers_have_an_open_files_limit(name: str) -> None:
     limit = values(unit(name), "Service", "LimitNOFILE")
-    assert len(limit) == 1 and int(limit[0]) >= ConnectionLimits().max_connections + FD_RESERVE, limit
+    assert len(limit) == 1
+    assert int(limit[0]) >= ConnectionLimits().max_connections + FD_RESERVE
 
 
 def test_every_long_lived_unit_has_an_open_files_limit() -> None:
-    long_lived = [p.name for p in SYSTEMD_DIR.glob("*.service") if values(p.read_text(), "Service", "Type") != ["oneshot"]]
+    services = sorted(SYSTEMD_DIR.glob("*.service"))
+    long_lived = [p.name for p in services if values(p.read_text(), "Service", "Type") != ["oneshot"]]
     assert set(SERVERS) <= set(long_lived)
     assert [name for name in long_lived if len(values(unit(name), "Service", "LimitNOFILE")) != 1] == []

@@ -163,7 +163,8 @@ def test_ui_runs_as_its_own_user_on_systemds_copies_of_the_config_and_token() ->
         f"kiosk.toml:{layout.config_file}",
         f"ui-token:{layout.ui_token}",
     ]
-    expected = f"{layout.venv}/bin/kiosk ui --config %d/kiosk.toml --config-base {layout.config_dir} --token-file %d/ui-token"
+    copies = f"--config %d/kiosk.toml --config-base {layout.config_dir} --token-file %d/ui-token"
+    expected = f"{layout.venv}/bin/kiosk ui {copies}"
     assert values(text, "Service", "ExecStart") == [expected]
 
 

@@ -45,7 +45,7 @@ def test_relative_paths_in_a_copied_config_stay_relative_to_the_config_folder(tm
     etc, credentials = tmp_path / "etc-kiosk", tmp_path / "credentials"
     etc.mkdir()
     credentials.mkdir()
-    text = 'log_level = "info"\n[station]\nid = "sh-001"\nname = "站"\nname_en = "S"\n[ui]\nmaintenance_pin_file = "pin"\n'
+    text = '[station]\nid = "sh-001"\nname = "站"\nname_en = "S"\n[ui]\nmaintenance_pin_file = "pin"\n'
     (credentials / "kiosk.toml").write_text(text)
     assert load_config(credentials / "kiosk.toml").ui.maintenance_pin_file == credentials / "pin"
     assert load_config(credentials / "kiosk.toml", etc).ui.maintenance_pin_file == etc / "pin"
@@ -56,7 +56,8 @@ def test_kiosk_ui_without_its_token_stops_with_a_clear_message(tmp_path: Path) -
     copy = tmp_path / "credentials"
     copy.mkdir()
     (copy / "kiosk.toml").write_text(config_file(tmp_path).read_text())
-    argv = ["--config", str(copy / "kiosk.toml"), "--config-base", str(tmp_path), "--token-file", str(copy / "ui-token")]
+    argv = ["--config", str(copy / "kiosk.toml"), "--config-base", str(tmp_path)]
+    argv += ["--token-file", str(copy / "ui-token")]
     done = subprocess.run(
         [sys.executable, "-c", RUN_MAIN, *argv, "--window", "800x480"],
         env=dict(os.environ),
