@@ -17,17 +17,7 @@ from kiosk.api.screen import ScreenFeed
 from kiosk.api.server import ApiServer
 from kiosk.api.stream import EventBus
 from kiosk.api.users import UserStore
-from kiosk.app import systemd
-from kiosk.app.bundle import bundle_check
-from kiosk.app.cabinet import CabinetComponent
-from kiosk.app.components import StoreComponent
-from kiosk.app.controller import StationController
-from kiosk.app.rider_desk import RiderDesk
 from kiosk.app.runtime import Runtime
-from kiosk.app.safety import SafetySupervisor
-from kiosk.app.simcodes import SimCodeIssuer
-from kiosk.app.simulation import SimulatorComponent
-from kiosk.app.timekeeper import TimeKeeper
 from kiosk.core.clock import Clock
 from kiosk.core.component import Component
 from kiosk.core.config import Config
@@ -37,6 +27,16 @@ from kiosk.core.ids import boot_id as read_boot_id
 from kiosk.core.secrets import ensure_secret_file, read_secret_file
 from kiosk.devices.build import build_devices
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.flows.bundle import bundle_check
+from kiosk.flows.cabinet import CabinetComponent
+from kiosk.flows.controller import StationController
+from kiosk.flows.rider_desk import RiderDesk
+from kiosk.flows.safety import SafetySupervisor
+from kiosk.flows.timekeeper import TimeKeeper
+from kiosk.ops import systemd
+from kiosk.sim.codes import SimCodeIssuer
+from kiosk.sim.simulator import SimulatorComponent
+from kiosk.store.component import StoreComponent
 from kiosk.sync.protocol import Bundle, Heartbeat
 from kiosk.sync.relay import SyncRelay
 

@@ -1,6 +1,6 @@
 """Issue 13, bug 5: one content format for the hub and the simulator's demo city.
 
-``kiosk-hub content load kiosk/app/sim_city.json`` used to refuse the demo city the project ships (extra
+``kiosk-hub content load kiosk/sim/sim_city.json`` used to refuse the demo city the project ships (extra
 inputs), and once stripped, each service's ``slot_plan`` was dropped silently: a bookable service with no
 slots. Now the hub loads the shipped file, makes each slot plan into slots, and refuses an unknown key
 naming it. Run against both engines (SQLite and PostgreSQL).

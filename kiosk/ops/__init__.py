@@ -1,0 +1,1 @@
+"""Operating the Pi: install, doctor, systemd."""
