@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-SIM_TOML = str(Path(__file__).resolve().parents[1] / "kiosk" / "app" / "sim.toml")
+SIM_TOML = str(Path(__file__).resolve().parents[1] / "kiosk" / "sim" / "sim.toml")
 
 
 def kiosk(*args: str, sim_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ from hub.admin_content import check_content
 from hub.cli import main
 from hub.storage import open_storage
 
-DEMO_CITY = Path(__file__).resolve().parents[2] / "kiosk" / "app" / "sim_city.json"
+DEMO_CITY = Path(__file__).resolve().parents[2] / "kiosk" / "sim" / "sim_city.json"
 
 
 def load(db: str, path: Path) -> int:
