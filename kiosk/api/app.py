@@ -48,9 +48,9 @@ from kiosk.api.rider import RiderApi, rider_router
 from kiosk.api.screen import Screen, ScreenFeed
 from kiosk.api.sim import CodeIssuer, SimControls, sim_router
 from kiosk.api.stream import EventBus
+from kiosk.api.system import THERMAL
 from kiosk.api.users import UserStore
 from kiosk.api.web.routes import web_router
-from kiosk.api.web.system import THERMAL
 from kiosk.core.events import Event, EventRecord
 from kiosk.core.guessing import GuessThrottle
 

@@ -23,10 +23,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kiosk.api.auth import CSRF_FIELD, CSRF_HEADER, LOGIN_COOKIE, SESSION_COOKIE, Principal, Role, csrf_ok
 from kiosk.api.sim import BatteryBody, CodeBody, FaultBody, ScanBody
+from kiosk.api.system import cpu_temperature_c, disk_space
 from kiosk.api.users import UserError
 from kiosk.api.web import render
 from kiosk.api.web.audit import ActionKind, SignInAlarm, StaffAction
-from kiosk.api.web.system import cpu_temperature_c, disk_space
 from kiosk.core.errors import KioskError
 from kiosk.core.guessing import client_key
 
