@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk import __version__
-from kiosk.api.app import ApiContext
+from kiosk.api.context import ApiContext
 from kiosk.api.screen import ScreenFeed
 from kiosk.api.server import ApiServer
 from kiosk.api.stream import EventBus
