@@ -101,7 +101,8 @@ def _typeable(password: str) -> bool:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``kiosk run``: the production station."""
-    from kiosk.app.station import Station, run_station  # the server stack is only needed here
+    from kiosk.app.run import run_station  # the server stack is only needed here
+    from kiosk.app.station import Station
 
     config = load_config(Path(args.config))
     _setup_logging(config.log_level)
@@ -115,7 +116,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
     hub's bundle: applied at start through the same path, with the goods bays stocked. The touchscreen app
     comes up beside it where ``--ui`` says (:class:`kiosk.sim.session.SimTouchscreen`).
     """
-    from kiosk.app.station import Station, run_station
+    from kiosk.app.run import run_station
+    from kiosk.app.station import Station
     from kiosk.core.secrets import ensure_secret_file
     from kiosk.devices.sim.cabinet import SimCabinet
     from kiosk.sim.city import DEFAULT_STOCK, demo_balances, goods_bays, seed_sim_station
