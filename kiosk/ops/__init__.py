@@ -1,1 +1,1 @@
-"""Operating the Pi: `kiosk install`, `kiosk doctor`, systemd notifications, restarting the touchscreen service."""
+"""Operating the Pi: ``kiosk install``, ``kiosk doctor``, systemd notifications, restarting the touchscreen service."""
