@@ -56,12 +56,12 @@ from hub.cli import write_token_file  # noqa: E402 - after the path set-up above
 from hub.codes import issue_code  # noqa: E402
 from hub.content import Content  # noqa: E402
 from hub.storage import Storage, open_storage  # noqa: E402
-from kiosk.app.sim_city import load_city, seed_sim_station  # noqa: E402
-from kiosk.app.simcodes import SimCodeIssuer  # noqa: E402
 from kiosk.app.station import Station  # noqa: E402
 from kiosk.core.clock import SystemClock  # noqa: E402
 from kiosk.core.config import Config, SyncConfig, parse_config  # noqa: E402
 from kiosk.devices.sim.cabinet import SimCabinet  # noqa: E402
+from kiosk.sim.city import load_city, seed_sim_station  # noqa: E402
+from kiosk.sim.codes import SimCodeIssuer  # noqa: E402
 from kiosk.sync.protocol import SpendAnswer, SpendRequest  # noqa: E402
 
 TARGET_P99_S = 0.015
@@ -79,7 +79,7 @@ T = TypeVar("T")
 
 def bench_config(data_dir: Path, sync: SyncConfig | None) -> Config:
     """The ``kiosk sim`` config (goods bays 9 and 10 included) with the polls described above."""
-    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+    text = resources.files("kiosk.sim").joinpath("sim.toml").read_text(encoding="utf-8")
     base = parse_config(text)
     slots = base.hardware.slots.model_copy(update={"poll_s": SLOTS_POLL_S})
     # A spend every few dozen ms moves the goods door faster than any rider: the flapping-switch guard must not fire.

@@ -66,7 +66,7 @@ class ShiftedClock(SystemClock):
 
 def bench_config(data_dir: Path) -> Config:
     """The ``kiosk sim`` config with the slot poll period chosen above."""
-    base = parse_config(resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8"))
+    base = parse_config(resources.files("kiosk.sim").joinpath("sim.toml").read_text(encoding="utf-8"))
     slots = base.hardware.slots.model_copy(update={"poll_s": SLOTS_POLL_S})
     hardware = base.hardware.model_copy(update={"slots": slots})
     station = base.station.model_copy(update={"data_dir": data_dir / "data"})

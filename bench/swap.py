@@ -46,11 +46,11 @@ from typing import Any, TypeVar
 
 from cpuquota import CpuQuota, QuotaError, limit_cpu
 
-from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import Config, parse_config
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.sim.codes import SimCodeIssuer
 from kiosk.station.swap_record import SwapState
 
 TARGET_P99_S = 0.015
@@ -66,7 +66,7 @@ T = TypeVar("T")
 
 def bench_config(data_dir: Path) -> Config:
     """The ``kiosk sim`` config: long rider time limits, no per-rider limit, polls as described above."""
-    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+    text = resources.files("kiosk.sim").joinpath("sim.toml").read_text(encoding="utf-8")
     base = parse_config(text)
     slots = base.hardware.slots.model_copy(update={"poll_s": SLOTS_POLL_S})
     # A swap every ~100 ms moves doors far faster than any rider: the flapping-switch guard must not fire.

@@ -9,7 +9,7 @@ the way ``tests/ui/conftest.py`` does), ``kiosk sim --no-ui`` (kiosk-core with a
 cabinet behind real ptys) and the touchscreen app ``kiosk ui --window 800x480 --mouse`` following
 core's API. What is measured:
 
-1. **Idle**: a plain ``python -m kiosk.app.cli ui`` showing the idle screen, linked to core, nobody
+1. **Idle**: a plain ``python -m kiosk.cli.main ui`` showing the idle screen, linked to core, nobody
    touching it, for 60 s (5 s with ``--quick``): CPU from ``/proc/PID/stat`` (utime + stime of all its
    threads) as % of one core, and ``VmRSS`` from ``/proc/PID/status`` sampled every second.
 2. **Scan → screen drawn**: a rider code is issued and scanned by the simulator (``POST /api/sim/codes``
@@ -26,12 +26,12 @@ core's API. What is measured:
 
 How the UI says when it drew: no line in kiosk-ui's own log has a frame's time, and nothing in
 ``kiosk/ui`` was changed for this bench. Instead the measured UI process is started as
-``python bench/ui_probe.py ARGS``, which runs exactly ``kiosk ui ARGS`` (``kiosk.app.cli.main``)
+``python bench/ui_probe.py ARGS``, which runs exactly ``kiosk ui ARGS`` (``kiosk.cli.main.main``)
 after wrapping two methods once Kivy is set up: ``KioskApp.refresh`` (notes when the screen shown changes)
 and the window's ``flip`` (after the real buffer swap, prints ``kiosk-ui-probe drawn <core screen number>
 <screen> <time.monotonic()>`` for a pending change, and ``frame`` for the very first frame). Both
 processes share the machine's CLOCK_MONOTONIC, so the times compare directly. The idle figures come from
-an unwrapped ``python -m kiosk.app.cli ui``.
+an unwrapped ``python -m kiosk.cli.main ui``.
 
 Other work on the machine (the CPU is shared) shows in the latencies; the load average is printed.
 """
@@ -135,7 +135,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def bench_config_text() -> str:
     """The built-in ``kiosk sim`` config with a short insert time (and no wait between a rider's swaps)."""
-    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+    text = resources.files("kiosk.sim").joinpath("sim.toml").read_text(encoding="utf-8")
     text = text.replace("insert_timeout_s = 120", f"insert_timeout_s = {INSERT_TIMEOUT_S}")
     text = text.replace("[policy]", "[policy]\nmin_minutes_between_swaps = 0")
     config = parse_config(text, source="bench config")
@@ -211,7 +211,7 @@ class Core:
         hardware = parse_config(config.read_text(encoding="utf-8"), source=str(config)).hardware
         self.battery_bays = {str(bay.number) for bay in hardware.bays if bay.goods is None}
         """Bays that hold batteries; goods bays (water, snacks) have no slot controller and no reading."""
-        command = [sys.executable, "-m", "kiosk.app.cli", "sim", "--no-ui", "--config", str(config)]
+        command = [sys.executable, "-m", "kiosk.cli.main", "sim", "--no-ui", "--config", str(config)]
         command += ["--port", str(self.port), "--data-dir", str(self.data)]
         env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
         with self.log_path.open("wb") as log:
@@ -280,7 +280,7 @@ class Ui:
         if probed:
             command = [sys.executable, str(Path(__file__).with_name("ui_probe.py")), *args]
         else:
-            command = [sys.executable, "-m", "kiosk.app.cli", "ui", *args]
+            command = [sys.executable, "-m", "kiosk.cli.main", "ui", *args]
         self.log_path = workdir / f"{name}.log"
         self.lines: queue.Queue[ProbeLine] = queue.Queue()
         env = {**os.environ, "DISPLAY": display}

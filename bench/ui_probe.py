@@ -65,7 +65,7 @@ def _install_probe() -> None:
 def run_probed_ui(argv: list[str]) -> int:
     """``kiosk ui ARGV`` with the probe installed right after ``kiosk.ui.bootstrap.prepare`` (Kivy set up)."""
     import kiosk.ui.bootstrap as bootstrap
-    from kiosk.app.cli import main as kiosk_main
+    from kiosk.cli.main import main as kiosk_main
     from kiosk.ui.settings import UiSettings
 
     here = Path(__file__).resolve().parent

@@ -39,7 +39,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kiosk.app.station import Station, run_station
+from kiosk.app.run import run_station
+from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import Config
 from kiosk.core.events import EventRecord

@@ -12,12 +12,12 @@ from typing import Any
 
 import requests
 
-from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import Config
 from kiosk.core.content import BookingSlot, CatalogueItem, PointsRule, Service
 from kiosk.core.hardware import BayConfig
 from kiosk.core.secrets import ensure_secret_file
+from kiosk.sim.codes import SimCodeIssuer
 from kiosk.sync.protocol import BookingStatus, Bundle, RiderBalance, SpendAnswer, SpendRequest
 from tests.support import LastingSimCabinet, RunningStation, sim_config, wait_until
 

@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 import requests
 
-from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
 from kiosk.core.clock import Clock, SystemClock
 from kiosk.core.config import Config, parse_config
 from kiosk.devices.base import Scan
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.sim.codes import SimCodeIssuer
 
 T = TypeVar("T")
 
@@ -106,7 +106,7 @@ def sim_config(
     tmp_path: Path, *, policy: dict[str, Any] | None = None, hardware: dict[str, Any] | None = None
 ) -> Config:
     """The ``kiosk sim`` config with its data under ``tmp_path``, fast polls, and the given overrides."""
-    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+    text = resources.files("kiosk.sim").joinpath("sim.toml").read_text(encoding="utf-8")
     base = parse_config(text)
     slots = base.hardware.slots.model_copy(update={"poll_s": 0.1})
     hw = base.hardware.model_copy(update={"poll_s": 0.05, "slots": slots, **(hardware or {})})

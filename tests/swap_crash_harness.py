@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.core.clock import SystemClock
 from kiosk.devices.sim.serve import ControlClient
+from kiosk.sim.codes import SimCodeIssuer
 from kiosk.station.swap_record import SwapState
 from tests.crash_station import POLICY, write_settings
 from tests.support import ZygotePipe

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.app.bay_warnings import bay_list, grouped_faults
+from kiosk.flows.bay_warnings import bay_list, grouped_faults
 
 
 def test_one_bay_is_named_alone() -> None:

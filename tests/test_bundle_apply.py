@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.app.bundle import policy_with_overrides
 from kiosk.core.config import PolicyConfig
 from kiosk.core.errors import ConfigError
+from kiosk.flows.bundle import policy_with_overrides
 
 
 def test_a_known_policy_setting_is_overridden() -> None:

@@ -31,7 +31,7 @@ ui_token_file = "data/ui-token"
 
 def kiosk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kiosk.app.cli", *args], capture_output=True, text=True, timeout=60, env=env
+        [sys.executable, "-m", "kiosk.cli.main", *args], capture_output=True, text=True, timeout=60, env=env
     )
 
 
@@ -96,7 +96,7 @@ def test_run_under_systemd_notifies_pings_the_watchdog_and_stops_cleanly_on_sigt
 ) -> None:
     env = {**os.environ, "NOTIFY_SOCKET": notify_socket.getsockname(), "WATCHDOG_USEC": "200000"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.app.cli", "run", "--config", str(config_file)],
+        [sys.executable, "-m", "kiosk.cli.main", "run", "--config", str(config_file)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -130,7 +130,7 @@ def test_run_under_systemd_notifies_pings_the_watchdog_and_stops_cleanly_on_sigt
 
 def test_sim_prints_where_to_look_serves_health_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.app.cli", "sim", "--no-ui", "--port", "0", "--data-dir", str(tmp_path / "sim")],
+        [sys.executable, "-m", "kiosk.cli.main", "sim", "--no-ui", "--port", "0", "--data-dir", str(tmp_path / "sim")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -175,7 +175,7 @@ def test_sync_commands_ask_the_running_core(config_file: Path, tmp_path: Path) -
     port = free_port()
     config_file.write_text(CONFIG.replace("port = 0", f"port = {port}"), encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.app.cli", "run", "--config", str(config_file)],
+        [sys.executable, "-m", "kiosk.cli.main", "run", "--config", str(config_file)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

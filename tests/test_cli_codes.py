@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.cli_codes import add_codes_commands, parse_ttl
+from kiosk.cli.codes import add_codes_commands, parse_ttl
 from kiosk.core.errors import ConfigError, KioskError
 from kiosk.core.ridercode import TEXT_PREFIX, Scope, parse_code, public_key_to_b64, read_private_key
 

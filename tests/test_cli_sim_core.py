@@ -1,6 +1,6 @@
 """Issue 13, bug 6: the CLI commands that talk to a running kiosk-core find a running ``kiosk sim``.
 
-``kiosk sync status --config kiosk/app/sim.toml`` used to fail with "secret file /etc/kiosk/ui-token does
+``kiosk sync status --config kiosk/sim/sim.toml`` used to fail with "secret file /etc/kiosk/ui-token does
 not exist": the sim keeps its token (and its port) elsewhere. The sim now says where it runs in its data
 folder (``running.json``), and the commands use that when the config's own token file is not there.
 """
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-SIM_TOML = str(Path(__file__).resolve().parents[1] / "kiosk" / "app" / "sim.toml")
+SIM_TOML = str(Path(__file__).resolve().parents[1] / "kiosk" / "sim" / "sim.toml")
 
 
 def kiosk(*args: str, sim_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KIOSK_SIM_DIR": str(sim_dir)}
     return subprocess.run(
-        [sys.executable, "-m", "kiosk.app.cli", *args], capture_output=True, text=True, timeout=60, env=env
+        [sys.executable, "-m", "kiosk.cli.main", *args], capture_output=True, text=True, timeout=60, env=env
     )
 
 
@@ -32,7 +32,7 @@ def sim_dir(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "sim"
     env = {**os.environ, "KIOSK_SIM_DIR": str(folder)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.app.cli", "sim", "--no-ui", "--port", "0"],
+        [sys.executable, "-m", "kiosk.cli.main", "sim", "--no-ui", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.simcodes import SimCodeIssuer
-from kiosk.app.timekeeper import PERSIST_EVERY_S
 from kiosk.core.clock import FakeClock
+from kiosk.flows.timekeeper import PERSIST_EVERY_S
+from kiosk.sim.codes import SimCodeIssuer
 from kiosk.station.trusted_time import TimeMark
 from kiosk.store.timemark import read_time_mark
 from tests.support import LastingSimCabinet, RunningStation, sim_config, wait_until

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.components import StoreComponent
 from kiosk.core.clock import FakeClock
 from kiosk.core.events import ComponentFailed, EventRecord
+from kiosk.store.component import StoreComponent
 
 
 def make(tmp_path: Path, heard: list[EventRecord], clock: FakeClock) -> StoreComponent:

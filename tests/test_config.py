@@ -164,7 +164,7 @@ def test_key_lines_skip_multiline_values() -> None:
 
 
 def test_the_shipped_simulator_config_is_valid() -> None:
-    path = Path(__file__).resolve().parents[1] / "kiosk" / "app" / "sim.toml"
+    path = Path(__file__).resolve().parents[1] / "kiosk" / "sim" / "sim.toml"
     config = load_config(path)
     assert config.hardware.cabinet == "kerong"
     assert len(config.hardware.bays) == 10  # 8 battery bays, 2 goods bays

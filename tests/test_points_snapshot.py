@@ -79,8 +79,8 @@ def test_a_spend_the_hub_confirmed_live_is_in_a_snapshot_issued_after_it() -> No
 
 
 def test_the_simulators_codes_say_their_snapshot_holds_no_stations_moves(tmp_path: Path) -> None:
-    from kiosk.app.simcodes import SimCodeIssuer
     from kiosk.core.clock import SystemClock
+    from kiosk.sim.codes import SimCodeIssuer
 
     text = SimCodeIssuer(tmp_path, SystemClock(), {RIDER: 42}).issue(RIDER)
     code = parse_code(text).code
@@ -89,8 +89,8 @@ def test_the_simulators_codes_say_their_snapshot_holds_no_stations_moves(tmp_pat
 
 
 def test_a_code_without_points_stays_version_1(tmp_path: Path) -> None:
-    from kiosk.app.simcodes import SimCodeIssuer
     from kiosk.core.clock import SystemClock
+    from kiosk.sim.codes import SimCodeIssuer
 
     assert SimCodeIssuer(tmp_path, SystemClock(), {}).issue(RIDER).startswith("RK1:")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.core.clock import FakeClock
+from kiosk.sim.codes import SimCodeIssuer
 from tests.rider_support import (
     WAIT,
     WATER_BAY,

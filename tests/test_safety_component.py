@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 from gpiozero.pins.mock import MockFactory
 
-from kiosk.app.safety import SafetySupervisor
 from kiosk.core.clock import FakeClock
 from kiosk.core.errors import DeviceError
 from kiosk.core.events import Event, EventRecord
 from kiosk.core.hardware import SafetyIoConfig
 from kiosk.core.safety_config import SafetyConfig
 from kiosk.devices.base import BatteryReading
+from kiosk.flows.safety import SafetySupervisor
 from kiosk.station.safety_events import SafetyAction
 
 IO = SafetyIoConfig(mains_pin="GPIO20", fan_pin="GPIO21")

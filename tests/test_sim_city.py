@@ -9,8 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.app import sim_city
-from kiosk.app.sim_city import (
+from kiosk.core.clock import FakeClock
+from kiosk.core.config import parse_config
+from kiosk.core.content import Location
+from kiosk.core.errors import ConfigError
+from kiosk.core.hardware import BayConfig
+from kiosk.core.ridercode import parse_code
+from kiosk.sim import city as sim_city
+from kiosk.sim.city import (
     CITY_FILE,
     SlotPlan,
     booking_slots,
@@ -20,13 +26,7 @@ from kiosk.app.sim_city import (
     goods_bays,
     load_city,
 )
-from kiosk.app.simcodes import KID, SimCodeIssuer
-from kiosk.core.clock import FakeClock
-from kiosk.core.config import parse_config
-from kiosk.core.content import Location
-from kiosk.core.errors import ConfigError
-from kiosk.core.hardware import BayConfig
-from kiosk.core.ridercode import parse_code
+from kiosk.sim.codes import KID, SimCodeIssuer
 from kiosk.station.codes import KeySet
 from kiosk.sync.protocol import Bundle, KeyEntry
 
@@ -152,7 +152,7 @@ def test_a_city_file_left_out_of_the_package_is_reported_plainly(monkeypatch: py
 
 
 def test_a_misspelt_field_in_the_city_file_is_refused() -> None:
-    text = resources.files("kiosk.app").joinpath(CITY_FILE).read_text(encoding="utf-8")
+    text = resources.files("kiosk.sim").joinpath(CITY_FILE).read_text(encoding="utf-8")
     with pytest.raises(ConfigError, match="catalog"):
         load_city(text.replace('"catalogue"', '"catalog"'))
 
@@ -163,7 +163,7 @@ def test_goods_bays_are_the_bays_with_an_item() -> None:
 
 
 def test_the_simulators_config_has_a_water_and_a_snack_bay() -> None:
-    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+    text = resources.files("kiosk.sim").joinpath("sim.toml").read_text(encoding="utf-8")
     config = parse_config(text)
     assert sorted(goods_bays(config.hardware.bays).values()) == ["snack", "water"]
     catalogue = {c.id for c in bundle_at().catalogue}

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from kiosk.app.sim_city import demo_balances, seed_sim_station
-from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.core.clock import SystemClock
 from kiosk.core.hardware import BayConfig
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.sim.city import demo_balances, seed_sim_station
+from kiosk.sim.codes import SimCodeIssuer
 from tests.support import RunningStation, sim_config, wait_until
 
 WAIT = 10.0
@@ -87,7 +87,7 @@ def test_a_swap_never_opens_a_goods_bay_even_when_they_are_the_only_empty_bays(c
 
 
 def test_kiosk_sim_applies_the_demo_city_and_says_how_to_try_the_services(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "kiosk.app.cli", "sim", "--no-ui", "--port", "0", "--data-dir", str(tmp_path)]
+    command = [sys.executable, "-m", "kiosk.cli.main", "sim", "--no-ui", "--port", "0", "--data-dir", str(tmp_path)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         assert process.stdout is not None
         lines: list[str] = []

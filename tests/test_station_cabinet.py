@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.sim.codes import SimCodeIssuer
 from tests.support import LoopThread, Technician, sim_config, wait_until
 
 KINDS = ["kerong", "8a80", "gpio"]

@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from kiosk.app.systemd import notify, watchdog_interval
+from kiosk.ops.systemd import notify, watchdog_interval
 
 
 def test_notify_sends_the_message_to_the_notify_socket(tmp_path: Path) -> None:

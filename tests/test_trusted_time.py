@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.components import StoreComponent
-from kiosk.app.timekeeper import NO_TRUSTED_TIME, PERSIST_EVERY_S, TimeKeeper
 from kiosk.core.clock import FakeClock
 from kiosk.core.config import parse_config
 from kiosk.core.ridercode import RiderCode, Scope, public_key_to_b64, sign_code
+from kiosk.flows.timekeeper import NO_TRUSTED_TIME, PERSIST_EVERY_S, TimeKeeper
 from kiosk.station.codes import Accepted, KeyInfo, KeySet, Refusal, Refused, Verdict, verify
 from kiosk.station.trusted_time import CodeTime, TimeMark, TimeSource, carried, code_time, newer, rebased
+from kiosk.store.component import StoreComponent
 from kiosk.store.timemark import read_time_mark
 from tests.test_codes_verify import NEW, make
 

@@ -1,7 +1,7 @@
 """The local API's rider services for the touchscreen: content, the identified rider, points, bookings, feedback.
 
 The paths, models and status codes are those listed in :mod:`kiosk.api.rider_models`. The router is built
-from :class:`RiderApi`, plain callables the composition root hands in (``kiosk.app.rider_desk.RiderDesk``),
+from :class:`RiderApi`, plain callables the composition root hands in (``kiosk.flows.rider_desk.RiderDesk``),
 so this layer never imports the app. Errors are ``{"error": "plain words"}``: 404 for what does not exist,
 409 for what cannot be done now (nobody identified, a swap already running), 422 for a malformed body.
 """

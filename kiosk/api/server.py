@@ -17,7 +17,8 @@ from typing import Any
 
 import uvicorn
 
-from kiosk.api.app import ApiContext, create_app
+from kiosk.api.app import create_app
+from kiosk.api.context import ApiContext
 from kiosk.core.errors import ComponentError
 from kiosk.core.http_limits import BodyLimit
 from kiosk.sync.serving import ConnectionLimits, uvicorn_options

@@ -5,29 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk import __version__
-from kiosk.api.app import ApiContext
+from kiosk.api.context import ApiContext
 from kiosk.api.screen import ScreenFeed
 from kiosk.api.server import ApiServer
 from kiosk.api.stream import EventBus
 from kiosk.api.users import UserStore
-from kiosk.app import systemd
-from kiosk.app.bundle import bundle_check
-from kiosk.app.cabinet import CabinetComponent
-from kiosk.app.components import StoreComponent
-from kiosk.app.controller import StationController
-from kiosk.app.rider_desk import RiderDesk
 from kiosk.app.runtime import Runtime
-from kiosk.app.safety import SafetySupervisor
-from kiosk.app.simcodes import SimCodeIssuer
-from kiosk.app.simulation import SimulatorComponent
-from kiosk.app.timekeeper import TimeKeeper
 from kiosk.core.clock import Clock
 from kiosk.core.component import Component
 from kiosk.core.config import Config
@@ -37,6 +25,17 @@ from kiosk.core.ids import boot_id as read_boot_id
 from kiosk.core.secrets import ensure_secret_file, read_secret_file
 from kiosk.devices.build import build_devices
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.flows.bundle import bundle_check
+from kiosk.flows.cabinet import CabinetComponent
+from kiosk.flows.controller import StationController
+from kiosk.flows.rider_desk import RiderDesk
+from kiosk.flows.safety import SafetySupervisor
+from kiosk.flows.timekeeper import TimeKeeper
+from kiosk.ops import systemd
+from kiosk.ops.ui_service import restart_ui
+from kiosk.sim.codes import SimCodeIssuer
+from kiosk.sim.simulator import SimulatorComponent
+from kiosk.store.component import StoreComponent
 from kiosk.sync.protocol import Bundle, Heartbeat
 from kiosk.sync.relay import SyncRelay
 
@@ -264,79 +263,3 @@ class Station:
         except Exception as exc:  # still close everything
             log.error("could not record the stop: %s", exc)
         await self.runtime.close()
-
-
-UI_RESTART_TIMEOUT_S = 30.0
-
-
-async def restart_ui() -> None:
-    """Restart the touchscreen app's service (the kiosk user needs the polkit rule the installer writes)."""
-    process = await asyncio.create_subprocess_exec(
-        "systemctl", "restart", "--no-block", "kiosk-ui.service", stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        async with asyncio.timeout(UI_RESTART_TIMEOUT_S):
-            _, err = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        raise RuntimeError("systemctl did not answer in time") from None
-    if process.returncode != 0:
-        raise RuntimeError(f"systemctl could not restart kiosk-ui: {err.decode(errors='replace').strip()}")
-
-
-async def run_station(
-    station: Station,
-    stop: asyncio.Event | None = None,
-    announce: bool = True,
-    after_start: Callable[[Station], None] | None = None,
-    sign_in: str | None = None,
-    before_stop: Callable[[], None] | None = None,
-) -> int:
-    """Run ``station`` until SIGTERM/SIGINT (or ``stop`` is set); return the process exit code.
-
-    ``sign_in`` replaces the announcement's hint on how staff sign in to the status page (``kiosk sim``
-    names its own account); ``before_stop`` runs once the stop is asked, before the station stops (``kiosk sim``
-    ends its touchscreen app first, so no client holds a stream open while the server shuts down).
-    """
-    loop = asyncio.get_running_loop()
-    stop = stop or asyncio.Event()
-    received: list[str] = []
-
-    def on_signal(sig: signal.Signals) -> None:
-        received.append(sig.name)
-        stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        await station.start()
-        if after_start is not None:  # before the announcement, so its warnings are those after the hook's work
-            after_start(station)
-        if announce:
-            _announce(station, sign_in)
-        await stop.wait()
-        if before_stop is not None:
-            before_stop()
-        await station.stop(received[0] if received else "requested")
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-    return 0
-
-
-def _announce(station: Station, sign_in: str | None = None) -> None:
-    info = station.info()
-    lines = [
-        f"Station {station.config.station.id} ({station.config.station.name_en}) is running.",
-        f"  Status page : {info.url}/   ({sign_in or 'sign in with a staff account: kiosk admin add-user'})",
-        f"  Local API   : {info.url}/api/status   (header 'Authorization: Bearer <UI token>')",
-        f"  Health      : {info.url}/api/health",
-        f"  UI token    : in {info.token_file}",
-        f"  Database    : {info.database}",
-    ]
-    warnings = station.runtime.warnings()
-    if warnings:
-        lines.append("  Warnings    :")
-        lines.extend(f"    - {w}" for w in warnings)
-    lines.append("Press Ctrl+C to stop.")
-    print("\n".join(lines), flush=True)

@@ -1,9 +1,9 @@
 """The small protocols every driver keeps, so the station logic never knows which hardware it runs on.
 
 Drivers are plain synchronous objects (they block on a serial port or a pin for at most a bounded
-time). kiosk.app runs them in worker threads and hands their results to the asyncio loop; drivers
-never touch the loop themselves. Every driver has ``close()`` (idempotent, outputs to safe state),
-``get_status()`` (a fresh JSON-safe dict) and works as a context manager.
+time). The cabinet component (kiosk.flows.cabinet) runs them in worker threads and hands their results to
+the asyncio loop; drivers never touch the loop themselves. Every driver has ``close()`` (idempotent,
+outputs to safe state), ``get_status()`` (a fresh JSON-safe dict) and works as a context manager.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Events the hardware gives rise to: doors, faults, batteries, the scanner. Recorded by kiosk.app."""
+"""Events the hardware gives rise to: doors, faults, batteries, the scanner.
+
+Recorded by the cabinet component (kiosk.flows.cabinet).
+"""
 
 from __future__ import annotations
 

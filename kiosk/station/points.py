@@ -16,7 +16,7 @@ A spend normally waits for the hub's live answer. Without one (offline, or no an
 it may go ahead only when the shown balance covers it and the rider's spends the hub has not yet seen stay
 within the offline cap: the worst a double spend across stations can cost the city is the cap.
 
-Nothing here does I/O or reads a clock: the desk (:mod:`kiosk.app.rider_desk`) hands everything in.
+Nothing here does I/O or reads a clock: the desk (:mod:`kiosk.flows.rider_desk`) hands everything in.
 """
 
 from __future__ import annotations

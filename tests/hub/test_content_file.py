@@ -1,6 +1,6 @@
 """Issue 13, bug 5: one content format for the hub and the simulator's demo city.
 
-``kiosk-hub content load kiosk/app/sim_city.json`` used to refuse the demo city the project ships (extra
+``kiosk-hub content load kiosk/sim/sim_city.json`` used to refuse the demo city the project ships (extra
 inputs), and once stripped, each service's ``slot_plan`` was dropped silently: a bookable service with no
 slots. Now the hub loads the shipped file, makes each slot plan into slots, and refuses an unknown key
 naming it. Run against both engines (SQLite and PostgreSQL).
@@ -18,7 +18,7 @@ from hub.admin_content import check_content
 from hub.cli import main
 from hub.storage import open_storage
 
-DEMO_CITY = Path(__file__).resolve().parents[2] / "kiosk" / "app" / "sim_city.json"
+DEMO_CITY = Path(__file__).resolve().parents[2] / "kiosk" / "sim" / "sim_city.json"
 
 
 def load(db: str, path: Path) -> int:

@@ -110,7 +110,7 @@ class Background:
 
 def kiosk_sim(data_dir: Path, *args: str, env: Mapping[str, str] | None = None) -> Background:
     """``kiosk sim`` on a free port with ``data_dir``, started; its banner read up to "Press Ctrl+C"."""
-    argv = [sys.executable, "-m", "kiosk.app.cli", "sim", "--port", "0", "--data-dir", str(data_dir), *args]
+    argv = [sys.executable, "-m", "kiosk.cli.main", "sim", "--port", "0", "--data-dir", str(data_dir), *args]
     sim = Background(argv, env if env is not None else kiosk_env())
     sim.wait_for(r"Press Ctrl\+C", 60)
     return sim

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.doctor import (
+from kiosk.core.clock import FakeClock
+from kiosk.devices.sim.pty import PtyPort
+from kiosk.ops.doctor import (
     DISK_FAIL_BYTES,
     DISK_WARN_BYTES,
     Finding,
@@ -31,8 +33,6 @@ from kiosk.app.doctor import (
     report,
     run_checks,
 )
-from kiosk.core.clock import FakeClock
-from kiosk.devices.sim.pty import PtyPort
 from kiosk.store import Store
 
 STATION = "sh-doctor-001"

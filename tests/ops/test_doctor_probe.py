@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from kiosk.app.doctor import Level, check_lock_boards
 from kiosk.core.config import Config, parse_config
 from kiosk.devices.lockers.probe import models_for, probe_bus
 from kiosk.devices.protocols import board8a80 as p8a80
@@ -16,6 +15,7 @@ from kiosk.devices.protocols import kerong as pkerong
 from kiosk.devices.sim.lockboard import SimLockBus
 from kiosk.devices.sim.profiles import sim_bus_for
 from kiosk.devices.sim.pty import PtyPort
+from kiosk.ops.doctor import Level, check_lock_boards
 
 
 @pytest.fixture

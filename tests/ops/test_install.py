@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.api.users import UserStore
-from kiosk.app.cli_ops import add_ops_commands
-from kiosk.app.install import (
+from kiosk.cli.ops import add_ops_commands
+from kiosk.core.config import load_config
+from kiosk.ops.install import (
     DROP_IN,
     GROUPS,
     UI_GROUPS,
@@ -28,7 +29,6 @@ from kiosk.app.install import (
     summary,
     with_consoleblank,
 )
-from kiosk.core.config import load_config
 from tests.ops.test_units import SYSTEMD_DIR, make_systemd_root, verify
 
 BASE_GROUPS = "root:x:0:\ndialout:x:20:\ninput:x:101:\nvideo:x:44:\nrender:x:105:\n"

@@ -4,7 +4,7 @@ file and folder it made, by owner and mode, and what the touchscreen's user can 
 The installer runs for real (``useradd --prefix``, ``chown`` by the ids the target root's own passwd and
 group give): the test machine runs as root, as installing does. The owners are read back as numbers and
 named through the target root's files, never this machine's. What kiosk-ui may read is decided twice: by
-the plain permission rule (:func:`kiosk.app.install.can_reach`) and by the kernel, opening each file as
+the plain permission rule (:func:`kiosk.ops.install.can_reach`) and by the kernel, opening each file as
 the target system's ``kiosk-ui`` uid and groups — the attack itself.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.install import (
+from kiosk.ops.install import (
     UI_USER,
     USER,
     HostSystem,

@@ -15,11 +15,11 @@ import pytest
 import requests
 
 from kiosk.api.users import UserStore, check_password
-from kiosk.app.cli import _sim_admin_password, _sim_config, build_parser
-from kiosk.app.running_sim import RUNNING_FILE, find_running_sim
-from kiosk.app.sim_session import start_xvfb
+from kiosk.cli.main import _sim_admin_password, _sim_config, build_parser
 from kiosk.core.config import DEFAULT_CONFIG_PATH, Config
 from kiosk.core.secrets import typeable_password, typeable_password_bits
+from kiosk.sim.running import RUNNING_FILE, find_running_sim
+from kiosk.sim.session import start_xvfb
 from tests.ops.processes import Background, api_url, kiosk_env, kiosk_sim, processes_naming
 
 TYPEABLE = re.compile(r"^[a-z]+( [a-z]+)+$")
@@ -117,7 +117,7 @@ def test_the_sim_says_how_to_see_the_touchscreen_when_there_is_no_display(tmp_pa
 
 def test_asking_for_a_window_without_a_display_is_refused_before_anything_starts(tmp_path: Path) -> None:
     sim = Background(
-        [sys.executable, "-m", "kiosk.app.cli", "sim", "--ui", "window", "--port", "0", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "kiosk.cli.main", "sim", "--ui", "window", "--port", "0", "--data-dir", str(tmp_path)],
         kiosk_env(DISPLAY=None, WAYLAND_DISPLAY=None),
     )
     try:
@@ -178,7 +178,7 @@ def display() -> Iterator[str]:
 
 
 def kiosk_ui(env: dict[str, str]) -> Background:
-    return Background([sys.executable, "-m", "kiosk.app.cli", "ui"], env)
+    return Background([sys.executable, "-m", "kiosk.cli.main", "ui"], env)
 
 
 @pytest.mark.usefixtures("no_station_config")
@@ -231,7 +231,7 @@ def test_kiosk_sync_status_alone_asks_the_running_sim(tmp_path: Path) -> None:
     sim = kiosk_sim(sim_dir, "--ui", "off")
     try:
         status = subprocess.run(
-            [sys.executable, "-m", "kiosk.app.cli", "sync", "status"],
+            [sys.executable, "-m", "kiosk.cli.main", "sync", "status"],
             env=kiosk_env(KIOSK_SIM_DIR=str(sim_dir)),
             capture_output=True,
             text=True,
@@ -247,7 +247,7 @@ def test_kiosk_sync_status_alone_asks_the_running_sim(tmp_path: Path) -> None:
 def test_a_sim_for_a_hub_without_its_token_says_how_to_register_it(tmp_path: Path) -> None:
     argv = ["sim", "--hub", "http://127.0.0.1:9", "--port", "0", "--data-dir", str(tmp_path / "sim"), "--ui", "off"]
     result = subprocess.run(
-        [sys.executable, "-m", "kiosk.app.cli", *argv], env=kiosk_env(), capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "kiosk.cli.main", *argv], env=kiosk_env(), capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2
     assert f"kiosk-hub station add sim-001 --name NAME --token-file {tmp_path / 'sim' / 'hub-token'}" in result.stderr

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.install import HUB_UNITS, STATION_UNITS, Layout, unit_text
 from kiosk.core.config import ApiConfig
+from kiosk.ops.install import HUB_UNITS, STATION_UNITS, Layout, unit_text
 from kiosk.sync.serving import FD_RESERVE, ConnectionLimits
 from tests.ops.test_units import SYSTEMD_DIR, unit, values
 

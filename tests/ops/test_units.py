@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app.install import HUB_UNITS, STATION_UNITS, UDEV_RULES, Layout
+from kiosk.ops.install import HUB_UNITS, STATION_UNITS, UDEV_RULES, Layout
 
 SYSTEMD_DIR = Path(__file__).resolve().parents[2] / "systemd"
 UNITS = (*STATION_UNITS, *HUB_UNITS)

@@ -18,7 +18,7 @@ RUN_MAIN = "import sys; from kiosk.ui.main import main; sys.exit(main(sys.argv[1
 
 def config_file(tmp_path: Path) -> Path:
     """The ``kiosk sim`` config with its data and token file under ``tmp_path``, core on a closed port."""
-    text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+    text = resources.files("kiosk.sim").joinpath("sim.toml").read_text(encoding="utf-8")
     text = text.replace('timezone = "Asia/Shanghai"', f'timezone = "Asia/Shanghai"\ndata_dir = "{tmp_path}"')
     text = text.replace("port = 8080", f'port = 9\nui_token_file = "{tmp_path / "ui-token"}"')
     path = tmp_path / "kiosk.toml"

@@ -15,12 +15,12 @@ import requests
 from argon2 import PasswordHasher
 
 from kiosk.api.users import UserStore
-from kiosk.app.simcodes import SimCodeIssuer
 from kiosk.app.station import Station
 from kiosk.core.clock import SystemClock
 from kiosk.core.guessing import GuessPolicy, GuessThrottle
 from kiosk.core.hardware import BayConfig
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.sim.codes import SimCodeIssuer
 from kiosk.sync.serving import ConnectionLimits
 from tests.support import LoopThread, Technician, sim_config, wait_until
 

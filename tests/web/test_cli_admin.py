@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.api.users import UserStore
-from kiosk.app.cli_admin import add_admin_commands
+from kiosk.cli.admin import add_admin_commands
 from kiosk.core.errors import KioskError
 from tests.web.conftest import FAST_HASH
 

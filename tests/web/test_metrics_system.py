@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kiosk.api.metrics import render_metrics
-from kiosk.api.web.system import cpu_temperature_c, disk_space, format_bytes
+from kiosk.api.system import cpu_temperature_c, disk_space, format_bytes
 
 SAMPLE = re.compile(r'^[a-z_]+\{station="[^"]*"(,[a-z_]+="[^"]*")*\} -?[0-9.e+]+$')
 

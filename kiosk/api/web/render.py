@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.api.auth import CSRF_FIELD
-from kiosk.api.web.system import DiskSpace, format_bytes
+from kiosk.api.system import DiskSpace, format_bytes
 from kiosk.core.events import registered_types
 from kiosk.devices.sim.cabinet import FAULTS
 

@@ -15,23 +15,21 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kiosk.api.auth import CSRF_FIELD, CSRF_HEADER, LOGIN_COOKIE, SESSION_COOKIE, Principal, Role, csrf_ok
+from kiosk.api.context import ApiContext
 from kiosk.api.sim import BatteryBody, CodeBody, FaultBody, ScanBody
+from kiosk.api.system import cpu_temperature_c, disk_space
 from kiosk.api.users import UserError
 from kiosk.api.web import render
 from kiosk.api.web.audit import ActionKind, SignInAlarm, StaffAction
-from kiosk.api.web.system import cpu_temperature_c, disk_space
 from kiosk.core.errors import KioskError
 from kiosk.core.guessing import client_key
-
-if TYPE_CHECKING:
-    from kiosk.api.app import ApiContext
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The key and the station's key set live in the simulator's data folder; the simulator's API hands out
 real signed codes with them, which the station then checks exactly as it checks the hub's. Like the
 hub's, a code carries its rider's points balance as a snapshot when the simulator knows one (the demo
-city's riders, :mod:`kiosk.app.sim_city`).
+city's riders, :mod:`kiosk.sim.city`).
 """
 
 from __future__ import annotations

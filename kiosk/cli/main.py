@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import __version__
-from kiosk.app.running_sim import DEFAULT_SIM_DIR, SIM_DIR_ENV
-from kiosk.app.sim_session import UiMode
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config
 from kiosk.core.config_example import example_toml
 from kiosk.core.errors import KioskError
+from kiosk.sim.running import DEFAULT_SIM_DIR, SIM_DIR_ENV
+from kiosk.sim.session import UiMode
 
 if TYPE_CHECKING:
     from kiosk.store import Store
@@ -42,7 +42,7 @@ def _sim_config(args: argparse.Namespace) -> Config:
     if args.config:
         base = load_config(Path(args.config))
     else:
-        text = resources.files("kiosk.app").joinpath("sim.toml").read_text(encoding="utf-8")
+        text = resources.files("kiosk.sim").joinpath("sim.toml").read_text(encoding="utf-8")
         base = parse_config(text, source="built-in sim.toml")
     data_dir = Path(args.data_dir).expanduser().resolve()
     station = base.station.model_copy(update={"data_dir": data_dir})
@@ -101,7 +101,8 @@ def _typeable(password: str) -> bool:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``kiosk run``: the production station."""
-    from kiosk.app.station import Station, run_station  # the server stack is only needed here
+    from kiosk.app.run import run_station  # the server stack is only needed here
+    from kiosk.app.station import Station
 
     config = load_config(Path(args.config))
     _setup_logging(config.log_level)
@@ -111,24 +112,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sim(args: argparse.Namespace) -> int:
     """``kiosk sim``: a simulated station on this machine, its cabinet behind real ptys and mock pins.
 
-    Without a hub (``[sync] enabled = false``) the demo city (:mod:`kiosk.app.sim_city`) stands in for the
+    Without a hub (``[sync] enabled = false``) the demo city (:mod:`kiosk.sim.city`) stands in for the
     hub's bundle: applied at start through the same path, with the goods bays stocked. The touchscreen app
-    comes up beside it where ``--ui`` says (:class:`kiosk.app.sim_session.SimTouchscreen`).
+    comes up beside it where ``--ui`` says (:class:`kiosk.sim.session.SimTouchscreen`).
     """
-    from kiosk.app.running_sim import announce
-    from kiosk.app.sim_city import DEFAULT_STOCK, demo_balances, goods_bays, seed_sim_station
-    from kiosk.app.sim_session import SimTouchscreen, UiMode
-    from kiosk.app.simcodes import SimCodeIssuer
-    from kiosk.app.station import Station, run_station
+    from kiosk.app.run import run_station
+    from kiosk.app.station import Station
     from kiosk.core.secrets import ensure_secret_file
     from kiosk.devices.sim.cabinet import SimCabinet
+    from kiosk.sim.city import DEFAULT_STOCK, demo_balances, goods_bays, seed_sim_station
+    from kiosk.sim.codes import SimCodeIssuer
+    from kiosk.sim.running import announce
+    from kiosk.sim.session import SimTouchscreen, UiMode
 
     config = _sim_config(args)
     _setup_logging(config.log_level)
     data_dir = config.station.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     config_file = Path(args.config).resolve() if args.config else None
-    with resources.as_file(resources.files("kiosk.app").joinpath("sim.toml")) as built_in:
+    with resources.as_file(resources.files("kiosk.sim").joinpath("sim.toml")) as built_in:
         mode = UiMode.OFF if args.no_ui else UiMode(args.ui)
         touchscreen = SimTouchscreen(mode, config_file or built_in, config.api.ui_token_file)
         touchscreen.check()
@@ -241,7 +243,7 @@ def cmd_db_export(args: argparse.Namespace) -> int:
 
 
 def _local_api(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
-    from kiosk.app.running_sim import local_api  # a running `kiosk sim` is found where the config's token is not
+    from kiosk.sim.running import local_api  # a running `kiosk sim` is found where the config's token is not
 
     url, token = local_api(Path(args.config), default_path=args.config == str(DEFAULT_CONFIG_PATH))
     return url, {"Authorization": f"Bearer {token}"}
@@ -293,7 +295,7 @@ def run_ui(argv: Sequence[str]) -> int:
     names_config = any(word == "--config" or word.startswith("--config=") for word in words)
     if asks_help or names_config or DEFAULT_CONFIG_PATH.exists():
         return _ui_main(words)
-    from kiosk.app.sim_session import UI_WINDOW, answering_sim
+    from kiosk.sim.session import UI_WINDOW, answering_sim
 
     try:
         sim = answering_sim()
@@ -302,7 +304,7 @@ def run_ui(argv: Sequence[str]) -> int:
         return 2
     found = ["--api-url", sim.url, "--token-file", str(sim.ui_token_file), "--window", UI_WINDOW, "--mouse"]
     print(f"kiosk ui: the simulated station at {sim.url}", file=sys.stderr)
-    with resources.as_file(resources.files("kiosk.app").joinpath("sim.toml")) as built_in:
+    with resources.as_file(resources.files("kiosk.sim").joinpath("sim.toml")) as built_in:
         return _ui_main(["--config", str(built_in), *found, *words])  # later options win: the user's own
 
 
@@ -401,9 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help; `kiosk ui …` is handed to the app's own parser in main() (see `kiosk ui --help`).
     sub.add_parser("ui", help="the touchscreen app riders use (needs the ui extra; kiosk ui --help)", add_help=False)
 
-    from kiosk.app.cli_admin import add_admin_commands
-    from kiosk.app.cli_codes import add_codes_commands  # cryptography and segno: only for these commands
-    from kiosk.app.cli_ops import add_ops_commands
+    from kiosk.cli.admin import add_admin_commands
+    from kiosk.cli.codes import add_codes_commands  # cryptography and segno: only for these commands
+    from kiosk.cli.ops import add_ops_commands
 
     add_codes_commands(sub)
     add_ops_commands(sub)

@@ -34,7 +34,7 @@ from kiosk.core.hardware import BayConfig
 from kiosk.sync.protocol import Bundle, KeyEntry, RiderBalance
 
 CITY_FILE = "sim_city.json"
-"""The demo city, beside this module (package data of ``kiosk.app``)."""
+"""The demo city, beside this module (package data of ``kiosk.sim``)."""
 EARTH_RADIUS_M = 6_371_000.0
 DEFAULT_STOCK = 5
 """How many items each goods bay holds when the simulator starts."""
@@ -48,7 +48,7 @@ def load_city(text: str | None = None) -> SimCity:
     """The demo city from ``text`` (JSON), by default the packaged ``sim_city.json``; ConfigError if malformed."""
     if text is None:
         try:
-            text = resources.files("kiosk.app").joinpath(CITY_FILE).read_text(encoding="utf-8")
+            text = resources.files("kiosk.sim").joinpath(CITY_FILE).read_text(encoding="utf-8")
         except OSError as exc:  # a build that left the package data out
             raise ConfigError(
                 f"the simulator's demo city ({CITY_FILE}) is missing from the installed package: {exc}"
@@ -128,7 +128,7 @@ def goods_bays(bays: Sequence[BayConfig]) -> dict[int, str]:
 
 
 class GoodsDesk(Protocol):
-    """What seeding needs of the station's rider desk (``kiosk.app.rider_desk.RiderDesk``)."""
+    """What seeding needs of the station's rider desk (``kiosk.flows.rider_desk.RiderDesk``)."""
 
     def restock(self, bay: int, count: int, audit: Event | None) -> None:
         """Set a goods bay's stock."""

@@ -13,14 +13,14 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from kiosk.app import rider_ledger as ledger
-from kiosk.app.cabinet import CabinetComponent
-from kiosk.app.components import StoreComponent
 from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError, StoreError
 from kiosk.core.events import Event
 from kiosk.core.rider_events import PointsSpent
 from kiosk.devices.base import DoorState
+from kiosk.flows import rider_ledger as ledger
+from kiosk.flows.cabinet import CabinetComponent
+from kiosk.store.component import StoreComponent
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kiosk.app.controller import StationController
-from kiosk.app.rider_desk import RiderDesk
 from kiosk.core.config import PolicyConfig
 from kiosk.core.errors import ConfigError
+from kiosk.flows.controller import StationController
+from kiosk.flows.rider_desk import RiderDesk
 from kiosk.station.codes import KeyInfo, KeySet
 from kiosk.sync.protocol import Bundle
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kiosk.app.components import RecordingTransaction
 from kiosk.core.ids import new_id
 from kiosk.core.rider_events import PointsEarned, PointsSpendCancelled, PointsSpent
 from kiosk.station.points import EntryKind, LocalEntry
+from kiosk.store.component import RecordingTransaction
 from kiosk.sync.protocol import BookingStatus
 
 REFUSAL_MESSAGES: dict[str, tuple[str, str]] = {

@@ -4,7 +4,7 @@
 default ``$KIOSK_SIM_DIR`` or ``~/.local/state/kiosk-sim``) and may listen on another port than its config
 says. Once its API listens it writes ``running.json`` there (its station id, URL, token file, process id);
 ``kiosk sync now|status`` read it when the config's own token file does not exist, so they work against a
-simulated station given its config (``--config kiosk/app/sim.toml``) or no config at all. A file left by a
+simulated station given its config (``--config kiosk/sim/sim.toml``) or no config at all. A file left by a
 sim that is no longer running is ignored (its process is gone).
 """
 

@@ -17,10 +17,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from kiosk.app.components import StoreComponent
 from kiosk.core.clock import Clock
 from kiosk.core.errors import KioskError
 from kiosk.station.trusted_time import CodeTime, TimeMark, TimeSource, carried, code_time, newer, rebased
+from kiosk.store.component import StoreComponent
 from kiosk.store.timemark import read_time_mark, write_time_mark
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """What a running ``kiosk sim`` leaves for the commands that come after it, and its touchscreen window.
 
 - ``kiosk ui`` without a config finds the running simulator through the file it leaves in its data folder
-  (:mod:`kiosk.app.running_sim`), checked to answer (:func:`answering_sim`).
+  (:mod:`kiosk.sim.running`), checked to answer (:func:`answering_sim`).
 - The touchscreen app beside the simulator: in a window on this machine's display, or on a virtual display
   (Xvfb) that a VNC server can show elsewhere (:class:`UiMode`, :func:`start_xvfb`).
 """
@@ -16,8 +16,8 @@ import sys
 import threading
 from pathlib import Path
 
-from kiosk.app.running_sim import SIM_DIR_ENV, RunningSim, find_running_sim, sim_dir
 from kiosk.core.errors import KioskError
+from kiosk.sim.running import SIM_DIR_ENV, RunningSim, find_running_sim, sim_dir
 
 UI_WINDOW = "800x480"
 """The Pi 7" display's size: the window the simulator opens."""
@@ -127,7 +127,7 @@ class SimTouchscreen:
         return [
             sys.executable,
             "-m",
-            "kiosk.app.cli",
+            "kiosk.cli.main",
             "ui",
             "--config",
             str(self.config_file),

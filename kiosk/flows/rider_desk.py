@@ -36,11 +36,6 @@ from kiosk.api.rider_models import (
     StationContent,
 )
 from kiosk.api.screen import ScreenFeed
-from kiosk.app import rider_ledger as ledger
-from kiosk.app.cabinet import CabinetComponent
-from kiosk.app.components import StoreComponent
-from kiosk.app.rider_content import CityContent
-from kiosk.app.rider_goods import GoodsBays
 from kiosk.core.clock import Clock
 from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import StoreError
@@ -54,6 +49,10 @@ from kiosk.core.rider_events import (
 )
 from kiosk.core.ridercode import PointsCover
 from kiosk.devices.base import BayState, DoorState
+from kiosk.flows import rider_ledger as ledger
+from kiosk.flows.cabinet import CabinetComponent
+from kiosk.flows.rider_content import CityContent
+from kiosk.flows.rider_goods import GoodsBays
 from kiosk.station.points import (
     KnownBalance,
     SpendOutcome,
@@ -65,6 +64,7 @@ from kiosk.station.points import (
     shown_balance,
 )
 from kiosk.station.rider_session import RiderSession
+from kiosk.store.component import StoreComponent
 from kiosk.sync.protocol import Bundle, SpendAnswer, SpendRequest
 
 log = logging.getLogger(__name__)

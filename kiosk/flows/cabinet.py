@@ -19,7 +19,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from kiosk.app.bay_warnings import grouped_faults
 from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError
 from kiosk.core.events import Event
@@ -37,6 +36,7 @@ from kiosk.devices.events import (
 from kiosk.devices.lockers.gpio import GpioLockerBank, LockerState
 from kiosk.devices.scanner import ReconnectingScanner, ScannerState
 from kiosk.devices.slots.modbus import SlotControllers
+from kiosk.flows.bay_warnings import grouped_faults
 
 log = logging.getLogger(__name__)
 

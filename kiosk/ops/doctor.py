@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from kiosk.app.install import USER, group_members
 from kiosk.core.clock import SystemClock
 from kiosk.core.config import Config, load_config
 from kiosk.core.errors import ConfigError, KioskError, StoreError
 from kiosk.core.secrets import read_secret_file
+from kiosk.ops.install import USER, group_members
 
 
 class Level(enum.Enum):

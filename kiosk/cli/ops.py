@@ -6,14 +6,14 @@ import argparse
 import os
 from pathlib import Path
 
-from kiosk.app.install import UI_USER, USER, HostSystem, Installer, Layout, summary
 from kiosk.core.config import DEFAULT_CONFIG_PATH
 from kiosk.core.errors import KioskError
+from kiosk.ops.install import UI_USER, USER, HostSystem, Installer, Layout, summary
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """``kiosk doctor``: check this machine for running the station."""
-    from kiosk.app.doctor import doctor
+    from kiosk.ops.doctor import doctor
 
     return doctor(Path(args.config), probe=args.probe)
 

@@ -11,7 +11,7 @@ strictly in order, one input at a time on the loop:
 
 At start, swaps found in flight are reconciled with what the sensors say (:mod:`kiosk.station.recovery`).
 
-The rider desk (:mod:`kiosk.app.rider_desk`) hears of every accepted code; while it waits for a rider to
+The rider desk (:mod:`kiosk.flows.rider_desk`) hears of every accepted code; while it waits for a rider to
 identify, the next scan is its own. Goods bays belong to the desk: the swap flow never sees them.
 
 One code, one use (:mod:`kiosk.store.nonces`): a code's nonce is recorded the first time the station acts
@@ -35,9 +35,6 @@ from typing import Any
 
 from kiosk.api.rider import RiderConflict
 from kiosk.api.screen import ScreenFeed
-from kiosk.app.cabinet import CabinetComponent
-from kiosk.app.components import RecordingTransaction, StoreComponent
-from kiosk.app.rider_desk import RiderDesk
 from kiosk.core.clock import Clock
 from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
@@ -45,6 +42,8 @@ from kiosk.core.events import Event
 from kiosk.core.ids import new_id
 from kiosk.core.ridercode import CodeFormatError, RiderCode, Scope, parse_code
 from kiosk.devices.base import BatteryReading, BayState, DoorState, Scan
+from kiosk.flows.cabinet import CabinetComponent
+from kiosk.flows.rider_desk import RiderDesk
 from kiosk.station.codes import Accepted, KeySet, Refusal, Refused, Verdict, verify
 from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
 from kiosk.station.events import verdict_event
@@ -69,6 +68,7 @@ from kiosk.station.swap import (
 from kiosk.station.swap_record import Command, SwapOutcome
 from kiosk.station.trusted_time import CodeTime, code_time
 from kiosk.store import nonces
+from kiosk.store.component import RecordingTransaction, StoreComponent
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Components that wrap lower layers for the runtime: the store, and the cabinet until devices are wired."""
+"""The station database as a component of the runtime, and a transaction that publishes its events once committed."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The command line: ``kiosk`` and its command groups, one module each."""

@@ -1,0 +1,1 @@
+"""Operating the Pi: ``kiosk install``, ``kiosk doctor``, systemd notifications, restarting the touchscreen service."""
