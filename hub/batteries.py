@@ -27,7 +27,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.sync.battery_registry import MAX_PACKS, NAME_PATTERN, valid_pack_id
+from kiosk.core.battery_registry import MAX_PACKS, NAME_PATTERN, valid_pack_id
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 """Largest registry file read (a city's 200,000 packs take about 12 MB of CSV)."""

@@ -25,8 +25,8 @@ from hub.batteries import PackRecord, PackSeen
 from hub.storage.base import EPOCH, StorageBase, epoch_ms, iso
 from hub.storage.db import Tx
 from kiosk.core.battery_events import BATTERY_EVENT_TYPES, MAX_PACKS_PER_EVENT, MAX_SAMPLES
+from kiosk.core.battery_registry import BatteryRegistry, PackRow, encode_registry, valid_pack_id
 from kiosk.core.events import EventRecord
-from kiosk.sync.battery_registry import BatteryRegistry, PackRow, encode_registry, valid_pack_id
 
 log = logging.getLogger(__name__)
 _CACHE_LOCK = threading.Lock()

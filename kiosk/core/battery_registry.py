@@ -232,6 +232,10 @@ class RegistryIndex:
         """How many packs are retired."""
         return len(self._retired)
 
+    def serves(self, battery_id: str) -> bool:
+        """Whether ``battery_id`` is a pack in service."""
+        return battery_id in self._index
+
     def look_up(self, battery_id: str | None) -> PackInfo:
         """What the registry says of ``battery_id`` (None, an unreadable id, is unknown)."""
         if battery_id is None:
