@@ -18,6 +18,7 @@ from kiosk.api.server import ApiServer
 from kiosk.api.stream import EventBus
 from kiosk.api.users import UserStore
 from kiosk.app import systemd
+from kiosk.app.battery_report import BatteryReporter
 from kiosk.app.bundle import bundle_check
 from kiosk.app.cabinet import CabinetComponent
 from kiosk.app.components import StoreComponent
@@ -100,6 +101,13 @@ class Station:
             urgent=lambda event: self.sync.urgent(event),
             pin_factory=pin_factory,
         )
+        self.batteries = BatteryReporter(
+            config.batteries,
+            clock=clock,
+            cabinet=self.cabinet,
+            battery_bays=self.safety.battery_bays,
+            record=self.store.append,
+        )
         self.screen = ScreenFeed()
         self.rider = RiderDesk(
             config,
@@ -120,6 +128,7 @@ class Station:
             time=self.time.code_time,
         )
         self.rider.start_swap = self.controller.start_rider_swap
+        self.controller.charger_holds = self.safety.hold_chargers
         self.sync = SyncRelay(
             config.sync,
             station_id=config.station.id,
@@ -166,7 +175,7 @@ class Station:
         parts: list[Component] = [self.store, self.time]
         if self.simulator is not None:
             parts.append(self.simulator)
-        parts += [self.cabinet, self.safety, self.controller, self.rider, self.sync, self.api]
+        parts += [self.cabinet, self.safety, self.batteries, self.controller, self.rider, self.sync, self.api]
         self.runtime = Runtime(parts)
         self._watchdog: asyncio.Task[None] | None = None
 
