@@ -26,9 +26,13 @@ LONG = 60.0
 class Station:
     """A running station on a simulated Kerong cabinet."""
 
-    def __init__(self, tmp_path: Path, *, registry: bool = True) -> None:
+    def __init__(self, tmp_path: Path, *, registry: bool = True, slot_map: str = "kiosk") -> None:
         policy = {"min_minutes_between_swaps": 0, "insert_timeout_s": LONG, "collect_timeout_s": LONG}
         self.config = sim_config(tmp_path, policy=policy)
+        if slot_map != "kiosk":
+            slots = self.config.hardware.slots.model_copy(update={"map": slot_map})
+            hardware = self.config.hardware.model_copy(update={"slots": slots})
+            self.config = self.config.model_copy(update={"hardware": hardware})
         self.sim = LastingSimCabinet("kerong", self.config.hardware, tmp_path / "devices", seed=1)
         self.running = RunningStation(self.config, self.sim, tmp_path / "codes")
         self.tech = self.running.tech
@@ -150,3 +154,15 @@ def test_a_station_without_a_registry_accepts_the_pack_and_flags_it_unverified(t
         assert tech.events("battery.refused") == []
     finally:
         fresh.close()
+
+
+def test_a_jk_bms_style_cabinet_refuses_a_worn_pack_the_same_way(tmp_path: Path) -> None:
+    jk = Station(tmp_path, slot_map="jk-bms")  # serial from 0x1400, SoH at 0x125C, 32-bit cycles, 115200 baud
+    try:
+        done = return_refused_pack(jk.tech, jk.sim, "foreign_battery_low_soh")
+        assert done.pulses == [done.bay, done.bay]
+        assert done.writes_while_inside == []
+        [refused] = jk.tech.events("battery.refused")
+        assert (refused["payload"]["reason"], refused["payload"]["soh_pct"]) == ("low_soh", WORN_SOH_PCT)
+    finally:
+        jk.close()
