@@ -141,7 +141,10 @@ def test_a_station_without_a_registry_accepts_the_pack_and_flags_it_unverified(t
     fresh = Station(tmp_path, registry=False)
     try:
         tech = fresh.tech
-        assert "no battery registry from the hub yet" in " ".join(tech.status()["components"]["station"]["warnings"])
+        assert tech.status()["components"]["station"]["battery_registry"] == {
+            "received": False,
+            "returned_batteries": "accept",
+        }
         assert tech.sim("/faults", fault="foreign_battery", on=True).status_code == 200
         tech.code("R-fresh")
         bay = int(screen_named(tech, "swap.open_return_bay")["bay"])

@@ -611,13 +611,17 @@ class StationController:
         warnings += [f"bay {bay} out of service: {reason}" for bay, reason in sorted(self._out_of_service.items())]
         warnings += [f"bay {bay} door open for {secs:.0f} s" for bay, secs in sorted(self._alarms.items())]
         registry = self.registry
-        if registry is None:
-            what = "accepted unverified" if self.policy.without_registry == "accept" else "refused"
-            warnings.append(f"no battery registry from the hub yet: returned batteries are {what}")
+        if registry is None and self.policy.without_registry == "refuse":
+            warnings.append("no battery registry from the hub yet: every returned battery is refused")
         return {
-            "battery_registry": None
+            "battery_registry": {"received": False, "returned_batteries": self.policy.without_registry}
             if registry is None
-            else {"revision": registry.revision, "in_service": registry.in_service, "retired": registry.retired_count},
+            else {
+                "received": True,
+                "revision": registry.revision,
+                "in_service": registry.in_service,
+                "retired": registry.retired_count,
+            },
             "swap": current.as_dict() if current is not None else None,
             "out_of_service": {str(b): r for b, r in sorted(self._out_of_service.items())},
             "keys": [info.kid for info in self.keyset],

@@ -44,7 +44,7 @@ def test_a_retired_pack_is_refused_by_the_hubs_registry_and_the_hub_hears_of_it(
         )
         running.loop.run(running.station.sync_now())
         registry = lambda: tech.status()["components"]["station"]["battery_registry"]  # noqa: E731
-        wait_until(lambda: registry() is not None, WAIT, "the hub's registry at the station")
+        wait_until(lambda: registry()["received"], WAIT, "the hub's registry at the station")
         assert registry()["retired"] == 1
 
         done = return_refused_pack(tech, sim, "foreign_battery_retired")
