@@ -67,7 +67,7 @@ from kiosk.station.swap import (
     Unlock,
     UnlockFailed,
 )
-from kiosk.station.swap_record import REFUSED_LEFT, RETURN_NOT_ACCEPTED, Command, SwapOutcome
+from kiosk.station.swap_record import Command, SwapOutcome, held_chargers
 from kiosk.station.trusted_time import CodeTime, code_time
 from kiosk.store import nonces
 
@@ -477,21 +477,8 @@ class StationController:
         else:
             table.insert({**row, "started": wall})
 
-    def held_chargers(self) -> frozenset[int]:
-        """Bays whose charger must stay off for the swap flow.
-
-        The return bay from the moment it is chosen until its pack is accepted (so a pack that is refused
-        is never charged, not even between the door closing and the read), and every bay a rider left a
-        refused pack in (out of service until staff take it out).
-        """
-        held = {bay for bay, reason in self._out_of_service.items() if reason == REFUSED_LEFT}
-        swap = self.swaps.current
-        if swap is not None and swap.return_bay is not None and swap.state in RETURN_NOT_ACCEPTED:
-            held.add(swap.return_bay)
-        return frozenset(held)
-
     def _tell_holds(self) -> None:
-        held = self.held_chargers()
+        held = held_chargers(self.swaps.current, self._out_of_service)
         if held != self._held and self.charger_holds is not None:
             self._held = held
             self.charger_holds(held)

@@ -150,6 +150,21 @@ REFUSED_PACK_REASONS: frozenset[str] = frozenset({"foreign", "unknown", "retired
 """Rejections for what the pack is: one left behind must never be charged or handed out."""
 REFUSED_LEFT = "a refused battery was left in it: take it out, then bring the bay back into service"
 """Why a bay leaves service when a rider did not take a refused pack back (its charger stays off)."""
+
+
+def held_chargers(swap: SwapRecord | None, out_of_service: Mapping[int, str]) -> frozenset[int]:
+    """Bays whose charger must stay off for the swap flow.
+
+    The return bay of the swap in flight from the moment it is chosen until its pack is accepted (so a
+    refused pack is never charged, not even between the door closing and the read), and every bay a
+    rider left a refused pack in (out of service until staff take it out).
+    """
+    held = {bay for bay, reason in out_of_service.items() if reason == REFUSED_LEFT}
+    if swap is not None and swap.return_bay is not None and swap.state in RETURN_NOT_ACCEPTED:
+        held.add(swap.return_bay)
+    return frozenset(held)
+
+
 REJECT_OUTCOME: dict[str, SwapOutcome] = {
     "foreign": SwapOutcome.FOREIGN_BATTERY,
     "unknown": SwapOutcome.FOREIGN_BATTERY,
