@@ -219,6 +219,7 @@ def create_app(
             balances=storage.rider_balances_for(station_id),
             bookings=storage.bookings_for(station_id),
             confirmed=storage.confirmed_counts([slot.id for s in content.services for slot in s.slots]),
+            batteries=storage.bundle_registry(),
         )
         etag = bundle_etag(bundle)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}

@@ -1,5 +1,5 @@
 """Building a station's bundle (pure): keys, revocations, content, overrides, nearby stations, the station's
-place, the points catalogue and rules, riders' balances, bookings; and its ETag."""
+place, the points catalogue and rules, riders' balances, bookings, the battery registry; and its ETag."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime
 
 from hub.content import Content
 from hub.storage import LatestHeartbeat, SigningKey, Station
+from kiosk.core.battery_registry import BatteryRegistry
 from kiosk.sync.protocol import BookingStatus, Bundle, Location, NearbyStation, RiderBalance, Service
 
 NEARBY_LIMIT = 5
@@ -82,11 +83,13 @@ def build_bundle(
     balances: Sequence[RiderBalance] = (),
     bookings: Sequence[BookingStatus] = (),
     confirmed: Mapping[str, int] | None = None,
+    batteries: BatteryRegistry | None = None,
 ) -> Bundle:
     """The bundle for ``station`` as of ``now``.
 
     ``balances`` and ``bookings`` are the station's riders' (``rider_balances_for``, ``bookings_for``);
-    ``confirmed`` counts confirmed bookings per slot, to leave full slots out.
+    ``confirmed`` counts confirmed bookings per slot, to leave full slots out; ``batteries`` is the
+    registry as :meth:`hub.storage.Storage.bundle_registry` packs it.
     """
     place = None
     if station.latitude is not None and station.longitude is not None:
@@ -105,6 +108,7 @@ def build_bundle(
         points_rules=content.points_rules,
         balances=list(balances),
         bookings=list(bookings),
+        batteries=batteries,
     )
 
 

@@ -1,5 +1,5 @@
 """The ``kiosk-hub`` command: serve, and administer stations, keys, codes, riders, content, operators, riders'
-points, bookings and feedback.
+points, bookings, feedback and the battery registry.
 
 Every command takes ``--db`` (a SQLite file, default ``./hub.db`` or ``$KIOSK_HUB_DB``, or a
 ``postgresql://`` URL). Secrets (station tokens, API keys) are printed once; only their hashes are kept.
@@ -18,9 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from hub.auth import ApiRole
+from hub.cli_batteries import add_battery_commands
 from hub.codes import RiderRevoked, issue_code
 from hub.content import load_content_file
-from hub.storage import AlreadyExists, Storage, StorageUnavailable, UnknownStation, open_storage
+from hub.storage import AlreadyExists, Storage, StorageUnavailable, UnknownBattery, UnknownStation, open_storage
 from hub.storage.points_models import BookingState, EntryKind, LedgerEntry
 from kiosk import __version__
 from kiosk.core.errors import KioskError
@@ -424,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = leaf(operator, "add", _operator_add, "add an operator or change their password")
     p.add_argument("name")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add_battery_commands(sub, leaf)
     return parser
 
 
@@ -445,6 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         return int(args.handler(storage, args))
+    except UnknownBattery as exc:
+        print(f"kiosk-hub: {exc.args[0]}", file=sys.stderr)
+        return 1
     except (AlreadyExists, UnknownStation, RiderRevoked, CodeFormatError, KioskError, ValueError, OSError) as exc:
         print(f"kiosk-hub: {exc}", file=sys.stderr)
         return 1

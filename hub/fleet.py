@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from hub.batteries import DuePack, Limits, due_for_retirement
 from hub.storage import Alarm, Flag, Gap, LatestHeartbeat, Station, Storage
 from hub.storage.fleet import SERVICE_VIEWED
 
@@ -78,6 +79,10 @@ class FleetView:
     """Safety alarms received in the last ALARMS_FOR, newest first: shown above everything else."""
     flags: list[Flag] = field(default_factory=list)
     """The newest flags of all stations."""
+    due: list[DuePack] = field(default_factory=list)
+    """Packs due for retirement by what stations reported (:func:`hub.batteries.due_for_retirement`)."""
+    registry: tuple[int, int] = (0, 0)
+    """Packs in the battery registry: (in service, retired)."""
 
     def totals(self, what: str) -> list[int]:
         """Fleet-wide counts per day of ``swaps``, ``entries`` or ``service_views``."""
@@ -153,6 +158,8 @@ def gather(storage: Storage, *, days: int = 14, utc_offset_minutes: int = 0) -> 
         rows=rows,
         alarms=storage.recent_alarms(now - ALARMS_FOR),
         flags=storage.flags(limit=FLAGS_SHOWN) if flagged else [],
+        due=due_for_retirement(storage.registry_records(), storage.packs_seen(), Limits()),
+        registry=storage.battery_count(),
     )
 
 

@@ -115,6 +115,37 @@ def _flags_section(view: FleetView) -> str:
     )
 
 
+DUE_SHOWN = 200
+"""How many packs due for retirement the page lists (``kiosk-hub batteries due`` lists them all)."""
+
+
+def _due_section(view: FleetView) -> str:
+    """Packs due for retirement: worn, hot, retired but still in service, or unregistered but seen."""
+    in_service, retired = view.registry
+    head = (
+        f'<h2 id="batteries-due">Batteries due for retirement ({len(view.due)})</h2>'
+        f"<p>The registry holds {in_service} packs in service and {retired} retired."
+        " A pack is due when its latest state of health is below 70 %, it has charged more than 1,000 cycles,"
+        " a reading reached 60 °C, or a retired or unregistered pack is still seen at a station"
+        " (<code>kiosk-hub batteries due</code> takes other limits).</p>"
+    )
+    if not view.due:
+        return head + "<p>No pack is due.</p>"
+    rows = "".join(
+        f'<tr data-battery="{escape(d.battery_id)}"><td>{escape(d.battery_id)}</td>'
+        f"<td>{escape(d.record.model if d.record else 'not registered')}</td>"
+        f"<td>{escape('; '.join(d.reasons))}</td>"
+        f"<td>{escape(d.seen.last_station) if d.seen else ''}</td>"
+        f"<td>{_when(d.seen.last_seen, view.generated_at) if d.seen else ''}</td></tr>"
+        for d in view.due[:DUE_SHOWN]
+    )
+    more = f"<p>… and {len(view.due) - DUE_SHOWN} more.</p>" if len(view.due) > DUE_SHOWN else ""
+    return (
+        f'{head}<table id="due"><tr><th>battery</th><th>model</th><th>why</th><th>last station</th>'
+        f"<th>last seen</th></tr>{rows}</table>{more}"
+    )
+
+
 def render_fleet(view: FleetView, *, who: str = "") -> str:
     """The whole fleet page, with the admin pages' navigation (``who``: the operator signed in)."""
     labels = [d.strftime("%m-%d") for d in view.days]
@@ -141,6 +172,6 @@ def render_fleet(view: FleetView, *, who: str = "") -> str:
     body = (
         f"{_alarms(view)}<p>{len(view.rows)} stations, as of {_when(view.generated_at, view.generated_at)}."
         ' <a href="/fleet.csv">Download CSV</a> · <a href="/admin">Rider services</a></p>'
-        f"{table}{_flags_section(view)}{fleet_chart}{batteries}<h2>Stations</h2>{sections}"
+        f"{table}{_flags_section(view)}{_due_section(view)}{fleet_chart}{batteries}<h2>Stations</h2>{sections}"
     )
     return page("Fleet", body, who=who)

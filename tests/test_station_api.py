@@ -81,7 +81,17 @@ def test_everything_else_needs_the_token(station: Station, path: str) -> None:
 
 def test_status_has_every_component_the_store_figures_and_the_version(station: Station) -> None:
     status = requests.get(f"{station.api.url}/api/status", headers=auth(station), timeout=5).json()
-    assert set(status["components"]) == {"store", "time", "cabinet", "safety", "station", "rider", "sync", "api"}
+    assert set(status["components"]) == {
+        "store",
+        "time",
+        "cabinet",
+        "safety",
+        "battery_report",
+        "station",
+        "rider",
+        "sync",
+        "api",
+    }
     assert all(c["state"] == "running" for c in status["components"].values())
     assert status["store"]["events_total"] >= 1  # station.started
     assert status["store"]["unsynced_count"] >= 1

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from hub.storage.alarms import Alarm, AlarmError, AlarmsMixin
+from hub.storage.batteries import BatteriesMixin, LoadResult, UnknownBattery
 from hub.storage.db import Database, Engine, StorageUnavailable, engine_of
 from hub.storage.events import EventsMixin, Gap, IngestResult, StoredEvent, UnknownStation
 from hub.storage.flags import Flag, FlagKind, FlagsMixin
@@ -30,12 +31,14 @@ __all__ = [
     "Gap",
     "IngestResult",
     "LatestHeartbeat",
+    "LoadResult",
     "OperatorSession",
     "SigningKey",
     "Station",
     "Storage",
     "StorageUnavailable",
     "StoredEvent",
+    "UnknownBattery",
     "UnknownStation",
     "VaultError",
     "engine_of",
@@ -43,7 +46,17 @@ __all__ = [
 ]
 
 
-class Storage(EventsMixin, RegistryMixin, KeysMixin, FleetMixin, PointsMixin, FlagsMixin, AlarmsMixin, SessionsMixin):
+class Storage(
+    EventsMixin,
+    RegistryMixin,
+    KeysMixin,
+    FleetMixin,
+    PointsMixin,
+    FlagsMixin,
+    AlarmsMixin,
+    SessionsMixin,
+    BatteriesMixin,
+):
     """Everything the hub keeps, on SQLite or PostgreSQL."""
 
 

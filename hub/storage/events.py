@@ -18,9 +18,11 @@ from typing import Any
 from hub.anchoring import Anchor, TimeState, find_anchors, place, place_all
 from hub.storage.append_only import screen, split_held
 from hub.storage.base import StorageBase, dumps, epoch_ms, from_iso, iso
+from hub.storage.batteries import record_pack_readings
 from hub.storage.db import Engine, Tx
 from hub.storage.flags import add_flags
 from hub.storage.points_apply import RIDER_EVENT_TYPES, apply_rider_events
+from kiosk.core.battery_events import BATTERY_EVENT_TYPES
 from kiosk.core.errors import StoreError
 from kiosk.core.events import EventRecord
 
@@ -111,6 +113,10 @@ class EventsMixin(StorageBase):
                     placed=where,
                     utc_offset_minutes=self.utc_offset_minutes,
                 )
+            packs = [e for e in events if e.id in stored and e.type in BATTERY_EVENT_TYPES]
+            if packs:
+                where = {e.id: p for e, p in zip(events, placed, strict=True) if e.id in stored}
+                record_pack_readings(tx, station_id, packs, where, from_iso(received))
             add_flags(tx, screened.flags, from_iso(received))
             self._record_anchors(tx, station_id, [e for e in events if e.id in stored], known)
             if accepted:

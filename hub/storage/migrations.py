@@ -213,6 +213,42 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX operator_sessions_operator ON operator_sessions (operator, created_at)",
     ],
+    # 6: the battery registry (the operator's), each event's pack readings, and a summary row per pack seen.
+    [
+        """CREATE TABLE batteries (
+            id TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            chemistry TEXT NOT NULL,
+            commissioned TEXT NOT NULL,
+            retired TEXT,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX batteries_updated ON batteries (updated_at)",
+        """CREATE TABLE battery_readings (
+            station_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            battery_id TEXT NOT NULL,
+            at_ms BIGINT NOT NULL,
+            soh_pct DOUBLE PRECISION,
+            cycles BIGINT,
+            max_temp_c DOUBLE PRECISION,
+            PRIMARY KEY (station_id, event_id, battery_id)
+        )""",
+        "CREATE INDEX battery_readings_pack ON battery_readings (battery_id, at_ms)",
+        """CREATE TABLE packs_seen (
+            battery_id TEXT PRIMARY KEY,
+            first_seen_ms BIGINT NOT NULL,
+            last_seen_ms BIGINT NOT NULL,
+            last_station TEXT NOT NULL,
+            soh_pct DOUBLE PRECISION,
+            soh_ms BIGINT,
+            cycles BIGINT,
+            cycles_ms BIGINT,
+            max_temp_c DOUBLE PRECISION,
+            max_temp_ms BIGINT,
+            readings BIGINT NOT NULL
+        )""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -25,6 +25,7 @@ from kiosk.core.ids import boot_id as read_boot_id
 from kiosk.core.secrets import ensure_secret_file, read_secret_file
 from kiosk.devices.build import build_devices
 from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.flows.battery_report import BatteryReporter
 from kiosk.flows.bundle import bundle_check
 from kiosk.flows.cabinet import CabinetComponent
 from kiosk.flows.controller import StationController
@@ -99,6 +100,13 @@ class Station:
             urgent=lambda event: self.sync.urgent(event),
             pin_factory=pin_factory,
         )
+        self.batteries = BatteryReporter(
+            config.batteries,
+            clock=clock,
+            cabinet=self.cabinet,
+            battery_bays=self.safety.battery_bays,
+            record=self.store.append,
+        )
         self.screen = ScreenFeed()
         self.rider = RiderDesk(
             config,
@@ -119,6 +127,7 @@ class Station:
             time=self.time.code_time,
         )
         self.rider.start_swap = self.controller.start_rider_swap
+        self.controller.charger_holds = self.safety.hold_chargers
         self.sync = SyncRelay(
             config.sync,
             station_id=config.station.id,
@@ -165,7 +174,7 @@ class Station:
         parts: list[Component] = [self.store, self.time]
         if self.simulator is not None:
             parts.append(self.simulator)
-        parts += [self.cabinet, self.safety, self.controller, self.rider, self.sync, self.api]
+        parts += [self.cabinet, self.safety, self.batteries, self.controller, self.rider, self.sync, self.api]
         self.runtime = Runtime(parts)
         self._watchdog: asyncio.Task[None] | None = None
 

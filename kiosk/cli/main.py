@@ -149,7 +149,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
             announce(config, running.api.url)  # so `kiosk ui`, `kiosk sync status` etc. find this sim's port and token
             if not config.sync.enabled:
                 try:
-                    goods = seed_sim_station(running, [codes.key_entry()])
+                    goods = seed_sim_station(running, [codes.key_entry()], packs=sim.registry_rows())
                 except KioskError as exc:
                     print(f"kiosk: the demo city was not applied: {exc}", file=sys.stderr, flush=True)
                 else:

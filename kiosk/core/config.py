@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from kiosk.core.battery_config import BatteriesConfig
 from kiosk.core.errors import ConfigError
 from kiosk.core.hardware import BayConfig, HardwareConfig, ScannerConfig
 from kiosk.core.safety_config import SafetyConfig
@@ -210,6 +211,8 @@ class Config(Section):
     """The touchscreen app."""
     safety: SafetyConfig = SafetyConfig()
     """The battery-safety supervisor's limits (docs/safety.md)."""
+    batteries: BatteriesConfig = BatteriesConfig()
+    """Which returned packs are taken into charging, and how packs' readings reach the hub (docs/safety.md)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """How much kiosk-core logs."""
     _deprecations: tuple[str, ...] = PrivateAttr(default=())

@@ -1,9 +1,10 @@
 """Putting the hub's bundle into effect: keys and revocations for codes, nearby stations, policy overrides,
-and the city content, points balances and booking answers the rider desk shows.
+the battery registry, and the city content, points balances and booking answers the rider desk shows.
 
 :func:`bundle_check` is what the sync relay calls before it stores a bundle: everything is checked first
-(every key decodes, every override is a known policy setting with a valid value), so a bad bundle is
-refused whole and the old one stays; the returned step then switches the station over at once.
+(every key decodes, every override is a known policy setting with a valid value, the battery registry
+unpacks whole), so a bad bundle is refused whole and the old one stays; the returned step then switches
+the station over at once — keys, policy and registry in one step on the loop.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kiosk.core.battery_registry import RegistryError, decode_registry
 from kiosk.core.config import PolicyConfig
 from kiosk.core.errors import ConfigError
 from kiosk.flows.controller import StationController
@@ -46,9 +48,13 @@ def bundle_check(
         policy = policy_with_overrides(base_policy, dict(bundle.config_overrides))
         revoked = frozenset(bundle.revoked_riders)
         nearby = [n.model_dump(mode="json") for n in sorted(bundle.nearby, key=lambda n: n.distance_m)]
+        try:
+            registry = None if bundle.batteries is None else decode_registry(bundle.batteries)
+        except RegistryError as exc:
+            raise ConfigError(f"the hub's battery registry is unusable: {exc}") from exc
 
         def put_into_effect() -> None:
-            controller.use_bundle(keyset=keyset, revoked=revoked, nearby=nearby, policy=policy)
+            controller.use_bundle(keyset=keyset, revoked=revoked, nearby=nearby, policy=policy, registry=registry)
             if desk is not None:
                 desk.use_bundle(bundle, policy)
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from kiosk.api.rider import RiderConflict
 from kiosk.api.screen import ScreenFeed
+from kiosk.core.battery_registry import RegistryIndex
 from kiosk.core.clock import Clock
 from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
@@ -65,7 +66,7 @@ from kiosk.station.swap import (
     Unlock,
     UnlockFailed,
 )
-from kiosk.station.swap_record import Command, SwapOutcome
+from kiosk.station.swap_record import Command, SwapOutcome, held_chargers
 from kiosk.station.trusted_time import CodeTime, code_time
 from kiosk.store import nonces
 from kiosk.store.component import RecordingTransaction, StoreComponent
@@ -128,8 +129,13 @@ class StationController:
         self.cabinet = cabinet
         self.screen = screen
         self.boot_id = boot_id
-        self.policy = SwapPolicy.from_config(config.policy, require_battery_id=config.hardware.slots.port is not None)
+        self.policy = self._policy(config.policy, require_battery_id=config.hardware.slots.port is not None)
         self.swaps = SwapMachine(self.policy, self._cabinet_view)
+        self.registry: RegistryIndex | None = None
+        """The hub's battery registry, from the bundle (None: never received; ``[batteries] without_registry``)."""
+        self.charger_holds: Callable[[frozenset[int]], None] | None = None
+        """Told which bays' chargers must stay off for the swap flow (the safety supervisor's ``hold_chargers``)."""
+        self._held: frozenset[int] | None = None
         hw = config.hardware
         self._goods = frozenset(b.number for b in hw.bays if b.goods is not None)
         """Goods bays: the rider desk's, never part of a swap."""
@@ -178,17 +184,33 @@ class StationController:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def _policy(self, policy: PolicyConfig, *, require_battery_id: bool) -> SwapPolicy:
+        batteries = self.config.batteries
+        return SwapPolicy.from_config(
+            policy,
+            require_battery_id=require_battery_id,
+            soh_floor_pct=batteries.soh_floor_pct,
+            without_registry=batteries.without_registry,
+        )
+
     def use_bundle(
-        self, *, keyset: KeySet, revoked: frozenset[str], nearby: list[dict[str, Any]], policy: PolicyConfig
+        self,
+        *,
+        keyset: KeySet,
+        revoked: frozenset[str],
+        nearby: list[dict[str, Any]],
+        policy: PolicyConfig,
+        registry: RegistryIndex | None = None,
     ) -> None:
-        """Switch to what the hub's bundle says (the relay has checked it)."""
+        """Switch to what the hub's bundle says (the relay has checked it), the battery registry included."""
+        self.registry = registry
         if len(keyset):
             self.keyset = keyset
             self._keys_from_hub = True
             self._warnings = [w for w in self._warnings if "key set" not in w]
         self.revoked = revoked
         self.nearby = nearby
-        self.policy = SwapPolicy.from_config(policy, require_battery_id=self.policy.require_battery_id)
+        self.policy = self._policy(policy, require_battery_id=self.policy.require_battery_id)
         self.swaps.policy = self.policy
 
     def _load_keyset(self, path: Path) -> KeySet:
@@ -416,6 +438,7 @@ class StationController:
             readings=readings,
             out_of_service=frozenset(self._out_of_service),
             last_used=dict(self._last_used),
+            registry=self.registry,
         )
 
     def _persist(self, command: Persist, accepted: CodeUse | None) -> None:
@@ -454,11 +477,24 @@ class StationController:
         else:
             table.insert({**row, "started": wall})
 
+    def _tell_holds(self) -> None:
+        held = held_chargers(self.swaps.current, self._out_of_service)
+        if held != self._held and self.charger_holds is not None:
+            self._held = held
+            self.charger_holds(held)
+
     async def _run(self, commands: list[Command], accepted: CodeUse | None = None) -> None:
+        try:
+            await self._carry_out(commands, accepted)
+        finally:
+            self._tell_holds()
+
+    async def _carry_out(self, commands: list[Command], accepted: CodeUse | None) -> None:
         for command in commands:
             if isinstance(command, Persist):
                 self._persist(command, accepted)
                 accepted = None
+                self._tell_holds()  # the return bay's charger is held off as soon as the swap is on disk
             elif isinstance(command, Unlock):
                 await self._unlock(command.bay)
             elif isinstance(command, ReadBattery):
@@ -561,7 +597,18 @@ class StationController:
         warnings = list(self._warnings)
         warnings += [f"bay {bay} out of service: {reason}" for bay, reason in sorted(self._out_of_service.items())]
         warnings += [f"bay {bay} door open for {secs:.0f} s" for bay, secs in sorted(self._alarms.items())]
+        registry = self.registry
+        if registry is None and self.policy.without_registry == "refuse":
+            warnings.append("no battery registry from the hub yet: every returned battery is refused")
         return {
+            "battery_registry": {"received": False, "returned_batteries": self.policy.without_registry}
+            if registry is None
+            else {
+                "received": True,
+                "revision": registry.revision,
+                "in_service": registry.in_service,
+                "retired": registry.retired_count,
+            },
             "swap": current.as_dict() if current is not None else None,
             "out_of_service": {str(b): r for b, r in sorted(self._out_of_service.items())},
             "keys": [info.kid for info in self.keyset],

@@ -148,6 +148,8 @@ class SafetySupervisor:
         """What the outputs are: the mains contactor starts open until the first readings are judged."""
         self._stuck: set[int] = set()
         """Bays whose charger did not switch off when told to."""
+        self._held: frozenset[int] = frozenset()
+        """Bays whose charger the swap flow holds off (a return bay before its pack is accepted, a refused pack)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -246,6 +248,9 @@ class SafetySupervisor:
         stuck_in_alarm = any(self.state.bays[bay].level >= Level.ALARM for bay in self._stuck)
         if stuck_in_alarm and self.io.mains_pin is not None:
             want = replace(want, mains_cut=True)
+        held = self._held & self.battery_bays
+        if held - want.charging_off:
+            want = replace(want, charging_off=want.charging_off | held)
         if self.io.mains_pin is None:
             want = replace(want, mains_cut=False)
         if self.io.fan_pin is None:
@@ -339,6 +344,15 @@ class SafetySupervisor:
         """New swaps start only while the cabinet is not in fire."""
         return self.state.swaps_allowed()
 
+    def hold_chargers(self, bays: frozenset[int]) -> None:
+        """Keep these bays' chargers off whatever their level (the swap flow's holds); others as the rules say.
+
+        The swap flow has persisted why (its swap row, the bay out of service) before it calls this; each
+        charger switched is recorded as a ``safety.action`` before the write, like every other action.
+        """
+        self._held = frozenset(bays)
+        self._wake.set()
+
     def reset(self, bay: int | None, by: str | None = None) -> str | None:
         """Staff clear a latched alarm of ``bay`` and of the cabinet (``bay`` None: the cabinet only).
 
@@ -400,6 +414,7 @@ class SafetySupervisor:
                 "cabinet_extinguisher": applied.cabinet_extinguisher,
             },
             "swaps_allowed": state.swaps_allowed(),
+            "chargers_held": sorted(self._held),
             "actions_done": self._actions_done,
             "warnings": warnings,
         }

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from kiosk.core.battery_registry import PackRow, encode_registry
 from kiosk.core.city_file import CityFile, CityStation, SlotPlan, booking_slots  # noqa: F401 - the last two re-exported
 from kiosk.core.clock import Clock
 from kiosk.core.config import Config
@@ -84,12 +85,18 @@ def _nearby(entry: CityStation, here: Location, now: datetime) -> NearbyStation:
 
 
 def city_bundle(
-    station_id: str, now: datetime, tz: ZoneInfo, keys: Sequence[KeyEntry], city: SimCity | None = None
+    station_id: str,
+    now: datetime,
+    tz: ZoneInfo,
+    keys: Sequence[KeyEntry],
+    city: SimCity | None = None,
+    packs: Sequence[PackRow] = (),
 ) -> Bundle:
     """The bundle a hub would send ``station_id`` at ``now`` for the demo city.
 
     ``keys`` must hold the simulator's signing key: a bundle's key set replaces the station's, so
-    without it no simulated rider code would be accepted after the bundle is applied.
+    without it no simulated rider code would be accepted after the bundle is applied. ``packs`` is the
+    battery registry (the simulated cabinet's ``registry_rows``; none: the bundle carries no registry).
     """
     city = city if city is not None else load_city()
     if city.location is None:
@@ -113,6 +120,7 @@ def city_bundle(
         balances=[
             RiderBalance(rider_id=b.rider_id, balance=b.balance, station_seq=0, as_of=now) for b in city.balances
         ],
+        batteries=encode_registry(packs) if packs else None,
     )
 
 
@@ -154,7 +162,7 @@ class SeedableStation(Protocol):
 
 
 def seed_sim_station(
-    station: SeedableStation, keys: Sequence[KeyEntry], *, stock: int = DEFAULT_STOCK
+    station: SeedableStation, keys: Sequence[KeyEntry], *, stock: int = DEFAULT_STOCK, packs: Sequence[PackRow] = ()
 ) -> Mapping[int, str]:
     """Put the demo city into effect on a started simulated station and fill its goods bays with ``stock`` each.
 
@@ -162,7 +170,7 @@ def seed_sim_station(
     bays it filled (bay -> item id).
     """
     config = station.config
-    bundle = city_bundle(config.station.id, station.clock.wall(), ZoneInfo(config.station.timezone), keys)
+    bundle = city_bundle(config.station.id, station.clock.wall(), ZoneInfo(config.station.timezone), keys, packs=packs)
     station.apply_bundle(bundle)
     filled = goods_bays(config.hardware.bays)
     for bay in sorted(filled):

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kiosk.core.battery_registry import PackStatus, RegistryIndex
 from kiosk.core.config import PolicyConfig
 from kiosk.devices.base import BatteryReading, BayState, DoorState, LockState
 
@@ -52,6 +53,10 @@ class SwapPolicy:
     assume_charged_after_s: float | None = None
     """Cabinets without battery telemetry: a present battery counts as charged once its bay has been
     closed this long after its last use (None = a state of charge is required)."""
+    soh_floor_pct: float = 0.0
+    """A returned pack whose BMS reports a state of health below this (%) is refused (``[batteries]``)."""
+    without_registry: str = "accept"
+    """With no battery registry from the hub: ``accept`` returned packs (flagged unverified) or ``refuse``."""
 
     def __post_init__(self) -> None:
         try:  # a bad pattern must fail at start, not at the first return
@@ -95,6 +100,8 @@ class Cabinet:
     """Bays staff or the station took out of service (faulted locks, maintenance)."""
     last_used: Mapping[int, float] = field(default_factory=dict)
     """Monotonic time each bay's door was last opened in a swap (missing: not in this boot)."""
+    registry: RegistryIndex | None = None
+    """The hub's battery registry (None: the station never received one)."""
 
 
 class StartRefusal(enum.Enum):
@@ -118,8 +125,21 @@ class ReturnVerdict(enum.Enum):
     ACCEPTED = "accepted"
     ABSENT = "absent"
     FOREIGN = "foreign"
+    """The id is not of this network's form (``battery_id_pattern``)."""
+    UNKNOWN = "unknown"
+    """The hub's registry does not know the id."""
+    RETIRED = "retired"
+    """The hub's registry says the pack is retired."""
+    LOW_SOH = "low_soh"
+    """The pack's BMS reports a state of health below the floor."""
     FAULTY = "faulty"
     UNREADABLE = "unreadable"
+
+
+REGISTRY_REFUSALS: frozenset[ReturnVerdict] = frozenset(
+    {ReturnVerdict.UNKNOWN, ReturnVerdict.RETIRED, ReturnVerdict.LOW_SOH}
+)
+"""Verdicts that refuse a readable, healthy-looking pack for what it is (recorded as ``battery.refused``)."""
 
 
 def holds_battery(bay: BayState | None, reading: BatteryReading | None) -> bool | None:
@@ -162,9 +182,17 @@ def return_candidates(cabinet: Cabinet, exclude: frozenset[int] = frozenset()) -
 
 
 def is_charged(
-    reading: BatteryReading | None, policy: SwapPolicy, *, last_used: float | None = None, now: float = 0.0
+    reading: BatteryReading | None,
+    policy: SwapPolicy,
+    *,
+    last_used: float | None = None,
+    now: float = 0.0,
+    registry: RegistryIndex | None = None,
 ) -> bool:
-    """A battery the station may hand out: present, healthy, cool enough, charged, and ours.
+    """A battery the station may hand out: present, healthy, cool enough, charged, ours, and in service.
+
+    A pack the registry does not list as in service, or worn below the SoH floor, is never handed out
+    (a rider may have left a refused one behind).
 
     Without telemetry (no state of charge) a battery counts as charged only when the policy allows it
     (``assume_charged_after_s``) and its bay has been left alone that long.
@@ -174,6 +202,10 @@ def is_charged(
     if reading.fault_flags or reading.charger_state == "fault":
         return False
     if not policy.is_network_id(reading.battery_id):
+        return False
+    if registry is not None and reading.battery_id is not None and not registry.serves(reading.battery_id):
+        return False
+    if reading.soh_pct is not None and reading.soh_pct < policy.soh_floor_pct:
         return False
     if reading.soc_pct is None:
         if policy.assume_charged_after_s is None:
@@ -193,7 +225,7 @@ def charged_candidates(
         if number in exclude or not bay_works(bay, cabinet) or bay.presence is False:
             continue
         reading = cabinet.readings.get(number)
-        if not is_charged(reading, policy, last_used=cabinet.last_used.get(number), now=now):
+        if not is_charged(reading, policy, last_used=cabinet.last_used.get(number), now=now, registry=cabinet.registry):
             continue
         assert reading is not None  # is_charged said so
         soc = reading.soc_pct if reading.soc_pct is not None else policy.charged_soc_pct
@@ -214,8 +246,12 @@ def can_start(
     return Plan(return_bay=returns[0], charged_bay=charged[0])
 
 
-def judge_return(reading: BatteryReading, policy: SwapPolicy) -> ReturnVerdict:
-    """What the read of the return bay says about the battery the rider put in."""
+def judge_return(reading: BatteryReading, policy: SwapPolicy, registry: RegistryIndex | None = None) -> ReturnVerdict:
+    """What the read of the return bay says about the battery the rider put in.
+
+    ``registry`` is the hub's battery registry (None: the station never received one, and
+    ``policy.without_registry`` decides). A pack whose BMS gives no state of health is not judged by it.
+    """
     if reading.error is not None:
         return ReturnVerdict.UNREADABLE
     if not reading.present:
@@ -224,4 +260,15 @@ def judge_return(reading: BatteryReading, policy: SwapPolicy) -> ReturnVerdict:
         return ReturnVerdict.FOREIGN
     if reading.fault_flags:
         return ReturnVerdict.FAULTY
+    if registry is None:
+        if policy.without_registry == "refuse" and reading.battery_id is not None:
+            return ReturnVerdict.UNKNOWN
+    elif reading.battery_id is not None:
+        status = registry.look_up(reading.battery_id).status
+        if status is PackStatus.UNKNOWN:
+            return ReturnVerdict.UNKNOWN
+        if status is PackStatus.RETIRED:
+            return ReturnVerdict.RETIRED
+    if reading.soh_pct is not None and reading.soh_pct < policy.soh_floor_pct:
+        return ReturnVerdict.LOW_SOH
     return ReturnVerdict.ACCEPTED

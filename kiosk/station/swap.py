@@ -19,6 +19,10 @@ Rules where the issue is silent (the module docstring of each helper says why):
   opened (no battery left, locks failing) the return bay opens again so the rider takes theirs back.
 - The charged bay is never unlocked twice in one swap: a rider who closes it without taking the
   battery ends the swap ``not_collected``.
+- A returned pack the hub's battery registry does not know, or knows as retired, or whose BMS reports a
+  state of health below the floor, is refused like a foreign one (the return bay opens again, no charged
+  battery is handed out) and recorded as ``battery.refused``. With no registry, ``without_registry``
+  decides; a pack accepted so is marked ``unverified`` in its ``swap.battery_returned``.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal, cast
 
+from kiosk.core.battery_events import BatteryRefused
 from kiosk.core.events import Event
 from kiosk.devices.base import BatteryReading
 from kiosk.station.selection import (
+    REGISTRY_REFUSALS,
     Cabinet,
     ReturnVerdict,
     StartRefusal,
@@ -65,6 +71,8 @@ from kiosk.station.swap_record import (
     ON_CLOSE,
     ON_OPEN,
     READING,
+    REFUSED_LEFT,
+    REFUSED_PACK_REASONS,
     REJECT_OUTCOME,
     RETURNED_BATTERY_KEPT,
     STEPS_OF_ROLE,
@@ -306,7 +314,8 @@ class SwapMachine:
         return self._judge_return(swap, reading, now)
 
     def _judge_return(self, swap: SwapRecord, reading: BatteryReading, now: float) -> list[Command]:
-        verdict = judge_return(reading, self.policy)
+        registry = self._cabinet().registry
+        verdict = judge_return(reading, self.policy, registry)
         bay = swap.return_bay
         assert bay is not None
         if verdict is ReturnVerdict.ABSENT:
@@ -320,12 +329,29 @@ class SwapMachine:
             return self._reject(record, "foreign", now, reading)
         if verdict is ReturnVerdict.FAULTY:
             return self._reject(record, "faulty", now, reading)
+        if verdict in REGISTRY_REFUSALS:
+            refused = BatteryRefused(
+                swap_id=swap.swap_id,
+                bay=bay,
+                battery_id=reading.battery_id,
+                reason=verdict.value,  # UNKNOWN, RETIRED or LOW_SOH: the words of RefusalReason
+                soh_pct=reading.soh_pct,
+                cycles=reading.cycles,
+                temperature_c=reading.temperature_c,
+                soh_floor_pct=self.policy.soh_floor_pct,
+                registry=None if registry is None else registry.revision,
+            )
+            reason: RejectReason = verdict.value
+            return self._reject(record, reason, now, reading, (refused,))
         returned = SwapBatteryReturned(
             swap_id=swap.swap_id,
             bay=bay,
             battery_id=reading.battery_id,
             soc_pct=reading.soc_pct,
             temperature_c=reading.temperature_c,
+            soh_pct=reading.soh_pct,
+            cycles=reading.cycles,
+            unverified=registry is None and reading.battery_id is not None,
         )
         return self._open_charged(record, now, (returned,), ())
 
@@ -373,6 +399,9 @@ class SwapMachine:
         """Open the return bay again so the rider takes their battery back."""
         bay = swap.return_bay
         assert bay is not None
+        params: dict[str, object] = {"bay": bay, "reason": reason, "seconds": self.policy.collect_timeout_s}
+        if events and isinstance(events[-1], BatteryRefused):
+            params["battery_id"] = swap.returned_battery_id  # the screen names the pack the registry refused
         record = replace(
             swap,
             state=S.REJECTING_RETURN,
@@ -391,7 +420,7 @@ class SwapMachine:
             self._save(record, *events, rejected, self._unlocking(record)),
             *before_unlock,
             Unlock(bay),
-            Show("swap.take_back", {"bay": bay, "reason": reason, "seconds": self.policy.collect_timeout_s}),
+            Show("swap.take_back", params),
         ]
 
     def _read_failed(self, swap: SwapRecord, error: str, now: float) -> list[Command]:
@@ -467,6 +496,13 @@ class SwapMachine:
         after: tuple[Command, ...] = (),
     ) -> list[Command]:
         record = replace(swap, state=S.ENDED, outcome=outcome, detail=detail, steps={**swap.steps, Step.ENDED: now})
+        bay = swap.return_bay
+        marked = any(isinstance(c, MarkBayFaulted) and c.bay == bay for c in after)
+        if swap.reject_reason in REFUSED_PACK_REASONS and left is not False and bay is not None and not marked:
+            # A refused pack may still be in the bay: the bay leaves service (its charger stays off, it is
+            # never handed out) until staff have taken the pack out.
+            events = (*events, BayFaulted(bay=bay, reason=REFUSED_LEFT, swap_id=swap.swap_id))
+            after = (*after, MarkBayFaulted(bay, REFUSED_LEFT))
         return [
             self._save(record, *events, ended_event(record, left)),
             *after,

@@ -10,7 +10,9 @@ from typing import ClassVar, Literal
 
 from kiosk.core.events import Event, event_type
 
-EndedOutcome = Literal["foreign_battery", "faulty_battery", "abandoned", "not_collected", "bay_fault", "no_capacity"]
+EndedOutcome = Literal[
+    "foreign_battery", "refused_battery", "faulty_battery", "abandoned", "not_collected", "bay_fault", "no_capacity"
+]
 """Outcomes of a swap that did not complete (``swap.ended``)."""
 
 BayRole = Literal["return", "take_back", "charged"]
@@ -102,16 +104,23 @@ class SwapBatteryReturned(Event):
     battery_id: str | None
     soc_pct: float | None
     temperature_c: float | None
+    soh_pct: float | None = None
+    cycles: int | None = None
+    unverified: bool = False
+    """Accepted without the hub's battery registry (a station that never received one): the hub checks it."""
 
 
 @event_type
 class SwapBatteryRejected(Event):
-    """The returned battery is given back (not ours, faulty, unreadable, or nothing to swap it for)."""
+    """The returned battery is given back (not ours, refused by the registry or its wear, faulty, unreadable,
+    or nothing to swap it for)."""
 
     TYPE: ClassVar[str] = "swap.battery_rejected"
     swap_id: str
     bay: int
-    reason: Literal["foreign", "faulty", "unreadable", "no_charged_battery", "bay_fault"]
+    reason: Literal[
+        "foreign", "unknown", "retired", "low_soh", "faulty", "unreadable", "no_charged_battery", "bay_fault"
+    ]
     battery_id: str | None = None
     fault_flags: tuple[str, ...] = ()
 

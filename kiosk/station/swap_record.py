@@ -49,6 +49,8 @@ class SwapOutcome(enum.Enum):
 
     COMPLETED = "completed"
     FOREIGN_BATTERY = "foreign_battery"
+    REFUSED_BATTERY = "refused_battery"
+    """The registry or the SoH floor refused the returned pack (retired, worn); unknown ids are foreign."""
     FAULTY_BATTERY = "faulty_battery"
     ABANDONED = "abandoned"
     NOT_COLLECTED = "not_collected"
@@ -68,6 +70,18 @@ READING: frozenset[SwapState] = frozenset({S.READING_RETURN, S.READING_TAKE_BACK
 """Waiting for a battery read of the current bay."""
 IN_FLIGHT: frozenset[SwapState] = frozenset(s for s in SwapState if s is not S.ENDED)
 """Not finished: a restart reconciles these."""
+RETURN_NOT_ACCEPTED: frozenset[SwapState] = frozenset(
+    {
+        S.OPENING_RETURN,
+        S.AWAIT_RETURN,
+        S.READING_RETURN,
+        S.RETURN_EMPTY,
+        S.REJECTING_RETURN,
+        S.AWAIT_TAKE_BACK,
+        S.READING_TAKE_BACK,
+    }
+)
+"""The return bay holds no accepted pack (yet, or it was refused): its charger stays off."""
 RETURNED_BATTERY_KEPT: frozenset[SwapState] = frozenset({S.OPENING_CHARGED, S.AWAIT_COLLECT, S.READING_COLLECT})
 """The returned battery was accepted and is in the return bay."""
 
@@ -129,9 +143,33 @@ DURATIONS: tuple[tuple[str, Step, Step], ...] = (
     ("total", Step.REQUESTED, Step.ENDED),
 )
 
-RejectReason = Literal["foreign", "faulty", "unreadable", "no_charged_battery", "bay_fault"]
+RejectReason = Literal[
+    "foreign", "unknown", "retired", "low_soh", "faulty", "unreadable", "no_charged_battery", "bay_fault"
+]
+REFUSED_PACK_REASONS: frozenset[str] = frozenset({"foreign", "unknown", "retired", "low_soh"})
+"""Rejections for what the pack is: one left behind must never be charged or handed out."""
+REFUSED_LEFT = "a refused battery was left in it: take it out, then bring the bay back into service"
+"""Why a bay leaves service when a rider did not take a refused pack back (its charger stays off)."""
+
+
+def held_chargers(swap: SwapRecord | None, out_of_service: Mapping[int, str]) -> frozenset[int]:
+    """Bays whose charger must stay off for the swap flow.
+
+    The return bay of the swap in flight from the moment it is chosen until its pack is accepted (so a
+    refused pack is never charged, not even between the door closing and the read), and every bay a
+    rider left a refused pack in (out of service until staff take it out).
+    """
+    held = {bay for bay, reason in out_of_service.items() if reason == REFUSED_LEFT}
+    if swap is not None and swap.return_bay is not None and swap.state in RETURN_NOT_ACCEPTED:
+        held.add(swap.return_bay)
+    return frozenset(held)
+
+
 REJECT_OUTCOME: dict[str, SwapOutcome] = {
     "foreign": SwapOutcome.FOREIGN_BATTERY,
+    "unknown": SwapOutcome.FOREIGN_BATTERY,
+    "retired": SwapOutcome.REFUSED_BATTERY,
+    "low_soh": SwapOutcome.REFUSED_BATTERY,
     "faulty": SwapOutcome.FAULTY_BATTERY,
     "unreadable": SwapOutcome.BAY_FAULT,
     "no_charged_battery": SwapOutcome.NO_CAPACITY,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from kiosk.core.errors import KioskError
 from kiosk.sync.backoff import parse_retry_after
 from kiosk.sync.protocol import (
+    MAX_BUNDLE_BYTES,
     AlarmAck,
     BatchAck,
     Bundle,
@@ -87,10 +88,13 @@ class HubClient:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
         timeout_s: float | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         timeout = self.timeout_s if timeout_s is None else timeout_s
         try:
-            response = self.session.request(method, self._url(what), data=body, headers=headers, timeout=timeout)
+            response = self.session.request(
+                method, self._url(what), data=body, headers=headers, timeout=timeout, stream=stream
+            )
         except requests.RequestException as exc:
             raise HubUnavailable(f"the hub did not answer: {type(exc).__name__}: {exc}") from exc
         if body is not None:
@@ -122,10 +126,18 @@ class HubClient:
     def get_bundle(self, etag: str | None) -> tuple[Bundle | None, str | None]:
         """The station's bundle, or (None, etag) when it has not changed since ``etag``."""
         headers = {"If-None-Match": etag} if etag else {}
-        response = self._send("GET", "bundle", None, headers)
-        if response.status_code == 304:
-            return None, etag
-        return self._parse(response, Bundle), response.headers.get("ETag")
+        response = self._send("GET", "bundle", None, headers, stream=True)
+        try:
+            if response.status_code == 304:
+                return None, etag
+            body = _bounded_body(response, MAX_BUNDLE_BYTES)
+        finally:
+            response.close()
+        try:
+            bundle = Bundle.model_validate_json(body)
+        except ValidationError as exc:
+            raise HubUnavailable(f"the hub's answer is not a valid Bundle: {exc.error_count()} problem(s)") from exc
+        return bundle, response.headers.get("ETag")
 
     def post_heartbeat(self, heartbeat: Heartbeat) -> HeartbeatAck:
         """Send the status snapshot."""
@@ -150,6 +162,24 @@ class HubClient:
     def close(self) -> None:
         """Close the connection pool."""
         self.session.close()
+
+
+def _bounded_body(response: requests.Response, limit: int) -> bytes:
+    """The (decoded) body, read no further than ``limit`` bytes; HubUnavailable when it is longer."""
+    declared = response.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HubUnavailable(f"the hub's answer has {declared} bytes; a station reads at most {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise HubUnavailable(f"the hub's answer is longer than the {limit} bytes a station reads")
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise HubUnavailable(f"the hub's answer was cut short: {type(exc).__name__}: {exc}") from exc
+    return b"".join(chunks)
 
 
 def _problem(response: requests.Response) -> str:

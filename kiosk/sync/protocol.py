@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from kiosk.core.battery_registry import BatteryRegistry
 from kiosk.core.content import (
     Announcement,
     BookingSlot,
@@ -46,6 +47,9 @@ MAX_BATCH_EVENTS = 5000
 """Most events in one batch; the station adapts its batch size up to this."""
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """Largest request body the hub accepts, compressed or not (8 MiB)."""
+MAX_BUNDLE_BYTES = 4 * 1024 * 1024
+"""Largest bundle a station reads (4 MiB, as decoded): a bigger answer is refused, the old bundle kept.
+A city's 50,000-pack battery registry takes about 50-500 KB of it (:mod:`kiosk.core.battery_registry`)."""
 
 StationId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 
@@ -226,6 +230,8 @@ class Bundle(Answer):
     """The hub's balance of riders seen at this station lately."""
     bookings: list[BookingStatus] = []
     """Bookings requested at this station lately, with the hub's answer."""
+    batteries: BatteryRegistry | None = None
+    """The city's battery registry, packed (None: the hub has no registry; see docs/safety.md)."""
 
 
 class Problem(Answer):

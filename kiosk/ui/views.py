@@ -162,6 +162,11 @@ SWAP_ENDINGS: dict[str, tuple[Tone, str, str]] = {
         N_("Battery not accepted"),
         N_("That battery is not from our network, so the station cannot take it. Use a battery rented from us."),
     ),
+    "refused_battery": (
+        Tone.BAD,
+        N_("Battery not accepted"),
+        N_("That battery is retired or worn out, so the station cannot charge it. Return it to your provider."),
+    ),
     "faulty_battery": (
         Tone.BAD,
         N_("Battery not accepted"),
@@ -198,6 +203,9 @@ SWAP_ENDINGS: dict[str, tuple[Tone, str, str]] = {
 TAKE_BACK_REASONS: dict[str, str] = {
     "foreign": N_("This battery is not from our network, so the station cannot take it."),
     "faulty": N_("This battery reports a fault, so the station cannot take it."),
+    "unknown": N_("This battery is not registered with the city, so the station cannot charge it."),
+    "retired": N_("This battery has been retired from service, so the station cannot charge it."),
+    "low_soh": N_("This battery is worn out (its health is too low), so the station cannot charge it."),
     "unreadable": N_("The station could not check this battery."),
     "no_charged_battery": N_("There is no charged battery for you right now."),
     "bay_fault": N_("The bay with your charged battery would not open."),

@@ -26,9 +26,11 @@ from typing import Any, Literal, TypeVar, cast, get_args
 
 from gpiozero.pins.mock import MockFactory
 
+from kiosk.core.battery_registry import PackRow
 from kiosk.core.hardware import HardwareConfig
 from kiosk.devices.base import Closeable
 from kiosk.devices.lockers.gpio import GpioBay, gpio_bays_from_config
+from kiosk.devices.sim.batteries import FOREIGN_FAULTS, ForeignPacks, sim_registry
 from kiosk.devices.sim.board8a80 import SimBoard8A80Bus
 from kiosk.devices.sim.gpio import SimGpioLockers, SimPin
 from kiosk.devices.sim.kerong import SimKerongBus
@@ -49,11 +51,14 @@ Fault = Literal[
     "thermal_runaway",
     "bms_silent",
     "smoke",
+    "foreign_battery",
+    "foreign_battery_retired",
+    "foreign_battery_low_soh",
 ]
 FAULTS: tuple[str, ...] = get_args(Fault)
 """Every fault :meth:`SimCabinet.inject` knows."""
 _BAY_FAULTS = {"lock_jammed", "door_flapping", "battery_hot", "slot_silent", "thermal_runaway", "bms_silent"}
-_CABINET_FAULTS = {"scanner_unplugged", "smoke"}
+_CABINET_FAULTS = {"scanner_unplugged", "smoke", *FOREIGN_FAULTS}
 
 
 BATTERY_ID = re.compile(r"[A-Z]{2}[0-9A-Z]{6,14}")
@@ -161,6 +166,8 @@ class SimCabinet(Closeable):
         """Flapping bays -> whether the door is really open (the switch shows noise meanwhile)."""
         self._faults: set[tuple[str, int | None]] = set()
         self._runaways = Runaways()
+        self._foreign = ForeignPacks()
+        self._filled: list[str] = []
         self._hooks: list[PulseHook] = []
         self.pulses: list[int] = []
         """Every bay whose lock was pulsed, in order (jammed ones too), once its door has reacted."""
@@ -256,6 +263,10 @@ class SimCabinet(Closeable):
         """Whether the bay's charger is switched on (what the slot controller was last told)."""
         return self._need(self._slots).charger_enabled(bay)
 
+    def charger_writes(self) -> list[tuple[int, int]]:
+        """Every charger-enable write the slot controllers answered, in order: (bay, 0 or 1)."""
+        return list(self._need(self._slots).charger_writes)
+
     def output_on(self, name: str) -> bool:
         """Whether a safety output (``fan_pin``, ``mains_pin``, ``extinguisher_pin``) is driven active now."""
         safety = self._hw.safety
@@ -288,7 +299,12 @@ class SimCabinet(Closeable):
                 cycles=rng.randrange(40, 900),
             )
             self._need(self._slots).insert(bay, battery)
+            self._filled.append(battery.battery_id)
             self._show_presence(bay, True)
+
+    def registry_rows(self) -> list[PackRow]:
+        """The battery registry of the simulated city: the packs filled at start, riders' packs, one retired."""
+        return sim_registry(self._filled)
 
     def close(self) -> None:
         """Stop every simulated device and remove the ptys. Safe twice."""
@@ -355,8 +371,12 @@ class SimCabinet(Closeable):
             other_battery = slots.battery(other)
             if other_battery is not None and other_battery.battery_id == battery_id:
                 raise ValueError(f"battery {battery_id} is already in bay {other}")
-        slots.insert(bay, SimBattery(battery_id, soc_pct=soc_pct, temperature_c=temperature_c))
+        battery_id, soh_pct, used = self._foreign.take(battery_id, SimBattery.soh_pct)
+        slots.insert(bay, SimBattery(battery_id, soc_pct=soc_pct, temperature_c=temperature_c, soh_pct=soh_pct))
         self._show_presence(bay, True)
+        if used is not None:
+            with self._lock:
+                self._faults.discard((used, None))  # one pack per fault: it is used up
 
     def take_battery(self, bay: int) -> str | None:
         """A rider takes the battery out of an open bay; returns its id (None: the bay was empty)."""
@@ -401,6 +421,9 @@ class SimCabinet(Closeable):
           :meth:`tick` lets time pass); off: back to room temperature.
         - ``bms_silent`` (bay): the controller answers but has lost its BMS (flag ``bms_comms_lost``).
         - ``smoke`` (no bay): the cabinet's smoke detector goes into alarm; off: clear.
+        - ``foreign_battery`` (no bay): the next battery a rider puts in has an id no registry lists;
+          ``foreign_battery_retired``: the simulated registry's retired pack; ``foreign_battery_low_soh``:
+          its BMS reports 55 % state of health. Used up by that one battery; off: an ordinary one again.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
@@ -420,6 +443,7 @@ class SimCabinet(Closeable):
             "thermal_runaway": self._run_away,
             "bms_silent": self._silence_bms,
             "smoke": self._smoke,
+            **dict.fromkeys(FOREIGN_FAULTS, lambda _bay, on: self._arm_foreign(fault, on)),
         }
         handlers[fault](bay, on)
         with self._lock:
@@ -427,6 +451,14 @@ class SimCabinet(Closeable):
                 self._faults.add((fault, bay))
             else:
                 self._faults.discard((fault, bay))
+
+    def _arm_foreign(self, fault: str, on: bool) -> None:
+        if on:
+            self._foreign.arm(fault)
+            with self._lock:  # one identity waits at a time: the newest wins
+                self._faults -= {(other, None) for other in FOREIGN_FAULTS}
+        elif self._foreign.armed == fault:
+            self._foreign.arm(None)
 
     def _jam(self, bay: int | None, on: bool) -> None:
         assert bay is not None

@@ -136,6 +136,8 @@ class SimSlotControllers:
         self._last_bytes_at = 0.0
         self.requests = 0
         """Valid requests addressed to one of these controllers (answered or not)."""
+        self.charger_writes: list[tuple[int, int]] = []
+        """Every charger-enable write answered, in order: (bay, value written)."""
         self._device = PtyDevice(port, self._on_bytes, name="sim-slots")
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -335,6 +337,7 @@ class SimSlotControllers:
             if words[0] not in (0, 1):
                 return bytes([function | 0x80, ILLEGAL_VALUE])
             sim.charger_enabled = bool(words[0])
+            self.charger_writes.append((bay, words[0]))
             # Both replies echo the first four payload bytes: address + value (06) or address + count (16).
             return bytes([function]) + payload[0:4]
         return bytes([function | 0x80, ILLEGAL_FUNCTION])
