@@ -1,8 +1,8 @@
 """kiosk-ui under Xvfb in its own process beside a real ``kiosk sim`` core: idle cost, scan to drawn screen, cold start.
 
-Run: ``python bench/ui.py`` (about four minutes) or ``python bench/ui.py --quick`` (under a minute: 5 s of
-idle, one cold start, 5 scans: a smoke run whose figures are only indicative). Exit status: 0 every target
-met, 3 a target missed (the run itself worked), anything else: the bench is broken.
+Run: ``python bench/ui.py`` (about five minutes) or ``python bench/ui.py --quick`` (about a minute: 5 s of
+idle, one cold start, 5 scans, the walk with 5 s after it: a smoke run whose figures are only indicative). Exit
+status: 0 every target met, 3 a target missed (the run itself worked), anything else: the bench is broken.
 
 Everything runs as in production, in processes of their own: a virtual X display (Xvfb, started here
 the way ``tests/ui/conftest.py`` does), ``kiosk sim --no-ui`` (kiosk-core with a simulated Kerong
@@ -23,6 +23,11 @@ core's API. What is measured:
    refusal screen's time is measured too, from the same kind of POST (``/api/sim/scan``).
 3. **Cold start**: from spawning ``kiosk ui`` to its first frame presented, and to the first frame of the
    live idle screen (linked to core, status read).
+4. **Memory after every screen**: a fresh probed UI walks itself through every screen, in Chinese and then in
+   English (``bench/ui_walk.py``: the rider's points, a spend's and a booking's confirmation, the rider's screen,
+   services, every kind of core screen, nearby, feedback with its keyboard, maintenance, out of service), with a
+   real identification by core. ``VmRSS`` is sampled every 0.1 s during the walk (the peak) and for a while after
+   it, back on idle (settled: the mean of that time's last half).
 
 How the UI says when it drew: no line in kiosk-ui's own log has a frame's time, and nothing in
 ``kiosk/ui`` was changed for this bench. Instead the measured UI process is started as
@@ -74,6 +79,9 @@ START_TIMEOUT_S = 60.0
 STEP_TIMEOUT_S = 15.0
 HTTP_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 10.0
+WALK_PIN = "2468"
+"""The staff PIN the walking UI is given, so the walk can open maintenance's status."""
+WALK_TIMEOUT_S = 180.0
 SETTLE_S = 3.0
 """After the UI reports its link to core: time for its first status and the idle screen's first frames."""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -92,7 +100,8 @@ class ProbeLine:
     """One line of the probe: a frame presented, and which screen it was the first to show."""
 
     kind: str
-    """``frame`` (the very first frame) or ``drawn`` (the first frame of a newly shown screen)."""
+    """``frame`` (the very first frame), ``drawn`` (the first frame of a newly shown screen) or ``walked`` (the
+    walk through every screen is done; its number is the steps walked)."""
     number: int
     """Core's screen number shown (0 before core said anything)."""
     screen: str
@@ -274,16 +283,23 @@ class Core:
 class Ui:
     """``kiosk ui`` in a subprocess on the Xvfb display; with the probe, its lines arrive on :attr:`lines`."""
 
-    def __init__(self, workdir: Path, name: str, core: Core, config: Path, display: str, *, probed: bool) -> None:
+    def __init__(
+        self, workdir: Path, name: str, core: Core, config: Path, display: str, *, probed: bool, walk: bool = False
+    ) -> None:
         args = ["--config", str(config), "--api-url", core.url, "--token-file", str(core.token_file)]
         args += ["--window", WINDOW, "--mouse"]
         if probed:
-            command = [sys.executable, str(Path(__file__).with_name("ui_probe.py")), *args]
+            command = [
+                sys.executable,
+                str(Path(__file__).with_name("ui_probe.py")),
+                *(["--walk"] if walk else []),
+                *args,
+            ]
         else:
             command = [sys.executable, "-m", "kiosk.cli.main", "ui", *args]
         self.log_path = workdir / f"{name}.log"
         self.lines: queue.Queue[ProbeLine] = queue.Queue()
-        env = {**os.environ, "DISPLAY": display}
+        env = {**os.environ, "DISPLAY": display, **({"KIOSK_UI_PIN": WALK_PIN} if walk else {})}
         with self.log_path.open("w") as log:
             self.spawned = time.monotonic()
             self.proc = subprocess.Popen(
@@ -364,6 +380,46 @@ def measure_idle(pid: int, seconds: float) -> Idle:
 
 
 @dataclass(frozen=True)
+class Walked:
+    """kiosk-ui's memory while it walked through every screen in both languages, and after."""
+
+    steps: int
+    seconds: float
+    rss_peak_mb: float
+    """The most seen, during the walk and after it."""
+    rss_settled_mb: float
+    """The mean over the last half of the time after the walk (back on idle)."""
+    settle_s: float
+
+
+def measure_walk(ui: Ui, settle_s: float) -> Walked:
+    """Sample ``ui``'s RSS every 0.1 s from its start until it says it has walked, then for ``settle_s``."""
+    status = Path(f"/proc/{ui.proc.pid}/status")
+    rest = threading.Event()
+    samples = [rss_mb(status.read_text())]
+    started = time.monotonic()
+    walked: ProbeLine | None = None
+    while walked is None:
+        ui._alive()
+        if time.monotonic() - started > WALK_TIMEOUT_S:
+            raise BenchError(f"the UI did not finish its walk within {WALK_TIMEOUT_S:g} s (see {ui.log_path})")
+        try:
+            line = ui.lines.get(timeout=0.1)
+            walked = line if line.kind == "walked" else None
+        except queue.Empty:
+            pass
+        samples.append(rss_mb(status.read_text()))
+    seconds = time.monotonic() - started
+    after: list[float] = []
+    end = time.monotonic() + settle_s
+    while time.monotonic() < end:
+        rest.wait(0.1)
+        after.append(rss_mb(status.read_text()))
+    settled = after[len(after) // 2 :] or samples[-1:]
+    return Walked(walked.number, seconds, max(samples + after), statistics.fmean(settled), settle_s)
+
+
+@dataclass(frozen=True)
 class ColdStart:
     """One start of kiosk-ui."""
 
@@ -439,10 +495,12 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f}"
 
 
-def print_report(idle: Idle, starts: list[ColdStart], scans: Scans) -> bool:
+def print_report(idle: Idle, starts: list[ColdStart], scans: Scans, walked: Walked) -> bool:
     """Print every figure beside its target; whether every target was met."""
     cpu_ok = idle.cpu_pct <= TARGET_IDLE_CPU_PCT
     rss_ok = idle.rss_max_mb <= TARGET_RSS_MB
+    peak_ok = walked.rss_peak_mb <= TARGET_RSS_MB
+    settled_ok = walked.rss_settled_mb <= TARGET_RSS_MB
     swap_p95 = percentile(scans.swap, 95)
     scan_ok = swap_p95 <= TARGET_SCAN_P95_S
     print()
@@ -455,6 +513,16 @@ def print_report(idle: Idle, starts: list[ColdStart], scans: Scans) -> bool:
     print(
         f"  RSS          {idle.rss_max_mb:6.1f} MB max ({idle.rss_mean_mb:.1f} mean)   "
         f"target <= {TARGET_RSS_MB:g} MB  ({verdict(rss_ok)})"
+    )
+    print()
+    print(f"after walking every screen in Chinese and English ({walked.steps} steps in {walked.seconds:.0f} s):")
+    print(
+        f"  RSS peak     {walked.rss_peak_mb:6.1f} MB (walk and after)   "
+        f"target <= {TARGET_RSS_MB:g} MB  ({verdict(peak_ok)})"
+    )
+    print(
+        f"  RSS settled  {walked.rss_settled_mb:6.1f} MB (idle, {walked.settle_s:g} s after)   "
+        f"target <= {TARGET_RSS_MB:g} MB  ({verdict(settled_ok)})"
     )
     print()
     print(f"scan -> screen drawn, {len(scans.swap)} scans (clock from just before the POST that scans):")
@@ -478,10 +546,10 @@ def print_report(idle: Idle, starts: list[ColdStart], scans: Scans) -> bool:
         print(f"  start {n}: {ms(start.first_frame_s):>8} ms / {ms(start.live_idle_s):>8} ms")
     print()
     print(f"load average now: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-    return cpu_ok and rss_ok and scan_ok
+    return cpu_ok and rss_ok and scan_ok and peak_ok and settled_ok
 
 
-def run(workdir: Path, idle_s: float, scans: int, starts: int) -> bool:
+def run(workdir: Path, idle_s: float, scans: int, starts: int, settle_s: float) -> bool:
     """Start everything, measure, stop everything; whether every target was met."""
     config = workdir / "kiosk.toml"
     config.write_text(bench_config_text(), encoding="utf-8")
@@ -512,11 +580,17 @@ def run(workdir: Path, idle_s: float, scans: int, starts: int) -> bool:
             assert ui is not None
             print(f"scanning {scans} codes ...", flush=True)
             timed = measure_scans(core, ui, scans)
+            ui.close()
+
+            print("walking a fresh UI through every screen in both languages ...", flush=True)
+            walker = Ui(workdir, "ui-walk", core, config, display, probed=True, walk=True)
+            uis.append(walker)
+            walked = measure_walk(walker, settle_s)
         finally:
             for each in uis:
                 each.close()
             core.close()
-    return print_report(idle, measured, timed)
+    return print_report(idle, measured, timed, walked)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -524,7 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="a smoke run: 5 s of idle, 1 cold start, 5 scans (instead of 60 s, 3, 40)"
+        "--quick",
+        action="store_true",
+        help="a smoke run: 5 s of idle, 1 cold start, 5 scans, 5 s after the walk (instead of 60 s, 3, 40, 30 s)",
     )
     parser.add_argument("--scans", type=int, default=None, help="how many scans (at least 20, but 5 with --quick)")
     parser.add_argument("--starts", type=int, default=None, help="how many cold starts (3; 1 with --quick)")
@@ -532,13 +608,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(words)
     scans = max(5 if args.quick else 20, args.scans or (5 if args.quick else 40))
     idle_s = 5.0 if args.quick else 60.0
+    settle_s = 5.0 if args.quick else 30.0
     starts = args.starts or (1 if args.quick else 3)
     # SIGTERM ends the bench through its finally blocks, so no process is left behind.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     folder = tempfile.mkdtemp(prefix="bench-ui-", dir=Path.cwd())
     try:
-        ok = run(Path(folder), idle_s, scans, max(1, starts))
+        ok = run(Path(folder), idle_s, scans, max(1, starts), settle_s)
     except BenchError as exc:
         print(f"bench/ui.py: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,9 @@
 It wraps the app's ``refresh`` and the window's ``flip`` once Kivy is set up, and prints
 ``kiosk-ui-probe frame|drawn <core screen number> <screen> <time.monotonic()>`` right after the buffer swap
 that first shows a screen. Both processes run on one machine, so the monotonic times compare.
+
+With ``--walk`` first, it also walks the app through every screen once core has been reached and its status read
+(:mod:`ui_walk`), and prints ``kiosk-ui-probe walked <steps> idle <time>`` when that is done.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ def _say(kind: str, number: int, screen: str, mono: float) -> None:
     print(f"{PROBE} {kind} {number} {screen or '-'} {mono:.6f}", flush=True)
 
 
-def _install_probe() -> None:
+def _install_probe(walker: Any = None) -> None:
     """Wrap the app's ``refresh`` and ``build`` (the window's ``flip``); runs after Kivy is set up."""
     from kiosk.ui.app import KioskApp
 
@@ -32,9 +35,14 @@ def _install_probe() -> None:
         manager = app.root.ids.manager.current if app.root is not None else None
         return app.current, manager
 
+    walking: list[object] = []
+
     def refresh(app: KioskApp) -> None:
         before = shown(app)
         real_refresh(app)
+        if walker is not None and not walking and app.linked and app.status is not None:
+            walking.append(walker(app, _say))  # ui_walk.Walk, once core is reached and its status read
+            walking[0].start()  # type: ignore[attr-defined]
         if shown(app) != before:
             number = app.core_screen.number if app.core_screen is not None else 0
             pending[:] = [(number, app.current.screen.value)]
@@ -69,13 +77,26 @@ def run_probed_ui(argv: list[str]) -> int:
     from kiosk.ui.settings import UiSettings
 
     here = Path(__file__).resolve().parent
-    # Run as a script, this folder is first on sys.path and its bench modules would shadow packages (hub).
+    # Run as a script, this folder is first on sys.path and its bench modules would shadow packages (hub);
+    # the walk is imported by its path instead.
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    walker: Any = None
+    if argv and argv[0] == "--walk":
+        argv = argv[1:]
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("ui_walk", here / "ui_walk.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["ui_walk"] = module
+        spec.loader.exec_module(module)
+        walker = module.Walk
     real_prepare = bootstrap.prepare
 
     def prepare(settings: UiSettings) -> None:
         real_prepare(settings)
-        _install_probe()
+        _install_probe(walker)
 
     bootstrap.prepare = prepare  # kiosk.ui.main imports it when it runs, so it gets this one
     return kiosk_main(["ui", *argv])

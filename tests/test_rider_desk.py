@@ -281,6 +281,40 @@ def test_the_identified_rider_starts_a_swap_without_scanning_again(offline: Ride
     assert again.status_code == 409
 
 
+def charged_bays(station: RiderStation) -> list[int]:
+    """Battery bays of the simulated world holding a battery at 95 % or more (charged by the sim's policy)."""
+    bays = station.running.tech.world()["bays"]
+    return [b["bay"] for b in bays if b.get("battery") and b["battery"]["soc_pct"] >= 95.0]
+
+
+def swappable(station: RiderStation) -> int:
+    """What the station counts as swappable now (its status)."""
+    return int(station.running.tech.status()["components"]["station"]["charged_batteries"])
+
+
+def test_a_swap_asked_for_with_no_charged_battery_is_refused_in_words_and_uses_nothing(offline: RiderStation) -> None:
+    offline.apply(city_bundle("sim-001"))
+    tech = offline.running.tech
+    assert swappable(offline) > 0
+    for bay in charged_bays(offline):  # charged but too hot to hand out: none is swappable
+        assert tech.sim("/faults", fault="battery_hot", bay=bay).status_code == 200
+    wait_until(lambda: swappable(offline) == 0, WAIT, "no battery swappable")
+    offline.identify(RIDER)
+    refused = offline.post("/api/rider/swap")
+    assert refused.status_code == 409
+    assert refused.json()["reason"] == "no_charged_battery"
+    assert "no charged battery here now" in refused.json()["error"]
+    assert tech.swap() is None
+    assert offline.sim.pulses == []
+    assert offline.events("swap.refused") == []  # not even a refused swap: nothing of the rider's was used
+    offline.sim.tick(3600.0)  # an hour on the chargers: the cool batteries fill up
+    wait_until(lambda: swappable(offline) > 0, WAIT, "a battery charged")
+    assert offline.post("/api/rider/swap").status_code == 202  # the same session's code still starts one
+    swap = wait_until(tech.swap, WAIT, "the swap under way")
+    assert swap is not None
+    assert swap["rider_id"] == RIDER
+
+
 def test_an_entry_code_cannot_start_a_swap(offline: RiderStation) -> None:
     offline.apply(city_bundle("sim-001"))
     offline.identify(RIDER, scope="entry")

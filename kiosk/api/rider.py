@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from kiosk.api.rider_models import (
@@ -39,6 +39,16 @@ UNPROCESSABLE = 422
 
 class RiderConflict(KioskError):
     """What the rider asked cannot be done now (nobody identified, a swap already running...): 409."""
+
+
+class NoSwapNow(RiderConflict):
+    """No swap could be finished here now (no charged battery, no free bay): 409 with the reason, and nothing
+    of the rider's is used (their code still starts a swap once one can be finished)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        """``no_charged_battery`` or ``no_empty_bay`` (the swap machine's start refusals)."""
 
 
 class RiderNotFound(KioskError, LookupError):
@@ -141,10 +151,17 @@ def rider_router(api: RiderApi) -> APIRouter:
         api.end()
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    @router.post("/api/rider/swap", status_code=status.HTTP_202_ACCEPTED)
-    async def swap() -> dict[str, bool]:
+    @router.post(
+        "/api/rider/swap",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=dict[str, bool],
+        responses={409: {"description": "nobody identified, a swap under way, or nothing to swap (with a reason)"}},
+    )
+    async def swap() -> dict[str, bool] | JSONResponse:
         try:
             api.swap()
+        except NoSwapNow as exc:  # the reason lets the screen say which (and stop offering a swap)
+            return JSONResponse({"error": str(exc), "reason": exc.reason}, status_code=status.HTTP_409_CONFLICT)
         except (RiderConflict, RiderNotFound) as exc:
             raise _refused(exc) from None
         return {"requested": True}

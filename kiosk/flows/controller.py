@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.api.rider import RiderConflict
+from kiosk.api.rider import NoSwapNow, RiderConflict
 from kiosk.api.screen import ScreenFeed
 from kiosk.core.battery_registry import RegistryIndex
 from kiosk.core.clock import Clock
@@ -49,7 +49,7 @@ from kiosk.station.codes import Accepted, KeySet, Refusal, Refused, Verdict, ver
 from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
 from kiosk.station.events import verdict_event
 from kiosk.station.recovery import recover
-from kiosk.station.selection import Cabinet, SwapPolicy, charged_candidates
+from kiosk.station.selection import Cabinet, StartRefusal, SwapPolicy, can_start, charged_candidates
 from kiosk.station.swap import (
     Alarm,
     BatteryRead,
@@ -74,6 +74,11 @@ from kiosk.store.component import RecordingTransaction, StoreComponent
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1
+NO_SWAP = {
+    StartRefusal.NO_CHARGED_BATTERY: "no charged battery here now: nothing was used, try again once one has charged",
+    StartRefusal.NO_EMPTY_BAY: "no free bay for a returned battery here now: nothing was used, try again later",
+}
+"""Why a swap asked for on the screen cannot start (the local API's answer; the screen has its own words)."""
 Input = Any  # a swap or entry machine input
 
 
@@ -250,9 +255,14 @@ class StationController:
         self._queue.put_nowait(EntryDoorChanged(is_open, self.clock.monotonic()))
 
     def start_rider_swap(self, rider_id: str, nonce: str) -> None:
-        """The identified rider asked on the screen for a swap; ``RiderConflict`` while one is under way."""
+        """The identified rider asked on the screen for a swap; ``RiderConflict`` while one is under way, and
+        ``NoSwapNow`` when none could be finished (judged from this cabinet's own bays, as the swap itself
+        would be): refused before the code is used, so it still works once a battery has charged."""
         if self.swaps.busy:
             raise RiderConflict("a swap is under way: please wait until it has ended")
+        plan = can_start(self._cabinet_view(), self.policy, self.clock.monotonic())
+        if isinstance(plan, StartRefusal):
+            raise NoSwapNow(plan.value, NO_SWAP[plan])
         self._queue.put_nowait(RiderSwapRequested(rider_id, nonce))
 
     def request_reopen(self) -> None:

@@ -222,9 +222,7 @@ class KioskApp(App):  # type: ignore[misc]
         self.status = status.model_dump()
         self.online = online(self.status)
         self._update_station_title()
-        idle = self.screens.get(UiScreen.IDLE)
-        if isinstance(idle, IdleScreen):
-            idle.update(charged_count(self.status), self.settings.scanner_position, self._has_pin(), self.t)
+        self._update_charged()
         swap = self.screens.get(UiScreen.SWAP)
         if isinstance(swap, SwapScreen):
             self._update_cabinet(swap)
@@ -334,9 +332,7 @@ class KioskApp(App):  # type: ignore[misc]
         self._render_all()
 
     def _render_all(self) -> None:
-        idle = self.screens.get(UiScreen.IDLE)
-        if isinstance(idle, IdleScreen):
-            idle.update(charged_count(self.status), self.settings.scanner_position, self._has_pin(), self.t)
+        self._update_charged()
         for screen in self.screens.values():
             screen.language = self.lang
             screen.render(self.t)
@@ -377,6 +373,16 @@ class KioskApp(App):  # type: ignore[misc]
 
     def _has_pin(self) -> bool:
         return self.settings.maintenance_pin is not None
+
+    def _update_charged(self) -> None:
+        """Idle's and the rider's screen say what core counts as swappable here now (its own bays' state)."""
+        charged = charged_count(self.status)
+        idle = self.screens.get(UiScreen.IDLE)
+        if isinstance(idle, IdleScreen):
+            idle.update(charged, self.settings.scanner_position, self._has_pin(), self.t)
+        rider = self.screens.get(UiScreen.RIDER)
+        if isinstance(rider, RiderScreen):
+            rider.set_charged(charged, self.t)
 
     def _update_station_title(self) -> None:
         status = self.status or {}

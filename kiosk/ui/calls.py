@@ -49,6 +49,10 @@ class Problem(enum.StrEnum):
     """Core refused the request (another 4xx)."""
     BAD_ANSWER = "bad_answer"
     """Core's answer could not be read."""
+    NO_CHARGED_BATTERY = "no_charged_battery"
+    """Core cannot start a swap: no battery here is charged (nothing of the rider's was used)."""
+    NO_EMPTY_BAY = "no_empty_bay"
+    """Core cannot start a swap: no free bay for the returned battery (nothing was used)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ def answer_of(call: Call[T], status: int, text: str) -> Answer[T]:
     """What core's HTTP answer means for ``call`` (a pure function of the status and the body)."""
     if status >= 500:
         return Answer(problem=Problem.UNREACHABLE, detail=f"{call.key}: {status}")
+    if status == 409 and (reason := _reason(text)) in (Problem.NO_CHARGED_BATTERY, Problem.NO_EMPTY_BAY):
+        return Answer(problem=Problem(reason), detail=f"{call.key}: {status} {text[:200]}")
     if status in (404, 409) and call.path.startswith("/api/rider"):
         return Answer(problem=Problem.NOBODY, detail=f"{call.key}: {status} {text[:200]}")
     if status >= 400:
@@ -150,3 +156,13 @@ def answer_of(call: Call[T], status: int, text: str) -> Answer[T]:
         return Answer(value=model.model_validate(json.loads(text)))
     except (ValueError, ValidationError) as exc:
         return Answer(problem=Problem.BAD_ANSWER, detail=f"{call.key}: {exc}")
+
+
+def _reason(text: str) -> str | None:
+    """The ``reason`` of an error body (``{"error": ..., "reason": ...}``), None when it has none."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return reason if isinstance(reason, str) else None

@@ -17,6 +17,7 @@ from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.image import Image
 from kivy.uix.widget import Widget
 
+from kiosk.ui.font_sizes import step_at_most
 from kiosk.ui.rider_views import MapPoint
 from kiosk.ui.widgets import PANEL, TONES
 
@@ -116,7 +117,7 @@ class NearbyMap(Widget):  # type: ignore[misc]
     def _label(self, text: str, cx: float, bottom: float, box: tuple[float, float, float]) -> None:
         """A label centred above a dot, pushed inside the drawing when it would stick out."""
         ox, oy, side = box
-        self.label_font = max(float(self.min_font), side * 0.05)
+        self.label_font = step_at_most(side * 0.05, float(self.min_font))  # a size of the ladder: few fonts open
         # Wrapped at half the drawing's width so a long name stays inside it at this size.
         label = CoreLabel(text=text, font_size=self.label_font, halign="center", text_size=(side * 0.5, None))
         label.refresh()

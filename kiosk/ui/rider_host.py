@@ -30,6 +30,7 @@ from kiosk.ui.rider_views import problem_text
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.feedback.feedback import FeedbackScreen
 from kiosk.ui.screens.points.points import PointsScreen
+from kiosk.ui.screens.rider.rider import RiderScreen
 from kiosk.ui.screens.services.services import ServicesScreen
 from kiosk.ui.views import RIDER_SCREENS, Msg, UiScreen, View
 
@@ -126,8 +127,8 @@ class RiderServices:
     def action(self, action: str) -> None:
         """A rider screen action: a swap for the identified rider, or one of the rider services."""
         if action == "swap":
-            self._call(calls.swap(), self._told_if_failed)
-        elif action in ("services", "points", "feedback"):
+            self._call(calls.swap(), self._swap_asked)
+        elif action in ("services", "points", "feedback", "nearby"):
             self.open_local(UiScreen(action))
 
     def open_local(self, screen: UiScreen) -> None:
@@ -270,6 +271,13 @@ class RiderServices:
             screen.sent(answer, self.app.t)
         if answer.value is not None and answer.value.points_earned and self.rider_here():
             self.ask_rider()
+
+    def _swap_asked(self, answer: Answer[None]) -> None:
+        if answer.problem is Problem.NO_CHARGED_BATTERY:  # core's word now: stop offering it until its status says
+            rider = self.app.screens.get(UiScreen.RIDER)
+            if isinstance(rider, RiderScreen):
+                rider.set_charged(0, self.app.t)
+        self._told_if_failed(answer)
 
     def _told_if_failed(self, answer: Answer[Any]) -> None:
         if answer.problem is not None and self.app.screens:

@@ -6,6 +6,7 @@ translation; the screens only lay these out.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -78,9 +79,49 @@ def topic_label(topic: str) -> str:
     return FEEDBACK_TOPIC_LABELS.get(topic, FEEDBACK_TOPIC_LABELS["other"])
 
 
+NO_SWAP_HERE = N_("No charged battery here now")
+PROBLEM_TEXTS: dict[Problem, str] = {
+    Problem.NOBODY: SESSION_OVER,
+    Problem.NO_CHARGED_BATTERY: NO_SWAP_HERE,
+    Problem.NO_EMPTY_BAY: N_("No free bay for your battery"),
+}
+
+
 def problem_text(problem: Problem | None) -> str:
     """The msgid telling the rider a call failed (plain words, never a code)."""
-    return SESSION_OVER if problem is Problem.NOBODY else COULD_NOT
+    return PROBLEM_TEXTS.get(problem, COULD_NOT) if problem is not None else COULD_NOT
+
+
+class SwapOffer(enum.Enum):
+    """What the rider's screen offers in the swap button's place."""
+
+    SWAP = "swap"
+    """A charged battery waits here (or the count is not known yet: core judges the request)."""
+    NEARBY = "nearby"
+    """None here: the button opens the nearby stations that have one."""
+    NONE = "none"
+    """None here, and no nearby station known to have one: no button, only the words."""
+
+
+def swap_offer(charged: int | None, stations: Sequence[NearbyStation]) -> SwapOffer:
+    """Whether to offer a swap, from ``charged``: the batteries core counts as swappable now (charged,
+    healthy, in a working bay not in alarm: the same rule a swap's start is judged by)."""
+    if charged is None or charged > 0:
+        return SwapOffer.SWAP
+    return SwapOffer.NEARBY if nearby_top(stations, 1) else SwapOffer.NONE
+
+
+def no_swap_text(offer: SwapOffer, stations: Sequence[NearbyStation], english: bool) -> Msg | None:
+    """Why no swap is offered, and where a charged battery is (None while a swap is offered)."""
+    if offer is SwapOffer.SWAP:
+        return None
+    top = nearby_top(stations, 1)
+    if offer is SwapOffer.NEARBY and top:
+        return Msg(
+            N_("No charged battery here now. The nearest station with one: {station}"),
+            {"station": nearby_line(top[0], english)},
+        )
+    return Msg(N_("No charged battery here now. Please come back later."))
 
 
 def category_label(category: str) -> str:

@@ -18,6 +18,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.ui.font_sizes import ladder
 from kiosk.ui.linebreak import break_lines, has_cjk
 
 TONES: dict[str, tuple[float, float, float, float]] = {
@@ -34,11 +35,12 @@ DIM = (0.30, 0.33, 0.38, 1)
 
 
 def fit_font(label: Any, low: float, high: float) -> None:
-    """Give ``label`` the largest font size in [low, high] whose wrapped text fits its box.
+    """Give ``label`` the largest font size of the ladder in [low, high] whose wrapped text fits its box.
 
-    A binary search over sizes, rendering the texture each time (about six renders per change, and
-    only when text or size change). The text wraps at the box's width; the texture is centred by the
-    default Label canvas, so nothing else is needed for vertical centring.
+    A binary search over the ladder's sizes (:mod:`kiosk.ui.font_sizes`: few sizes, so few fonts open),
+    rendering the texture each time (about four renders per change, and only when text or size change). The
+    text wraps at the box's width; the texture is centred by the default Label canvas, so nothing else is
+    needed for vertical centring.
     """
     width, height = label.size
     if width < 4 or height < 4 or not label.text:
@@ -46,17 +48,18 @@ def fit_font(label: Any, low: float, high: float) -> None:
     line_width = max(1.0, width - 2 * label.padding_x)
     label.text_size = (line_width, None)
     chinese = has_cjk(label.text)
-    best = low
-    lo, hi = int(low), int(max(low, high))
+    sizes = ladder(low, high)
+    best = sizes[0]
+    lo, hi = 1, len(sizes) - 1
     while lo <= hi:
         mid = (lo + hi) // 2
-        label.font_size = mid
+        label.font_size = sizes[mid]
         if chinese:
             _break_here(label, line_width)
         label.texture_update()
         tw, th = label.texture_size
         if tw <= width and th <= height:
-            best, lo = mid, mid + 1
+            best, lo = sizes[mid], mid + 1
         else:
             hi = mid - 1
     label.font_size = best

@@ -14,7 +14,7 @@ from kiosk.ui.views import UiScreen
 from tests.ui.cases import status
 from tests.ui.harness import FakeLink, escaping, lone_last_lines, overflowing, small_buttons, texts
 from tests.ui.loop import pump, resize, screenshot
-from tests.ui.rider_cases import CONTENT, RIDER, SERVICES, rider_screen
+from tests.ui.rider_cases import CATALOGUE, CONTENT, RIDER, SERVICES, rider_screen
 
 
 def answer_everything(link: FakeLink) -> None:
@@ -85,6 +85,29 @@ def _thanks(screen: Any) -> None:
     screen.sent(Answer(value=FeedbackAnswer(feedback_id="f-1", signed=True, points_earned=5)), screen.translate)
 
 
+def _spend_confirm(app: KioskApp) -> None:
+    core_says(app, *rider_screen("points"))
+    on(app, UiScreen.POINTS).choose(CATALOGUE[0])  # "Spend 10 points for Water?"
+
+
+def _slot_confirm(app: KioskApp) -> None:
+    _details(app)
+    on(app, UiScreen.SERVICES).choose_slot(SERVICES[0].slots[0])  # "Ask for Free legal consultation at ...?"
+
+
+def _no_charged_battery(nearby: bool) -> Callable[[KioskApp], None]:
+    def go(app: KioskApp) -> None:
+        if not nearby:
+            app.services.content = CONTENT.model_copy(update={"nearby": []})
+            app.services.push_data()
+        none_here = status(charged=0)
+        none_here.components["station"]["charged_batteries"] = 0  # core's own count
+        app.on_status(none_here)
+        core_says(app, *rider_screen("rider"))
+
+    return go
+
+
 def _refused(app: KioskApp) -> None:
     core_says(app, *rider_screen("points"))
     on(app, UiScreen.POINTS).redeemed(Answer(value=RedeemAnswer(ok=False, reason="not_enough_points")), app.t)
@@ -98,11 +121,15 @@ RIDER_CASES: dict[str, Callable[[KioskApp], None]] = {
         app, "points.take_item", {"bay": 13, "item_id": "water", "name_zh": "矿泉水", "name_en": "Water", "seconds": 60}
     ),
     "rider.bookings": lambda app: core_says(app, *rider_screen("rider")),
+    "rider.no_charged_battery.nearby": _no_charged_battery(nearby=True),
+    "rider.no_charged_battery.none_nearby": _no_charged_battery(nearby=False),
     "services.categories": _services,
     "services.list": _list,
     "services.details": _details,
+    "services.confirm": _slot_confirm,
     "services.answer": _answer,
     "points.balance": lambda app: core_says(app, *rider_screen("points")),
+    "points.confirm": _spend_confirm,
     "points.refused": _refused,
     "feedback.rating": _feedback(lambda screen: None),
     "feedback.topic": _feedback(lambda screen: screen.rate(4)),
@@ -112,6 +139,26 @@ RIDER_CASES: dict[str, Callable[[KioskApp], None]] = {
     "nearby": lambda app: app.services.open_local(UiScreen.NEARBY),
 }
 """Every rider services screen (and page) a rider can meet."""
+
+SAYS: dict[str, dict[Language, tuple[str, ...]]] = {
+    "points.confirm": {
+        Language.ZH: ("用10积分兑换矿泉水？", "确认", "取消"),
+        Language.EN: ("Spend 10 points for Water?",),
+    },
+    "services.confirm": {
+        Language.ZH: ("申请", "城市会确认", "确认", "取消"),
+        Language.EN: ("Ask for", "Confirm", "Cancel"),
+    },
+    "rider.no_charged_battery.nearby": {
+        Language.ZH: ("本站暂无可换电池。最近有满电电池的驿站：", "附近驿站"),
+        Language.EN: ("No charged battery here now. The nearest station with one:", "Nearby stations"),
+    },
+    "rider.no_charged_battery.none_nearby": {
+        Language.ZH: ("本站暂无可换电池，请稍后再来。",),
+        Language.EN: ("No charged battery here now. Please come back later.",),
+    },
+}
+"""Words a case must show (beyond fitting): the confirmations' question and buttons, the no-battery words."""
 
 
 def show_rider_case(app: KioskApp, link: FakeLink, case: str) -> None:
@@ -137,5 +184,8 @@ def render_problems(app: KioskApp, link: FakeLink, window: Any, size: tuple[int,
         screenshot(app.root, f"{case}-{size[0]}x{size[1]}-{language.value}")
         problems += [f"{language.value}: {p}" for p in overflowing(app) + escaping(app) + small_buttons(app)]
         problems += [f"{language.value}: {p}" for p in lone_last_lines(app)]
-        assert texts(app), "nothing is written on the screen"
+        shown = texts(app)
+        assert shown, "nothing is written on the screen"
+        missing = [w for w in SAYS.get(case, {}).get(language, ()) if not any(w in text for text in shown)]
+        problems += [f"{language.value}: {w!r} is not shown (only {shown})" for w in missing]
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from kiosk.core.errors import ConfigError
 from kiosk.ui.bootstrap import FontMissing, check_font, input_providers, kivy_environment
+from kiosk.ui.font_sizes import FONT_SIZES, ladder, step_at_most
 from kiosk.ui.i18n import LOCALE_DIR, Language, Translator, parse_po
 from kiosk.ui.settings import UiSettings, parse_size, read_pin
 from kiosk.ui.sse import SseMessage, backoff_delay, parse_sse
@@ -227,3 +229,23 @@ def test_exactly_one_input_provider_per_device() -> None:
 def test_a_missing_font_is_a_clear_error_saying_how_to_install_it(tmp_path: Path) -> None:
     with pytest.raises(FontMissing, match="fonts-wqy-microhei"):
         check_font(tmp_path / "nope.ttc")
+
+
+# --- font sizes ----------------------------------------------------------------------------------------------
+
+
+def test_labels_fit_on_a_ladder_of_few_sizes_and_never_below_their_least() -> None:
+    sizes = ladder(12, 64)
+    assert sizes[0] == 12  # the least size is always there, the floor of every fit
+    assert sizes == sorted(set(sizes))
+    assert max(sizes) <= 64
+    assert all(b / a <= 1.2 for a, b in itertools.pairwise(sizes))  # no visible jump between steps
+    assert len(ladder(10, 160)) < 30  # a few dozen fonts open at most, not one per pixel size
+    assert ladder(13.5, 13.6) == [13.5]  # no step inside: the least size alone
+    assert set(ladder(10, 300)) - {10.0} <= {float(s) for s in FONT_SIZES}
+
+
+def test_a_map_label_takes_the_step_below_its_size_but_never_less_than_its_least() -> None:
+    assert step_at_most(23.7, 12) == 22
+    assert step_at_most(9.0, 12) == 12
+    assert step_at_most(400.0, 12) == max(FONT_SIZES)

@@ -48,6 +48,11 @@ WORDS = {
         "sign": "扫码实名提交",
         "thanks": "谢谢！每条意见城市都会认真阅读。",
         "thanks_points": "谢谢！获得积分：1",
+        "back": "返回",
+        "no_swap": "本站暂无可换电池。最近有满电电池的驿站：漕溪北路驿站",
+        "nearby": "附近驿站",
+        "swap": "换电池",
+        "open": "号格口已打开",
     },
     "en": {
         "services": "Services",
@@ -66,6 +71,11 @@ WORDS = {
         "sign": "Sign with my code",
         "thanks": "Thank you! The city reads every suggestion.",
         "thanks_points": "Thank you! Points earned: 1",
+        "back": "Back",
+        "no_swap": "No charged battery here now. The nearest station with one: Caoxi North Rd Station",
+        "nearby": "Nearby stations",
+        "swap": "Swap battery",
+        "open": "is open",
     },
 }
 
@@ -134,7 +144,10 @@ def rig(window: Any, tmp_path: Path) -> Iterator[Callable[[Language], Rig]]:
         settings = replace(SETTINGS, api_url=station.url, token_file=ui.token_file)
 
         def link(listener: CoreListener, post: Post) -> CoreClient:
-            return CoreClient(settings.api_url, settings.token_file, listener, post, backoff_cap_s=0.5)
+            # A status a second: the cabinet's state (a battery charging) reaches the screen without waiting.
+            return CoreClient(
+                settings.api_url, settings.token_file, listener, post, backoff_cap_s=0.5, status_every_s=1.0
+            )
 
         app = start_app(window, settings, link)
         made.append((station, app))
@@ -223,3 +236,39 @@ def test_a_rider_gives_feedback_anonymously_and_then_signed(rig: Callable[[Langu
     screenshot(r.app.root, f"flow-feedback-signed-{language.value}")
     wait_until(lambda: len(r.events("feedback.given")) == 2, WAIT, "the signed feedback recorded")
     assert r.events("feedback.given")[1]["payload"]["rider_id"] == "R-ui-feedback"
+
+
+def swappable(station: RiderStation) -> int:
+    """What core counts as swappable here now."""
+    return int(station.running.tech.status()["components"]["station"]["charged_batteries"])
+
+
+@pytest.mark.parametrize("language", LANGUAGES, ids=["zh", "en"])
+def test_with_no_charged_battery_the_rider_is_offered_no_swap_until_one_has_charged(
+    rig: Callable[[Language], Rig], language: Language
+) -> None:
+    r = rig(language)
+    tech = r.station.running.tech
+    charged = [b["bay"] for b in tech.world()["bays"] if b.get("battery") and b["battery"]["soc_pct"] >= 95.0]
+    assert charged
+    for bay in charged:  # charged, but too hot to hand out
+        assert tech.sim("/faults", fault="battery_hot", bay=bay).status_code == 200
+    wait_until(lambda: swappable(r.station) == 0, WAIT, "no battery swappable")
+    r.press(r.words["points"])
+    r.shows(UiScreen.IDENTIFY, r.words["scan"])
+    r.scan("R-ui-nobattery", points=50)
+    r.shows(UiScreen.POINTS, r.words["balance"])
+    r.press(r.words["back"])
+    rider = r.shows(UiScreen.RIDER, r.words["no_swap"])
+    assert (rider.ids.action0.text, rider.ids.action0.tone) == (r.words["nearby"], "warn")
+    live = [w.text for w in rider.walk() if isinstance(w, Button) and not w.disabled and w.opacity > 0]
+    assert r.words["swap"] not in live
+    settle()
+    screenshot(r.app.root, f"flow-no-charged-battery-{language.value}")
+    r.station.sim.tick(3600.0)  # an hour on the chargers: the cool batteries fill up
+    wait_until(lambda: swappable(r.station) > 0, WAIT, "a battery charged")
+    pump_until(lambda: rider.ids.action0.text == r.words["swap"], WAIT, "the swap offered again")
+    assert not any(r.words["no_swap"] in t for t in texts(r.app))
+    r.press(r.words["swap"])
+    r.shows(UiScreen.SWAP, r.words["open"])
+    assert r.station.running.tech.swap() is not None

@@ -16,15 +16,19 @@ from kiosk.ui.i18n import Translator
 from kiosk.ui.rider_views import (
     COULD_NOT,
     FEEDBACK_TOPIC_LABELS,
+    NO_SWAP_HERE,
     REDEEM_REFUSALS,
     SESSION_OVER,
+    SwapOffer,
     balance_lines,
     categories,
     map_points,
     nearby_top,
+    no_swap_text,
     page_of,
     problem_text,
     redeem_text,
+    swap_offer,
 )
 from kiosk.ui.views import UiScreen, view_of
 from tests.ui.rider_cases import HERE, NEARBY, RIDER, SERVICES
@@ -57,6 +61,35 @@ def test_core_answers_are_read_into_values_or_plain_problems() -> None:
     assert answer_of(calls.content(), 503, "").problem is Problem.UNREACHABLE
     assert answer_of(calls.content(), 200, "not json").problem is Problem.BAD_ANSWER
     assert answer_of(calls.end_rider(), 204, "").ok
+
+
+def test_a_swap_core_cannot_finish_is_told_as_such_and_not_as_a_session_that_ran_out() -> None:
+    refused = '{"error": "no charged battery here now", "reason": "no_charged_battery"}'
+    assert answer_of(calls.swap(), 409, refused).problem is Problem.NO_CHARGED_BATTERY
+    full = '{"error": "no free bay", "reason": "no_empty_bay"}'
+    assert answer_of(calls.swap(), 409, full).problem is Problem.NO_EMPTY_BAY
+    assert answer_of(calls.swap(), 409, '{"error": "nobody is identified"}').problem is Problem.NOBODY
+    assert answer_of(calls.swap(), 409, '{"reason": "made_up"}').problem is Problem.NOBODY
+    assert problem_text(Problem.NO_CHARGED_BATTERY) == NO_SWAP_HERE
+
+
+def test_a_swap_is_offered_only_while_core_counts_a_swappable_battery_here() -> None:
+    assert swap_offer(3, NEARBY) is SwapOffer.SWAP
+    assert swap_offer(None, []) is SwapOffer.SWAP  # not known yet: core judges the request itself
+    assert swap_offer(0, NEARBY) is SwapOffer.NEARBY
+    assert swap_offer(0, [NEARBY[2]]) is SwapOffer.NONE  # a nearby station with none is no help
+    assert swap_offer(0, []) is SwapOffer.NONE
+
+
+def test_with_no_charged_battery_the_rider_is_pointed_to_the_nearest_station_with_one() -> None:
+    zh = Translator().gettext
+    assert no_swap_text(SwapOffer.SWAP, NEARBY, english=False) is None
+    nearest = no_swap_text(SwapOffer.NEARBY, NEARBY, english=False)
+    assert nearest is not None
+    assert nearest.render(zh) == "本站暂无可换电池。最近有满电电池的驿站：漕溪北路驿站 · 640 m · 满电5块"
+    none = no_swap_text(SwapOffer.NONE, [], english=True)
+    assert none is not None
+    assert none.render(lambda msgid: msgid) == "No charged battery here now. Please come back later."
 
 
 def test_a_session_that_ran_out_is_told_differently_from_a_failure() -> None:
