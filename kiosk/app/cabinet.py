@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
@@ -41,6 +42,8 @@ from kiosk.devices.slots.modbus import SlotControllers
 log = logging.getLogger(__name__)
 
 PINS_TICK_S = 0.02
+MIN_GAP_S = 0.02
+"""The least pause between two polls of a bus (s): room for an unlock or a charger write."""
 
 
 class BayDidNotOpen(DeviceError):
@@ -74,7 +77,12 @@ class DeviceSet(Protocol):
 
 
 class Poller:
-    """A daemon thread that calls ``fn`` every ``period_s`` until stopped; logs each new error once."""
+    """A daemon thread that calls ``fn`` every ``period_s`` until stopped; logs each new error once.
+
+    The period runs from the start of one call to the start of the next (a bus sweep that takes 0.45 s
+    of a 0.5 s period is followed by a 0.05 s pause, not a 0.5 s one), with at least ``MIN_GAP_S``
+    between calls so a sweep longer than the period does not hold the bus without a break.
+    """
 
     def __init__(self, name: str, period_s: float, fn: Callable[[], object]) -> None:
         self.name = name
@@ -90,6 +98,7 @@ class Poller:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 self._fn()
                 if self._last_error is not None:
@@ -100,7 +109,7 @@ class Poller:
                 if message != self._last_error:
                     log.exception("%s failed: %s", self.name, message)
                 self._last_error = message
-            self._stop.wait(self.period_s)
+            self._stop.wait(max(MIN_GAP_S, self.period_s - (time.monotonic() - started)))
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop and wait (bounded) for the thread."""
