@@ -412,6 +412,7 @@ class SafetySupervisor:
             str(bay): {
                 "level": w.level.word,
                 "reasons": sorted(w.reasons),
+                "active": sorted(w.active),
                 "since": self._since.get(bay),
                 "history": [p.as_list() for p in self._history.get(bay, ())],
             }
@@ -436,6 +437,7 @@ class SafetySupervisor:
             "cabinet": {
                 "level": state.cabinet.level.word,
                 "reasons": sorted(state.cabinet.reasons),
+                "active": sorted(state.cabinet.active),
                 "since": self._since.get(None),
                 "air_c": air.air_c if air is not None else None,
                 "humidity_pct": air.humidity_pct if air is not None else None,
