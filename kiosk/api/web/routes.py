@@ -231,9 +231,7 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
 
     @router.get("/devices")
     def devices(request: Request) -> Response:
-        return page(
-            request, "/devices", "Devices", lambda s, v: render.devices(s, v) + safety_html.bay_charts(s, v)
-        )
+        return page(request, "/devices", "Devices", lambda s, v: render.devices(s, v) + safety_html.bay_charts(s, v))
 
     @router.get("/sync")
     def sync_page(request: Request) -> Response:
