@@ -24,6 +24,7 @@ from kiosk.core.clock import Clock
 from kiosk.core.events import Event, EventRecord
 from kiosk.core.hardware import SafetyIoConfig
 from kiosk.core.safety_config import SafetyConfig
+from kiosk.devices.air import AirReading
 from kiosk.devices.base import BatteryReading
 from kiosk.station.safety import (
     Action,
@@ -58,6 +59,10 @@ class SafetyCabinet(Protocol):
 
     def add_battery_listener(self, listener: Callable[[dict[int, BatteryReading]], None]) -> None:
         """Be called on the loop with every batch of battery readings."""
+        ...
+
+    def add_air_listener(self, listener: Callable[[AirReading], None]) -> None:
+        """Be called on the loop with every reading of the cabinet's air sensor (never without one)."""
         ...
 
     def set_safety(self, guard: Callable[[int], str | None], reset: Callable[[int], str | None]) -> None:
@@ -179,6 +184,7 @@ class SafetySupervisor:
                 self.pins.smoke.when_deactivated = self._smoke_from_thread
         self.cabinet.set_safety(self.unlock_refusal, self.reset)
         self.cabinet.add_battery_listener(self.readings)
+        self.cabinet.add_air_listener(lambda air: self.air(air.air_c, air.humidity_pct, air.error))
         self._task = asyncio.create_task(self._act(), name="safety-actions")
         self._sensors_changed()
 
