@@ -12,6 +12,7 @@ from kiosk.core.errors import DeviceError
 from kiosk.core.events import Event, EventRecord
 from kiosk.core.hardware import SafetyIoConfig
 from kiosk.core.safety_config import SafetyConfig
+from kiosk.devices.air import AirReading
 from kiosk.devices.base import BatteryReading
 from kiosk.flows.safety import SafetySupervisor
 from kiosk.station.safety_events import SafetyAction
@@ -29,6 +30,9 @@ class FakeCabinet:
 
     def add_battery_listener(self, listener: Callable[[dict[int, BatteryReading]], None]) -> None:
         self.listener = listener
+
+    def add_air_listener(self, listener: Callable[[AirReading], None]) -> None:
+        self.air_listener = listener
 
     def set_safety(self, guard: Callable[[int], str | None], reset: Callable[[int], str | None]) -> None:
         self.guard = guard

@@ -58,6 +58,9 @@ class ApiContext:
     raises ``DeviceError`` when it did not open."""
     reset_fault: Callable[[int], None] | None = None
     """Clear a bay's fault (``CabinetComponent.reset_fault``)."""
+    reset_safety: Callable[[str], str | None] | None = None
+    """Staff (by login) clear the cabinet's latched safety alarm: None when cleared, else why not
+    (``SafetySupervisor.reset`` of the cabinet)."""
     set_out_of_service: Callable[[int, str | None, Event | None], None] | None = None
     """Take a bay out of service with a reason, or back (None), writing the audit event in the same
     transaction (``StationController.set_out_of_service``)."""

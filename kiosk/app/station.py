@@ -156,6 +156,7 @@ class Station:
                 record=self.store.append,
                 unlock_bay=lambda bay: self.cabinet.open_for_staff(bay, config.policy.unlock_confirm_s),
                 reset_fault=self.cabinet.reset_fault,
+                reset_safety=lambda by: self.safety.reset(None, by=by),
                 set_out_of_service=self.controller.set_out_of_service,
                 swap_outcomes=self.controller.swap_outcomes,
                 trigger_scanner=self.cabinet.trigger_scanner,

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
+from kiosk.core.airmap import AIR_MAPS, AirMap, AirSensorModel
 from kiosk.core.boards import board_profile
 from kiosk.core.schema import Section
 from kiosk.core.slotmap import SLOT_MAPS, FieldOverride, SlotMap, SlotMapName
@@ -189,8 +190,9 @@ class SlotConfig(SlotSettings):
 
     port: Annotated[str | None, Field(examples=["/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0"])] = None
     """RS-485 adapter of the slot controllers, by stable path; unset when there are none."""
-    poll_s: Annotated[float, Field(gt=0, le=600)] = 2.0
-    """How often every battery is read (s)."""
+    poll_s: Annotated[float, Field(gt=0, le=600)] = 0.5
+    """How often every battery is read (s), from the start of one sweep of the bus to the next. 0.5 s keeps a
+    dangerous reading within 1 s of the charger-off write for 8 controllers at 9600 baud (docs/safety.md)."""
 
 
 # --- the QR scanner ----------------------------------------------------------------------------
@@ -341,6 +343,32 @@ class SafetyIoConfig(Section):
     smoke_active_high: bool = True
     """Whether the smoke contact reads high in alarm (wire a normally-closed contact to ground with the
     pull-up on: a cut wire then reads as smoke, which is the safe side)."""
+    # -- the cabinet's temperature/humidity sensor --
+    cabinet_sensor: Literal["none", "modbus"] = "none"
+    """The cabinet's air temperature/humidity sensor: 'modbus' (an RS-485 transmitter such as the XY-MD02)
+    or 'none'."""
+    cabinet_sensor_model: AirSensorModel = "xy-md02"
+    """Its register map: 'xy-md02' (FC 04, registers 1-2), 'xy-md02-holding' (FC 03, 1-2), 'th-holding'
+    (FC 03, 0-1); see docs/safety.md."""
+    cabinet_sensor_address: Annotated[int, Field(ge=1, le=247)] = 1
+    """Its Modbus slave address (factory default 1: on the slot controllers' bus change it to one no bay uses)."""
+    cabinet_sensor_port: Annotated[str | None, Field(examples=["/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0"])] = (
+        None
+    )
+    """Its own RS-485 adapter; unset: it shares the slot controllers' bus (and speed, parity, stop bits)."""
+    cabinet_sensor_poll_s: Annotated[float, Field(ge=0.5, le=600)] = 5.0
+    """How often the cabinet air is read (s); air changes slowly and a read takes the bus for ~25 ms."""
+    cabinet_sensor_fields: dict[str, FieldOverride] = Field(default_factory=dict)
+    """Per-field changes to the model's map, e.g. [hardware.safety.cabinet_sensor_fields.temperature] address = 0."""
+
+    @model_validator(mode="after")
+    def _air_map_resolves(self) -> SafetyIoConfig:
+        self.air_map()
+        return self
+
+    def air_map(self) -> AirMap:
+        """The cabinet sensor's register map with ``cabinet_sensor_fields`` applied."""
+        return AIR_MAPS[self.cabinet_sensor_model].with_overrides(self.cabinet_sensor_fields)
 
     def pins(self) -> list[str]:
         """Every GPIO pin these outputs and inputs use."""
@@ -460,12 +488,27 @@ class HardwareConfig(Section):
             for n in sorted(self.safety.bay_extinguisher_pins)
             if n not in bay_numbers
         ]
+        problems += self._air_sensor_problems()
         twice = sorted({p for p in pins if pins.count(p) > 1}, key=lambda p: int(re.sub(r"\D", "", p)))
         if twice:
             problems.append(f"pins used twice: {', '.join(twice)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _air_sensor_problems(self) -> list[str]:
+        safety = self.safety
+        if safety.cabinet_sensor != "modbus" or safety.cabinet_sensor_port is not None:
+            return []
+        if self.slots.port is None:
+            return ["safety.cabinet_sensor 'modbus' needs cabinet_sensor_port, or slot controllers to share a bus with"]
+        sharing = [bay.number for bay in self.bays if bay.slave == safety.cabinet_sensor_address]
+        if sharing:
+            return [
+                f"safety.cabinet_sensor_address {safety.cabinet_sensor_address} is bay {sharing[0]}'s slot controller "
+                "on the same bus: give the sensor an address no bay uses"
+            ]
+        return []
 
 
 def _bay_problems(cabinet: CabinetKind, bay: BayConfig) -> list[str]:

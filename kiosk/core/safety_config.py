@@ -81,6 +81,11 @@ class SafetyConfig(Section):
     """Cabinet air above this is watched (°C): the fan runs."""
     cabinet_alarm_c: Annotated[float, Field(ge=20, le=120)] = 60.0
     """Cabinet air above this is an alarm (°C): all charging stops."""
+    humidity_watch_pct: Annotated[float, Field(ge=50, le=100)] = 85.0
+    """Cabinet air at or above this relative humidity is watched (%): at 85 % the dew point is only about
+    2.5 °C below the air, so a pack or a board a little colder than the air gathers condensation. The fan runs."""
+    humidity_hysteresis_pct: Annotated[float, Field(ge=0, le=30)] = 5.0
+    """Humid air counts as dry again only this far below humidity_watch_pct (%)."""
     hysteresis_c: Annotated[float, Field(ge=0, le=20)] = 3.0
     """A temperature must fall this far below a limit before that limit counts as cleared (°C)."""
     calm_s: Annotated[float, Field(ge=0, le=3600)] = 120.0

@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError, KioskError
 from kiosk.core.hardware import HardwareConfig
+from kiosk.devices.air.modbus import AirLine, AirSensor
 from kiosk.devices.base import Closeable, LockerBank, ScanListener
 from kiosk.devices.door import EntryDoor
 from kiosk.devices.lockers.board8a80 import Board8A80Bank
@@ -86,6 +87,8 @@ class Devices(Closeable):
     scanner: ReconnectingScanner | None = None
     """Built, not started: the runtime starts it once it listens for scans."""
     entry_door: EntryDoor | None = None
+    air: AirSensor | None = None
+    """The cabinet's temperature/humidity sensor (``[hardware.safety] cabinet_sensor``)."""
 
     def parts(self) -> list[tuple[str, _Part]]:
         """``(name, part)`` of every part present."""
@@ -94,6 +97,7 @@ class Devices(Closeable):
             ("slots", self.slots),
             ("scanner", self.scanner),
             ("entry_door", self.entry_door),
+            ("air", self.air),
         ]
         return [(name, part) for name, part in named if part is not None]
 
@@ -138,6 +142,7 @@ def build_devices(
         devices.slots = _part("slot controllers", lambda: _slots(hw, clock))
         devices.scanner = _part("scanner", lambda: _scanner(hw, clock, on_scan))
         devices.entry_door = _part("entry door", lambda: _entry_door(hw, clock, pin_factory))
+        devices.air = _part("cabinet air sensor", lambda: _air(hw, devices.slots))
     except BaseException:
         devices.close()
         raise
@@ -184,6 +189,19 @@ def _scanner(hw: HardwareConfig, clock: Clock, on_scan: ScanListener) -> Reconne
     if config.kind == "serial":
         return SerialScanner(config.port, config.serial, clock, on_scan)
     return EvdevScanner(config.port, config.evdev, clock, on_scan)
+
+
+def _air(hw: HardwareConfig, slots: SlotControllers | None) -> AirSensor | None:
+    safety = hw.safety
+    if safety.cabinet_sensor != "modbus":
+        return None
+    amap = safety.air_map()
+    if safety.cabinet_sensor_port is not None:
+        line = AirLine(safety.cabinet_sensor_port, amap.baudrate, timeout_s=hw.slots.timeout_s)
+        return AirSensor(line, safety.cabinet_sensor_address, amap, model=safety.cabinet_sensor_model, line=line)
+    if slots is None:  # the config schema refuses this; kept for configs built in code
+        raise DeviceError("the cabinet air sensor shares the slot controllers' bus, but there are no slot controllers")
+    return AirSensor(slots, safety.cabinet_sensor_address, amap, model=safety.cabinet_sensor_model)
 
 
 def _entry_door(hw: HardwareConfig, clock: Clock, pin_factory: Any) -> EntryDoor | None:

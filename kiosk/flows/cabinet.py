@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
@@ -23,6 +24,8 @@ from kiosk.core.clock import Clock
 from kiosk.core.errors import DeviceError
 from kiosk.core.events import Event
 from kiosk.core.hardware import HardwareConfig
+from kiosk.devices.air import AirReading
+from kiosk.devices.air.modbus import AirSensor
 from kiosk.devices.base import BatteryReading, BayState, DoorState, LockerBank, LockState, Scan, ScanListener
 from kiosk.devices.debounce import FlapDetector
 from kiosk.devices.door import EntryDoor
@@ -41,6 +44,8 @@ from kiosk.flows.bay_warnings import grouped_faults
 log = logging.getLogger(__name__)
 
 PINS_TICK_S = 0.02
+MIN_GAP_S = 0.02
+"""The least pause between two polls of a bus (s): room for an unlock or a charger write."""
 
 
 class BayDidNotOpen(DeviceError):
@@ -67,6 +72,7 @@ class DeviceSet(Protocol):
     slots: SlotControllers | None
     scanner: ReconnectingScanner | None
     entry_door: EntryDoor | None
+    air: AirSensor | None
 
     def close(self) -> None:
         """Close every part; outputs locked."""
@@ -74,7 +80,12 @@ class DeviceSet(Protocol):
 
 
 class Poller:
-    """A daemon thread that calls ``fn`` every ``period_s`` until stopped; logs each new error once."""
+    """A daemon thread that calls ``fn`` every ``period_s`` until stopped; logs each new error once.
+
+    The period runs from the start of one call to the start of the next (a bus sweep that takes 0.45 s
+    of a 0.5 s period is followed by a 0.05 s pause, not a 0.5 s one), with at least ``MIN_GAP_S``
+    between calls so a sweep longer than the period does not hold the bus without a break.
+    """
 
     def __init__(self, name: str, period_s: float, fn: Callable[[], object]) -> None:
         self.name = name
@@ -90,6 +101,7 @@ class Poller:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 self._fn()
                 if self._last_error is not None:
@@ -100,7 +112,7 @@ class Poller:
                 if message != self._last_error:
                     log.exception("%s failed: %s", self.name, message)
                 self._last_error = message
-            self._stop.wait(self.period_s)
+            self._stop.wait(max(MIN_GAP_S, self.period_s - (time.monotonic() - started)))
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop and wait (bounded) for the thread."""
@@ -146,6 +158,7 @@ class CabinetComponent:
         self._bay_listeners: list[Callable[[BayState], None]] = []
         self._entry_listeners: list[Callable[[bool], None]] = []
         self._battery_listeners: list[Callable[[dict[int, BatteryReading]], None]] = []
+        self._air_listeners: list[Callable[[AirReading], None]] = []
         self._last_scan_mono: float | None = None
         self._safety_guard: Callable[[int], str | None] | None = None
         """The safety supervisor's word on whether a bay may be unlocked (None: it may)."""
@@ -174,6 +187,8 @@ class CabinetComponent:
             self._pollers.append(Poller("cabinet-lock-bus", self.hw.poll_s, devices.lockers.read_all))
         if devices.slots is not None:
             self._pollers.append(Poller("cabinet-slots", self.hw.slots.poll_s, self._read_slots))
+        if devices.air is not None:
+            self._pollers.append(Poller("cabinet-air", self.hw.safety.cabinet_sensor_poll_s, self._read_air))
         for poller in self._pollers:
             poller.start()
         if devices.scanner is not None:
@@ -220,6 +235,11 @@ class CabinetComponent:
         devices = self.devices
         if devices is not None and devices.slots is not None:
             self._post(self._batteries_read, devices.slots.read_all())
+
+    def _read_air(self) -> None:
+        devices = self.devices
+        if devices is not None and devices.air is not None:
+            self._post(self._tell, self._air_listeners, devices.air.read())
 
     def _bay_from_thread(self, state: BayState) -> None:
         self._post(self._bay_changed, state)
@@ -338,6 +358,10 @@ class CabinetComponent:
     def add_battery_listener(self, listener: Callable[[dict[int, BatteryReading]], None]) -> None:
         """Be called (on the loop) with every batch of battery readings, good or failed."""
         self._battery_listeners.append(listener)
+
+    def add_air_listener(self, listener: Callable[[AirReading], None]) -> None:
+        """Be called (on the loop) with every reading of the cabinet's air sensor (none without one)."""
+        self._air_listeners.append(listener)
 
     def set_safety(self, guard: Callable[[int], str | None], reset: Callable[[int], str | None]) -> None:
         """The safety supervisor's unlock guard (why a bay must stay shut, or None) and its alarm reset."""
@@ -485,6 +509,7 @@ class CabinetComponent:
                 ("slots", devices.slots),
                 ("scanner", devices.scanner),
                 ("entry_door", devices.entry_door),
+                ("air_sensor", devices.air),
             ):
                 status[label] = part.get_status() if part is not None else None
             if devices.scanner is not None and not devices.scanner.connected:

@@ -24,6 +24,7 @@ from kiosk.core.clock import Clock
 from kiosk.core.events import Event, EventRecord
 from kiosk.core.hardware import SafetyIoConfig
 from kiosk.core.safety_config import SafetyConfig
+from kiosk.devices.air import AirReading
 from kiosk.devices.base import BatteryReading
 from kiosk.station.safety import (
     Action,
@@ -45,6 +46,7 @@ from kiosk.station.safety import (
     transitions,
 )
 from kiosk.station.safety_events import SafetyAction, SafetyLevelChanged
+from kiosk.station.safety_history import WINDOW_S, Point, keep
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,10 @@ class SafetyCabinet(Protocol):
 
     def add_battery_listener(self, listener: Callable[[dict[int, BatteryReading]], None]) -> None:
         """Be called on the loop with every batch of battery readings."""
+        ...
+
+    def add_air_listener(self, listener: Callable[[AirReading], None]) -> None:
+        """Be called on the loop with every reading of the cabinet's air sensor (never without one)."""
         ...
 
     def set_safety(self, guard: Callable[[int], str | None], reset: Callable[[int], str | None]) -> None:
@@ -155,6 +161,14 @@ class SafetySupervisor:
         self._task: asyncio.Task[None] | None = None
         self._judged = False
         self._actions_done = 0
+        self._since: dict[int | None, str] = {}
+        """When each bay (None: the cabinet) entered its current level above normal (wall clock, ISO)."""
+        self._history: dict[int, tuple[Point, ...]] = {}
+        """Each bay's readings of the last minutes, for the status page's chart."""
+        self._smoke: bool | None = None
+        self._air: CabinetSample | None = None
+        """The cabinet temperature/humidity sensor's last answer (None: none fitted, or not yet read)."""
+        self._air_error: str | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -172,6 +186,7 @@ class SafetySupervisor:
                 self.pins.smoke.when_deactivated = self._smoke_from_thread
         self.cabinet.set_safety(self.unlock_refusal, self.reset)
         self.cabinet.add_battery_listener(self.readings)
+        self.cabinet.add_air_listener(lambda air: self.air(air.air_c, air.humidity_pct, air.error))
         self._task = asyncio.create_task(self._act(), name="safety-actions")
         self._sensors_changed()
 
@@ -194,9 +209,30 @@ class SafetySupervisor:
             loop.call_soon_threadsafe(self._sensors_changed)
 
     def _sensors_changed(self) -> None:
-        smoke = self.pins.smoke_seen() if self.pins is not None else None
-        sensors = CabinetSample(at=self.clock.monotonic(), smoke=smoke)
-        self._judge(sensors)
+        self._smoke = self.pins.smoke_seen() if self.pins is not None else None
+        self._judge(self._cabinet_sample())
+
+    def _cabinet_sample(self) -> CabinetSample:
+        air = self._air
+        return CabinetSample(
+            at=self.clock.monotonic(),
+            smoke=self._smoke,
+            air_c=air.air_c if air is not None else None,
+            humidity_pct=air.humidity_pct if air is not None else None,
+        )
+
+    def air(self, air_c: float | None, humidity_pct: float | None, error: str | None = None) -> None:
+        """The cabinet temperature/humidity sensor's reading (on the loop); ``error`` when it did not answer.
+
+        A silent sensor is a warning on the status page, not a level: its last values are forgotten (the
+        rules judge no air rather than stale air) and the bays' own sensors still count.
+        """
+        if not self.rules.enabled:
+            return
+        self._air_error = error
+        now = self.clock.monotonic()
+        self._air = None if error is not None else CabinetSample(at=now, air_c=air_c, humidity_pct=humidity_pct)
+        self._judge(self._cabinet_sample())
 
     def readings(self, readings: dict[int, BatteryReading]) -> None:
         """A batch of battery readings from the cabinet (on the loop)."""
@@ -205,6 +241,11 @@ class SafetySupervisor:
         for bay, reading in readings.items():
             if bay in bays:
                 bays[bay] = step_bay(bays[bay], BaySample(at=now, reading=reading), self.rules)
+                if reading.error is None and reading.present:
+                    point = Point(now, reading.temperature_c, reading.voltage_v, reading.current_a)
+                    self._history[bay] = keep(self._history.get(bay, ()), point)
+                elif reading.error is None:
+                    self._history.pop(bay, None)  # the pack was taken out: a new one starts a new chart
         self._judged = True
         self._judge(None, bays)
 
@@ -228,6 +269,10 @@ class SafetySupervisor:
             temperature_c=temps[-1][1] if temps else None,
             by=by,
         )
+        if change.after is Level.NORMAL:
+            self._since.pop(change.bay, None)
+        else:
+            self._since[change.bay] = self.clock.wall().isoformat()
         where = f"bay {change.bay}" if change.bay is not None else "the cabinet"
         logger = log.error if change.after >= Level.ALARM else log.warning
         logger("safety: %s %s -> %s (%s)", where, change.before.word, change.after.word, ", ".join(event.reasons))
@@ -387,7 +432,9 @@ class SafetySupervisor:
             str(bay): {
                 "level": w.level.word,
                 "reasons": sorted(w.reasons),
-                "temperatures": [[round(t, 1), c] for t, c in w.temps[-60:]],
+                "active": sorted(w.active),
+                "since": self._since.get(bay),
+                "history": [p.as_list() for p in self._history.get(bay, ())],
             }
             for bay, w in sorted(state.bays.items())
         }
@@ -400,11 +447,22 @@ class SafetySupervisor:
             reasons = ", ".join(sorted(state.cabinet.reasons))
             warnings.insert(0, f"cabinet: safety {state.cabinet.level.word} ({reasons})")
         warnings += [f"bay {bay}: the charger did not switch off" for bay in sorted(self._stuck)]
+        if self._air_error is not None:
+            warnings.append(f"cabinet temperature/humidity sensor: {self._air_error}")
         applied = self.applied
+        air = self._air
         return {
             "enabled": self.rules.enabled,
             "level": state.worst().word,
-            "cabinet": {"level": state.cabinet.level.word, "reasons": sorted(state.cabinet.reasons)},
+            "cabinet": {
+                "level": state.cabinet.level.word,
+                "reasons": sorted(state.cabinet.reasons),
+                "active": sorted(state.cabinet.active),
+                "since": self._since.get(None),
+                "air_c": air.air_c if air is not None else None,
+                "humidity_pct": air.humidity_pct if air is not None else None,
+                "air_sensor_error": self._air_error,
+            },
             "bays": bays,
             "outputs": {
                 "charging_off": sorted(applied.charging_off),
@@ -415,6 +473,10 @@ class SafetySupervisor:
             },
             "swaps_allowed": state.swaps_allowed(),
             "chargers_held": sorted(self._held),
+            "now_mono": round(self.clock.monotonic(), 1),
+            "history_window_s": WINDOW_S,
+            "calm_s": self.rules.calm_s,
+            "limits": {"alarm_c": self.rules.alarm_c, "fire_c": self.rules.fire_c},
             "actions_done": self._actions_done,
             "warnings": warnings,
         }

@@ -62,6 +62,7 @@ class Reason(enum.StrEnum):
     SMOKE = "smoke"
     CABINET_HOT = "cabinet_hot"
     CABINET_WARM = "cabinet_warm"
+    CONDENSATION = "condensation"
     BAY_FIRE = "bay_fire"
     BAY_ALARM = "bay_alarm"
 
@@ -371,6 +372,12 @@ def cabinet_findings(
                 found[Reason.CABINET_HOT] = Level.ALARM
             elif sensors.air_c > _limit(Reason.CABINET_WARM, rules.cabinet_watch_c, held, rules):
                 found[Reason.CABINET_WARM] = Level.WATCH
+        if sensors.humidity_pct is not None:
+            humid = rules.humidity_watch_pct
+            if Reason.CONDENSATION in held:
+                humid -= rules.humidity_hysteresis_pct
+            if sensors.humidity_pct >= humid:
+                found[Reason.CONDENSATION] = Level.WATCH
     worst = max((bay.level for bay in bays), default=Level.NORMAL)
     if worst == Level.FIRE:
         found[Reason.BAY_FIRE] = Level.FIRE

@@ -3,10 +3,14 @@
 Everything here runs on Kivy's main thread; the :class:`~kiosk.ui.client.CoreClient` posts core's news
 here through :meth:`KioskApp.post`. What is shown is decided in one place, :meth:`KioskApp.refresh`:
 
+0. the cabinet in a fire alarm → the evacuation screen, over everything (also while core is unreachable);
 1. core unreachable → out of service (staff may still be in maintenance);
 2. maintenance open → maintenance;
 3. the screen core asked for, unless the rider dismissed it or it timed out → then idle;
-4. idle while the cabinet cannot serve anyone → out of service.
+4. idle while the cabinet is in a safety alarm → swaps paused; idle while it cannot serve anyone → out of
+   service.
+
+A bay in a safety alarm is named in a calm line under the header (:mod:`kiosk.ui.safety_views`).
 
 Between 2 and 3 come the UI's own screens (services, points, feedback, nearby) the rider opened: they
 stay until core says something new, the rider leaves them, or nobody touches the screen for a while.
@@ -36,6 +40,7 @@ from kiosk.ui.calls import Call, Done
 from kiosk.ui.client import CoreListener, Post
 from kiosk.ui.i18n import Language, Translator
 from kiosk.ui.rider_host import LOCAL_SCREENS, RiderServices
+from kiosk.ui.safety_views import EVACUATE, PAUSED, SafetyShown, out_of_service_line, safety_of
 from kiosk.ui.screens import build_screens
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.feedback.feedback import FeedbackScreen
@@ -108,6 +113,10 @@ class KioskApp(App):  # type: ignore[misc]
     now_text = StringProperty("")
     online = BooleanProperty(False)
     linked = BooleanProperty(False)
+    fire = BooleanProperty(False)
+    """The cabinet is in a fire alarm: the evacuation screen shows and the header offers nothing to press."""
+    safety_line = StringProperty("")
+    """The calm line about bays in a safety alarm ('' when there are none)."""
 
     def __init__(
         self,
@@ -136,6 +145,7 @@ class KioskApp(App):  # type: ignore[misc]
         self._tick_event: Any = None
         self._zone = ZoneInfo(settings.timezone)
         self.services = RiderServices(self)
+        self.safety = SafetyShown()
 
     # --- building ----------------------------------------------------------------------------
 
@@ -221,6 +231,7 @@ class KioskApp(App):  # type: ignore[misc]
         """A fresh status from core."""
         self.status = status.model_dump()
         self.online = online(self.status)
+        self._update_safety()
         self._update_station_title()
         self._update_charged()
         swap = self.screens.get(UiScreen.SWAP)
@@ -237,6 +248,7 @@ class KioskApp(App):  # type: ignore[misc]
         if not up:
             self.status = None
             self.online = False
+            self._update_safety()
         maintenance = self.screens.get(UiScreen.MAINTENANCE)
         if isinstance(maintenance, MaintenanceScreen):
             maintenance.set_status(self.status, up)
@@ -249,6 +261,8 @@ class KioskApp(App):  # type: ignore[misc]
     def wanted(self) -> tuple[View, float]:
         """What should be on the screen now, and when its wait started."""
         now = self.monotonic()
+        if self.safety.fire:
+            return EVACUATE, now
         if self.maintenance:
             return View(UiScreen.MAINTENANCE), now
         if not self.linked:
@@ -259,6 +273,8 @@ class KioskApp(App):  # type: ignore[misc]
         view, shown_at = self.core_view, self.core_shown_at
         if self.core_screen is not None and self.dismissed == self.core_screen.number:
             view = IDLE
+        if view.screen is UiScreen.IDLE and self.safety.cabinet_alarm:
+            return PAUSED, now
         if view.screen is UiScreen.IDLE and not cabinet_usable(self.status):
             return CABINET, now
         return view, shown_at
@@ -329,6 +345,7 @@ class KioskApp(App):  # type: ignore[misc]
         self.translator.language = language
         self.lang = language.value
         self._update_station_title()
+        self._update_safety()
         self._render_all()
 
     def _render_all(self) -> None:
@@ -383,6 +400,12 @@ class KioskApp(App):  # type: ignore[misc]
         rider = self.screens.get(UiScreen.RIDER)
         if isinstance(rider, RiderScreen):
             rider.set_charged(charged, self.t)
+
+    def _update_safety(self) -> None:
+        self.safety = safety_of(self.status, self.safety)
+        self.fire = self.safety.fire
+        line = out_of_service_line(self.safety)
+        self.safety_line = line.render(self.t) if line is not None else ""
 
     def _update_station_title(self) -> None:
         status = self.status or {}

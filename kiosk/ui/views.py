@@ -31,6 +31,7 @@ class UiScreen(enum.StrEnum):
     POINTS = "points"
     FEEDBACK = "feedback"
     NEARBY = "nearby"
+    EVACUATE = "evacuate"
 
 
 class Tone(enum.StrEnum):

@@ -103,8 +103,9 @@ def shown_screen(app: KioskApp) -> Widget:
 
 
 def walk_shown(app: KioskApp) -> Iterator[Widget]:
-    """Every widget drawn now: the header and the current screen."""
+    """Every widget drawn now: the header, the safety line under it, and the current screen."""
     yield from app.root.ids.header.walk()
+    yield from app.root.ids.safety_strip.walk()
     yield from shown_screen(app).walk()
 
 

@@ -27,8 +27,9 @@ from tests.ui.harness import (
     texts,
 )
 from tests.ui.loop import pump, resize, screenshot
+from tests.ui.safety_cases import SAFETY_CASES, safety_status
 
-EXTRA = ["out_of_service.unreachable", "out_of_service.cabinet", "maintenance.pin", "maintenance.status"]
+EXTRA = ["out_of_service.unreachable", "out_of_service.cabinet", "maintenance.pin", "maintenance.status", *SAFETY_CASES]
 ALL = [*CASES, *EXTRA]
 
 
@@ -46,7 +47,12 @@ def show(app: KioskApp, case: str, language: Language) -> None:
     app.maintenance = False
     app.on_link(True, "test")
     healthy = status()
-    if case == "out_of_service.unreachable":
+    app.on_status(healthy)  # no safety alarm left over from the case before
+    if case in SAFETY_CASES:
+        cabinet, bays, under = SAFETY_CASES[case]
+        app.on_status(safety_status(cabinet, bays))
+        app.on_screen(screen(under, number))
+    elif case == "out_of_service.unreachable":
         app.on_screen(screen("idle", number))
         app.on_link(False, "test")
     elif case == "out_of_service.cabinet":

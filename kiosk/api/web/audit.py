@@ -24,6 +24,7 @@ class ActionKind(enum.Enum):
     RESTART_UI = "restart_ui"
     SIMULATOR = "simulator"
     RESTOCK = "restock"
+    CLEAR_SAFETY_ALARM = "clear_safety_alarm"
 
 
 @event_type

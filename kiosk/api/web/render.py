@@ -88,8 +88,8 @@ def action(view: View, url: str, label: str, *, extra: str = "", danger: bool = 
     )
 
 
-def layout(title: str, station: Mapping[str, Any], view: View, body: str) -> str:
-    """The whole document: header with navigation and sign-out, flash messages, the page body."""
+def layout(title: str, station: Mapping[str, Any], view: View, body: str, banner: str = "") -> str:
+    """The whole document: header with navigation and sign-out, the safety banner, flash messages, the body."""
     pages = dict(PAGES)
     if view.simulator:
         pages[SIM_PAGE] = "Simulator"
@@ -108,7 +108,7 @@ def layout(title: str, station: Mapping[str, Any], view: View, body: str) -> str
         f'</head><body data-event-types="{escape(types)}">'
         f'<header><div class="brand">{escape(name)}</div><nav>{nav}</nav>'
         f'<div class="who">{escape(view.user)} {signout}</div></header>'
-        f"<main><h1>{escape(title)}</h1>{flash}{body}</main>"
+        f"<main>{banner}<h1>{escape(title)}</h1>{flash}{body}</main>"
         '<footer><span id="live-state">live updates: starting</span></footer></body></html>'
     )
 

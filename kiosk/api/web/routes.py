@@ -27,6 +27,7 @@ from kiosk.api.sim import BatteryBody, CodeBody, FaultBody, ScanBody
 from kiosk.api.system import cpu_temperature_c, disk_space
 from kiosk.api.users import UserError
 from kiosk.api.web import render
+from kiosk.api.web import safety as safety_html
 from kiosk.api.web.audit import ActionKind, SignInAlarm, StaffAction
 from kiosk.core.errors import KioskError
 from kiosk.core.guessing import client_key
@@ -132,7 +133,8 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
             return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
         station = ctx.status()
         v = view(principal, path)
-        return HTMLResponse(render.layout(title, station, v, build(station, v)))
+        banner = safety_html.banner(station, v)
+        return HTMLResponse(render.layout(title, station, v, build(station, v), banner))
 
     # --- static files and sign-in (the only pages open without a session) -------------------------
 
@@ -227,7 +229,7 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
 
     @router.get("/devices")
     def devices(request: Request) -> Response:
-        return page(request, "/devices", "Devices", render.devices)
+        return page(request, "/devices", "Devices", lambda s, v: render.devices(s, v) + safety_html.bay_charts(s, v))
 
     @router.get("/sync")
     def sync_page(request: Request) -> Response:
@@ -334,6 +336,18 @@ def web_router(ctx: ApiContext, identify: Callable[[Request], Principal | None])
             return Done(f"Bay {bay} restocked: it holds {count} now.", recorded=True)
 
         return await perform(request, ActionKind.RESTOCK, bay, work)
+
+    @router.post("/actions/safety/reset")
+    async def reset_safety(request: Request) -> Response:
+        async def work(form: dict[str, str], user: str) -> Done:
+            if ctx.reset_safety is None:
+                raise Unavailable("this station cannot clear safety alarms from here")
+            refusal = ctx.reset_safety(user)
+            if refusal is not None:
+                raise Unavailable(refusal)
+            return Done("The cabinet's safety alarm is cleared; it comes back at once if the cause remains.")
+
+        return await perform(request, ActionKind.CLEAR_SAFETY_ALARM, None, work)
 
     @router.post("/actions/scanner/test")
     async def test_scanner(request: Request) -> Response:

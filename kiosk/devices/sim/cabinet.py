@@ -30,6 +30,8 @@ from kiosk.core.battery_registry import PackRow
 from kiosk.core.hardware import HardwareConfig
 from kiosk.devices.base import Closeable
 from kiosk.devices.lockers.gpio import GpioBay, gpio_bays_from_config
+from kiosk.devices.sim.air import FAULTS as AIR_FAULTS
+from kiosk.devices.sim.air import SimAir, SimAirSensor, wire_air
 from kiosk.devices.sim.batteries import FOREIGN_FAULTS, ForeignPacks, sim_registry
 from kiosk.devices.sim.board8a80 import SimBoard8A80Bus
 from kiosk.devices.sim.gpio import SimGpioLockers, SimPin
@@ -54,11 +56,14 @@ Fault = Literal[
     "foreign_battery",
     "foreign_battery_retired",
     "foreign_battery_low_soh",
+    "cabinet_hot",
+    "humid",
+    "air_sensor_silent",
 ]
 FAULTS: tuple[str, ...] = get_args(Fault)
 """Every fault :meth:`SimCabinet.inject` knows."""
 _BAY_FAULTS = {"lock_jammed", "door_flapping", "battery_hot", "slot_silent", "thermal_runaway", "bms_silent"}
-_CABINET_FAULTS = {"scanner_unplugged", "smoke", *FOREIGN_FAULTS}
+_CABINET_FAULTS = {"scanner_unplugged", "smoke", *FOREIGN_FAULTS, *AIR_FAULTS}
 
 
 BATTERY_ID = re.compile(r"[A-Z]{2}[0-9A-Z]{6,14}")
@@ -130,6 +135,7 @@ def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> Har
         cabinet=kind, bays=out, bus_port=None if kind == "gpio" else str(workdir / LOCK_BUS_LINK), safety=safety
     )
     data["slots"]["port"] = str(workdir / SLOTS_LINK)
+    wire_air(data["safety"], {entry["slave"] for entry in out if entry["slave"] is not None}, workdir)
     data["scanner"].update(kind="serial", port=str(workdir / SCANNER_LINK))
     return HardwareConfig.model_validate(data)
 
@@ -178,6 +184,7 @@ class SimCabinet(Closeable):
         self._ports: list[PtyPort] = []
         self._scanner: SimScanner | None = None
         self._slots: SimSlotControllers | None = None
+        self._air: SimAir | None = None
         self._bus: SimLockBus | None = None
         self._gpio: SimGpioLockers | None = None
         self._entry: SimGpioLockers | None = None
@@ -214,6 +221,8 @@ class SimCabinet(Closeable):
             self._port(SLOTS_LINK), slaves, regmap=hw.slots.register_map(), charge_pct_per_s=self.charge_pct_per_s
         )
         self._slots.start()
+        if hw.safety.cabinet_sensor == "modbus":
+            self._air = SimAir(hw.safety, self._slots, self._port)
         boards = sorted({board for board, _ in self._address.values()})
         if self.kind == "kerong":
             self._bus = SimKerongBus(
@@ -317,7 +326,7 @@ class SimCabinet(Closeable):
             flapper = self._flapper
         if flapper is not None:
             flapper.join(timeout=2.0)
-        for part in (self._scanner, self._slots, self._bus, self._gpio, self._entry):
+        for part in (self._scanner, self._air, self._slots, self._bus, self._gpio, self._entry):
             if part is not None:
                 part.close()
         for port in self._ports:
@@ -424,6 +433,8 @@ class SimCabinet(Closeable):
         - ``foreign_battery`` (no bay): the next battery a rider puts in has an id no registry lists;
           ``foreign_battery_retired``: the simulated registry's retired pack; ``foreign_battery_low_soh``:
           its BMS reports 55 % state of health. Used up by that one battery; off: an ordinary one again.
+        - ``cabinet_hot``, ``humid``, ``air_sensor_silent`` (no bay): the cabinet air sensor reads 62 °C, reads
+          93 %RH, or stops answering (:class:`~kiosk.devices.sim.air.SimAir`); off: room air, answering.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
@@ -444,6 +455,7 @@ class SimCabinet(Closeable):
             "bms_silent": self._silence_bms,
             "smoke": self._smoke,
             **dict.fromkeys(FOREIGN_FAULTS, lambda _bay, on: self._arm_foreign(fault, on)),
+            **{name: self._air_fault(name) for name in AIR_FAULTS},
         }
         handlers[fault](bay, on)
         with self._lock:
@@ -509,6 +521,19 @@ class SimCabinet(Closeable):
             raise ValueError(f"bay {bay} is empty: there is no BMS to fall silent")
         flags = battery.faults | {"bms_comms_lost"} if on else battery.faults - {"bms_comms_lost"}
         slots.fault(bay, flags)
+
+    def _air_fault(self, name: str) -> Callable[[int | None, bool], None]:
+        return lambda _bay, on: self.air_sensor_sim().fault(name, on)
+
+    def air_sensor(self) -> SimAirSensor:
+        """The simulated cabinet air sensor (ValueError when the config fits none)."""
+        return self.air_sensor_sim().sensor
+
+    def air_sensor_sim(self) -> SimAir:
+        """The air sensor with its line (ValueError when ``[hardware.safety] cabinet_sensor`` is not 'modbus')."""
+        if self._air is None:
+            raise ValueError("this cabinet has no air sensor ([hardware.safety] cabinet_sensor is not 'modbus')")
+        return self._air
 
     def _smoke(self, bay: int | None, on: bool) -> None:
         self._smoke_pin().force(on)
@@ -578,6 +603,7 @@ class SimCabinet(Closeable):
             "bays": bays,
             "entry_door": entry,
             "scanner": {"plugged": scanner.port.plugged if scanner is not None else False},
+            "air": self._air.status() if self._air is not None else None,
             "faults": [{"fault": fault, "bay": bay} for fault, bay in faults],
             "pulses": len(self.pulses),
         }

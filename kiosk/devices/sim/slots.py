@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from kiosk.core.slotmap import SlotMap
 from kiosk.devices.base import BatteryReading
@@ -83,6 +84,14 @@ def request_length(buffer: bytes) -> int | None:
     return 0 if len(buffer) >= _MAX_FRAME else None
 
 
+class BusDevice(Protocol):
+    """Another simulated device on the same RS-485 line (the cabinet's air sensor, say)."""
+
+    def respond(self, function: int, payload: bytes) -> bytes | None:
+        """The reply PDU (function code onwards) to a request addressed to it; None: it stays silent."""
+        ...
+
+
 @dataclass
 class SimBattery:
     """A battery as its BMS sees it."""
@@ -132,6 +141,7 @@ class SimSlotControllers:
         self._mutex = threading.Lock()
         self._bays = {bay: _SimBay(slave=slave) for bay, slave in slaves.items()}
         self._by_slave = {slave: bay for bay, slave in slaves.items()}
+        self._others: dict[int, BusDevice] = {}
         self._buffer = b""
         self._last_bytes_at = 0.0
         self.requests = 0
@@ -156,6 +166,13 @@ class SimSlotControllers:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def attach(self, address: int, device: BusDevice) -> None:
+        """Put another device on the line at ``address`` (one no bay's controller uses)."""
+        if address in self._by_slave:
+            raise ValueError(f"address {address} is bay {self._by_slave[address]}'s slot controller")
+        with self._mutex:
+            self._others[address] = device
 
     # -- the model -----------------------------------------------------------------------------
 
@@ -301,7 +318,9 @@ class SimSlotControllers:
         with self._mutex:
             bay = self._by_slave.get(slave)
             if bay is None:
-                return None  # another device on the bus
+                other = self._others.get(slave)
+                body = other.respond(function, payload) if other is not None else None
+                return with_crc(bytes([slave]) + body) if body is not None else None  # else: not ours to answer
             sim = self._bays[bay]
             self.requests += 1
             if sim.silent:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pymodbus import FramerType, ModbusException
 from pymodbus.client import ModbusSerialClient
@@ -32,13 +32,14 @@ from kiosk.devices.base import BatteryReading, Closeable
 from kiosk.devices.slots.registers import decode_reading, describe, plan_reads
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _DEVICE_KW = (
     "device_id" if "device_id" in inspect.signature(ModbusSerialClient.read_holding_registers).parameters else "slave"
 )
 
 
-def _addressed(slave: int) -> dict[str, Any]:
+def addressed(slave: int) -> dict[str, Any]:
     """The keyword argument naming the slave, spelled as the installed pymodbus wants it."""
     return {_DEVICE_KW: slave}
 
@@ -178,7 +179,7 @@ class SlotControllers(Closeable):
     ) -> int | None:
         """Read ``count`` registers into ``image``; the Modbus exception code if the controller refused."""
         read = self._client.read_holding_registers if function == 3 else self._client.read_input_registers
-        response = read(start, count=count, **_addressed(slave))
+        response = read(start, count=count, **addressed(slave))
         if response.isError():
             return int(getattr(response, "exception_code", 0))
         words = list(response.registers)
@@ -228,7 +229,7 @@ class SlotControllers(Closeable):
             if self._closed:
                 raise DeviceError(f"{self.name} is closed")
             try:
-                response = self._client.write_register(self._map.charger_enable, value, **_addressed(health.slave))
+                response = self._client.write_register(self._map.charger_enable, value, **addressed(health.slave))
             except ModbusException as exc:
                 raise DeviceError(f"bay {bay}: no answer from slot controller {health.slave}") from exc
             except OSError as exc:
@@ -239,6 +240,14 @@ class SlotControllers(Closeable):
                     f"(exception {response.exception_code})"
                 )
         log.info("bay %d: charger %s", bay, "on" if on else "off")
+
+    def transact(self, work: Callable[[ModbusSerialClient], T]) -> T:
+        """Run ``work`` with the bus to itself, between two controllers' reads (another device on the same
+        RS-485 line, such as the cabinet's temperature sensor, uses this). DeviceError once closed."""
+        with self._mutex:
+            if self._closed:
+                raise DeviceError(f"{self.name} is closed")
+            return work(self._client)
 
     def close(self) -> None:
         """Release the port. Safe twice."""

@@ -49,6 +49,7 @@ REGISTRY: dict[UiScreen, ScreenSpec] = {
         ScreenSpec(UiScreen.POINTS, "PointsScreen"),
         ScreenSpec(UiScreen.FEEDBACK, "FeedbackScreen"),
         ScreenSpec(UiScreen.NEARBY, "NearbyScreen"),
+        ScreenSpec(UiScreen.EVACUATE, "EvacuateScreen"),
     )
 }
 

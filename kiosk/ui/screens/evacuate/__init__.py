@@ -1,0 +1,1 @@
+"""A screen of the touchscreen app (see the registry in kiosk.ui.screens)."""
