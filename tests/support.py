@@ -21,7 +21,7 @@ from kiosk.app.station import Station
 from kiosk.core.clock import Clock, SystemClock
 from kiosk.core.config import Config, parse_config
 from kiosk.devices.base import Scan
-from kiosk.devices.sim.cabinet import SimCabinet
+from kiosk.devices.sim.cabinet import CabinetSimKind, SimCabinet
 from kiosk.sim.codes import SimCodeIssuer
 
 T = TypeVar("T")
@@ -276,3 +276,26 @@ class ZygotePipe:
         self._selector.close()
         assert self.proc.stdout is not None
         self.proc.stdout.close()
+
+
+class SimStation:
+    """A running station on a lasting simulated cabinet (ptys, mock pins), every battery read once.
+
+    ``safety()`` is the supervisor's part of the status; :meth:`close` stops the station, then the world.
+    """
+
+    def __init__(self, config: Config, tmp_path: Path, kind: CabinetSimKind = "kerong", wait: float = 10.0) -> None:
+        self.config = config
+        self.sim = LastingSimCabinet(kind, config.hardware, tmp_path / "devices", seed=1)
+        self.running = RunningStation(config, self.sim, tmp_path / "codes")
+        self.tech: Technician = self.running.tech
+        wait_until(self.tech.batteries_read, wait, "every battery read")
+
+    def safety(self) -> dict[str, Any]:
+        return dict(self.tech.status()["components"]["safety"])
+
+    def close(self) -> None:
+        try:
+            self.running.close()
+        finally:
+            self.sim.end()

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kiosk.core.hardware import SafetyIoConfig
-from tests.support import LastingSimCabinet, RunningStation, Technician, sim_config, wait_until
+from tests.support import SimStation, sim_config, wait_until
 
 WAIT = 10.0
 BATTERY_BAYS = range(1, 9)
 
 
-class AirCabinet:
+class AirCabinet(SimStation):
     """A station whose cabinet has an XY-MD02 on the slot controllers' bus (or, ``own_line``, on its own)."""
 
     def __init__(self, tmp_path: Path, *, own_line: bool = False) -> None:
@@ -27,20 +26,8 @@ class AirCabinet:
             cabinet_sensor_port=str(tmp_path / "any") if own_line else None,
         )
         config = sim_config(tmp_path, hardware={"safety": io, "bays": base.hardware.bays})
-        self.sim = LastingSimCabinet("kerong", config.hardware, tmp_path / "devices", seed=1)
-        self.running = RunningStation(config, self.sim, tmp_path / "codes")
-        self.tech: Technician = self.running.tech
-        wait_until(self.tech.batteries_read, WAIT, "every battery read")
+        super().__init__(config, tmp_path, wait=WAIT)
         wait_until(lambda: self.safety()["cabinet"]["air_c"] == 24.0, WAIT, "the cabinet air read")
-
-    def safety(self) -> dict[str, Any]:
-        return dict(self.tech.status()["components"]["safety"])
-
-    def close(self) -> None:
-        try:
-            self.running.close()
-        finally:
-            self.sim.end()
 
 
 @pytest.fixture
@@ -63,7 +50,7 @@ def test_hot_cabinet_air_stops_every_charger_and_the_alarm_stays_until_reset(cab
     wait_until(lambda: cabinet.safety()["cabinet"]["level"] == "alarm", WAIT, "the cabinet alarm")
     assert cabinet.safety()["cabinet"]["reasons"] == ["cabinet_hot"]
     wait_until(lambda: not any(cabinet.sim.charger_enabled(b) for b in BATTERY_BAYS), WAIT, "every charger off")
-    assert cabinet.sim.output_on("fan_pin")
+    wait_until(lambda: cabinet.sim.output_on("fan_pin"), WAIT, "the fan on")
     cabinet.tech.sim("/faults", fault="cabinet_hot", on=False)
     wait_until(lambda: cabinet.safety()["cabinet"]["air_c"] == 24.0, WAIT, "the air cooled")
     assert cabinet.safety()["cabinet"]["level"] == "alarm"  # latched

@@ -18,12 +18,12 @@ from kiosk.core.battery_registry import encode_registry
 from kiosk.devices.sim.batteries import RETIRED_ID, UNKNOWN_ID, WORN_SOH_PCT
 from kiosk.sync.protocol import Bundle
 from tests.battery_support import RIDERS_PACK, WAIT, return_refused_pack, screen_named, wait_state
-from tests.support import LastingSimCabinet, RunningStation, sim_config, wait_until
+from tests.support import SimStation, sim_config, wait_until
 
 LONG = 60.0
 
 
-class Station:
+class Station(SimStation):
     """A running station on a simulated Kerong cabinet."""
 
     def __init__(self, tmp_path: Path, *, registry: bool = True, slot_map: str = "kiosk") -> None:
@@ -33,10 +33,7 @@ class Station:
             slots = self.config.hardware.slots.model_copy(update={"map": slot_map})
             hardware = self.config.hardware.model_copy(update={"slots": slots})
             self.config = self.config.model_copy(update={"hardware": hardware})
-        self.sim = LastingSimCabinet("kerong", self.config.hardware, tmp_path / "devices", seed=1)
-        self.running = RunningStation(self.config, self.sim, tmp_path / "codes")
-        self.tech = self.running.tech
-        wait_until(self.tech.batteries_read, WAIT, "every battery read")
+        super().__init__(self.config, tmp_path, wait=WAIT)
         if registry:
             bundle = Bundle(
                 station_id=self.config.station.id,
@@ -44,12 +41,6 @@ class Station:
                 batteries=encode_registry(self.sim.registry_rows()),
             )
             self.running.loop.call(self.running.station.apply_bundle, bundle)
-
-    def close(self) -> None:
-        try:
-            self.running.close()
-        finally:
-            self.sim.end()
 
 
 @pytest.fixture

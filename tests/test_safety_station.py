@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kiosk.core.errors import DeviceError
-from tests.support import LastingSimCabinet, RunningStation, Technician, sim_config, wait_until
+from kiosk.devices.sim.cabinet import CabinetSimKind
+from tests.support import SimStation, sim_config, wait_until
 
 WAIT = 10.0
 """Bound on waiting for the station to act (s)."""
@@ -23,20 +23,13 @@ CHARGING_BAY = 2
 """The simulator's morning fills bay 2 with a half-charged pack (it charges)."""
 
 
-class Cabinet:
+class Cabinet(SimStation):
     """A running station and the simulated world it watches."""
 
-    def __init__(self, tmp_path: Path, kind: str = "kerong") -> None:
-        config = sim_config(tmp_path, policy={"min_minutes_between_swaps": 0})
-        self.sim = LastingSimCabinet(kind, config.hardware, tmp_path / "devices", seed=1)
-        self.running = RunningStation(config, self.sim, tmp_path / "codes")
-        self.tech: Technician = self.running.tech
+    def __init__(self, tmp_path: Path, kind: CabinetSimKind = "kerong") -> None:
+        super().__init__(sim_config(tmp_path, policy={"min_minutes_between_swaps": 0}), tmp_path, kind, WAIT)
         self.levels: dict[str, list[bool]] = {}
-        wait_until(self.tech.batteries_read, WAIT, "every battery read")
         wait_until(lambda: not self.safety()["outputs"]["mains_cut"], WAIT, "the chargers' mains switched on")
-
-    def safety(self) -> dict[str, Any]:
-        return dict(self.tech.status()["components"]["safety"])
 
     def watch_pin(self, name: str) -> list[bool]:
         """Every level the safety pin ``name`` is driven to from now on."""
@@ -44,12 +37,6 @@ class Cabinet:
         seen: list[bool] = []
         self.sim.pin_factory.pin(pin).watch(seen.append)
         return seen
-
-    def close(self) -> None:
-        try:
-            self.running.close()
-        finally:
-            self.sim.end()
 
 
 @pytest.fixture
