@@ -59,6 +59,7 @@ Fault = Literal[
     "cabinet_hot",
     "humid",
     "air_sensor_silent",
+    "air_probe_disconnected",
 ]
 FAULTS: tuple[str, ...] = get_args(Fault)
 """Every fault :meth:`SimCabinet.inject` knows."""
@@ -433,8 +434,9 @@ class SimCabinet(Closeable):
         - ``foreign_battery`` (no bay): the next battery a rider puts in has an id no registry lists;
           ``foreign_battery_retired``: the simulated registry's retired pack; ``foreign_battery_low_soh``:
           its BMS reports 55 % state of health. Used up by that one battery; off: an ordinary one again.
-        - ``cabinet_hot``, ``humid``, ``air_sensor_silent`` (no bay): the cabinet air sensor reads 62 °C, reads
-          93 %RH, or stops answering (:class:`~kiosk.devices.sim.air.SimAir`); off: room air, answering.
+        - ``cabinet_hot``, ``humid``, ``air_sensor_silent``, ``air_probe_disconnected`` (no bay): the cabinet
+          air sensor reads 62 °C, reads 93 %RH, stops answering, or answers "no value" as with its probe
+          unplugged (:class:`~kiosk.devices.sim.air.SimAir`); off: room air, answering, probe back.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")

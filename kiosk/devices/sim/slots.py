@@ -341,10 +341,12 @@ class SimSlotControllers:
         slave, function, payload = frame[0], frame[1], frame[2:-2]
         with self._mutex:
             bay = self._by_slave.get(slave)
-            if bay is None:
-                other = self._others.get(slave)
-                body = other.respond(function, payload) if other is not None else None
-                return with_crc(bytes([slave]) + body) if body is not None else None  # else: not ours to answer
+            other = self._others.get(slave)
+        if bay is None:
+            # Outside the lock: another device may take its time to answer (the line waits, as a real one does).
+            body = other.respond(function, payload) if other is not None else None
+            return with_crc(bytes([slave]) + body) if body is not None else None  # else: not ours to answer
+        with self._mutex:
             sim = self._bays[bay]
             self.requests += 1
             if sim.silent:
