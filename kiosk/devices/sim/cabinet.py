@@ -50,7 +50,7 @@ from kiosk.devices.sim.gpio import SimGpioLockers, SimPin
 from kiosk.devices.sim.kerong import SimKerongBus
 from kiosk.devices.sim.lockboard import SimLockBus
 from kiosk.devices.sim.pty import PtyPort
-from kiosk.devices.sim.safety import Runaways
+from kiosk.devices.sim.safety import Runaways, heat_pack, run_away, silence_bms
 from kiosk.devices.sim.scanner import SimScanner
 from kiosk.devices.sim.slots import SimBattery, SimSlotControllers
 
@@ -64,9 +64,6 @@ ENTRY_DOOR_BAY = 0
 
 FLAP_PERIOD_S = 0.004
 """How often a flapping door switch changes (s): far more changes than any debounce or flap window allows."""
-HOT_C = 62.0
-"""Temperature of a battery made hot (°C); its BMS flags over-temperature."""
-ROOM_C = 25.0
 
 PulseHook = Callable[[int], None]
 
@@ -426,36 +423,15 @@ class SimCabinet(Closeable):
 
     def _heat(self, bay: int | None, on: bool) -> None:
         assert bay is not None
-        slots = self._need(self._slots)
-        battery = slots.battery(bay)
-        if battery is None:
-            raise ValueError(f"bay {bay} is empty: there is no battery to heat")
-        if on:
-            slots.hot(bay, HOT_C)
-        else:
-            slots.hot(bay, ROOM_C)
-            slots.fault(bay, battery.faults - {"over_temperature"})
+        heat_pack(self._need(self._slots), bay, on)
 
     def _run_away(self, bay: int | None, on: bool) -> None:
         assert bay is not None
-        slots = self._need(self._slots)
-        battery = slots.battery(bay)
-        if battery is None:
-            raise ValueError(f"bay {bay} is empty: there is no battery to run away")
-        if on:
-            self._runaways.start(bay, battery.temperature_c)
-            return
-        self._runaways.stop(bay)
-        slots.warm(bay, ROOM_C)
+        run_away(self._need(self._slots), self._runaways, bay, on)
 
     def _silence_bms(self, bay: int | None, on: bool) -> None:
         assert bay is not None
-        slots = self._need(self._slots)
-        battery = slots.battery(bay)
-        if battery is None:
-            raise ValueError(f"bay {bay} is empty: there is no BMS to fall silent")
-        flags = battery.faults | {"bms_comms_lost"} if on else battery.faults - {"bms_comms_lost"}
-        slots.fault(bay, flags)
+        silence_bms(self._need(self._slots), bay, on)
 
     def _air_fault(self, name: str) -> Callable[[int | None, bool], None]:
         return lambda _bay, on: self.air_sensor_sim().fault(name, on)
