@@ -104,7 +104,9 @@ def test_a_clone_answering_both_function_codes_is_read_with_either_map(
 def test_a_module_answering_only_fc04_refuses_the_holding_map(pty_port: PtyPort, modules: list[Module]) -> None:
     sim = SimAirSensor(AIR_MAPS["xy-md02"])
     reading = module(modules, pty_port, sim, "xy-md02-holding").air.read()
-    assert reading.error == "the sensor refused temperature (FC 03, register 1): exception 01 (check cabinet_sensor_model)"
+    assert (
+        reading.error == "the sensor refused temperature (FC 03, register 1): exception 01 (check cabinet_sensor_model)"
+    )
 
 
 def test_a_module_answering_late_is_read_within_the_timeout_and_no_answer_past_it(

@@ -167,7 +167,10 @@ def test_a_bms_without_soh_has_it_derived_from_full_charge_and_design_capacity(
         driver(pty_port, fake_clock, map="kiosk-capacity") as slots,
     ):
         sim.insert(1, SimBattery("SH9000001", soh_pct=64.5))
-        registers = exchange(pty_port, bytes.fromhex("0103 000D 0001")), exchange(pty_port, bytes.fromhex("0103 0011 0001"))
+        registers = (
+            exchange(pty_port, bytes.fromhex("0103 000D 0001")),
+            exchange(pty_port, bytes.fromhex("0103 0011 0001")),
+        )
         reading = slots.read(1)
     full, design = (int.from_bytes(r[3:5], "big") for r in registers)
     assert (full, design) == (1290, 2000)  # 12.90 Ah learnt of 20.00 Ah rated
@@ -220,7 +223,9 @@ def test_a_value_reported_as_missing_is_no_reading_naming_the_field() -> None:
     regmap = SlotSettings.model_validate({"fields": {"temperature": {"missing": [0x7FFF, 0x8000]}}}).register_map()
     image = {(3, a): 0 for a in range(17)}
     image.update({(3, 0): 1, (3, 12): 0x8000, (3, 13): 970})  # present; temperature: the "no sensor" value
-    with pytest.raises(ProtocolError, match=r"field temperature \(FC 03, register 0x000C\): reports no value \(0x8000\)"):
+    with pytest.raises(
+        ProtocolError, match=r"field temperature \(FC 03, register 0x000C\): reports no value \(0x8000\)"
+    ):
         decode_reading(image, bay=1, regmap=regmap)
 
 

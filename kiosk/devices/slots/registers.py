@@ -253,7 +253,9 @@ class _Decoder:
             return self.percent("soh", "state of health")
         full, design = self.number("full_capacity"), self.number("design_capacity")
         if design <= 0 or full < 0:
-            field = describe("design_capacity" if design <= 0 else "full_capacity", self.regmap.field("design_capacity"))
+            field = describe(
+                "design_capacity" if design <= 0 else "full_capacity", self.regmap.field("design_capacity")
+            )
             raise ProtocolError(f"field {field}: capacities {full:g} / {design:g} Ah give no state of health")
         # A new pack may learn a little more than its rating; its health is then whole, not above.
         return min(100.0, round(100 * full / design, 1))
