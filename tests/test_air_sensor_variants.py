@@ -59,7 +59,8 @@ def test_a_disconnected_probe_is_no_reading_with_a_warning_on_every_map(
     sim.disconnect_probe()
     reading = m.air.read()
     spec = AIR_MAPS[model].temperature
-    assert reading.air_c is None and reading.humidity_pct is None
+    assert reading.air_c is None
+    assert reading.humidity_pct is None
     assert reading.error == (
         f"temperature (FC {spec.function:02d}, register {spec.address}) reads 0x8000, "
         "the sensor's 'no value': is its probe disconnected?"
@@ -76,7 +77,8 @@ def test_every_temperature_sentinel_is_no_reading(pty_port: PtyPort, modules: li
     sim.set(air_c=3276.7)  # what the raw 0x7FFF would otherwise be taken for
     reading = m.air.read()
     assert reading.air_c is None
-    assert reading.error is not None and "reads 0x7FFF, the sensor's 'no value'" in reading.error
+    assert reading.error is not None
+    assert "reads 0x7FFF, the sensor's 'no value'" in reading.error
 
 
 def test_the_two_transmitter_orders_are_different_maps_and_the_wrong_one_swaps_the_values(

@@ -123,7 +123,8 @@ def test_an_id_stored_low_byte_first_is_read_with_that_byte_order(
     # unknown); an odd-length one puts its NUL padding inside the text: a bay fault naming the field.
     assert wrong.battery_id == misread
     if misread is None:
-        assert wrong.error is not None and "field battery_id" in wrong.error
+        assert wrong.error is not None
+        assert "field battery_id" in wrong.error
 
 
 @pytest.mark.parametrize(
