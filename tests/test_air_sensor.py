@@ -64,7 +64,7 @@ def test_the_sensor_shares_the_slot_bus_and_reads_air_and_humidity(
     assert air.get_status()["warnings"] == []
 
 
-@pytest.mark.parametrize("model", ["xy-md02", "xy-md02-holding", "th-holding"])
+@pytest.mark.parametrize("model", sorted(AIR_MAPS))
 def test_every_shipped_map_reads_a_module_of_its_kind(
     pty_port: PtyPort, fake_clock: FakeClock, model: AirSensorModel
 ) -> None:

@@ -80,6 +80,20 @@ def test_a_silent_sensor_is_a_warning_and_the_station_keeps_working(cabinet: Air
     assert not any("sensor" in w for w in cabinet.tech.status()["warnings"])
 
 
+def test_a_disconnected_probe_is_no_reading_and_a_warning_never_a_temperature(cabinet: AirCabinet) -> None:
+    cabinet.tech.sim("/faults", fault="air_probe_disconnected", on=True)
+    warning = (
+        "cabinet temperature/humidity sensor: temperature (FC 04, register 1) reads 0x8000, "
+        "the sensor's 'no value': is its probe disconnected?"
+    )
+    wait_until(lambda: f"safety: {warning}" in cabinet.tech.status()["warnings"], WAIT, "the warning")
+    safety = cabinet.safety()
+    # -3276.8 °C is not judged as air (it would be "no cabinet air can be" or, worse, a real cold reading).
+    assert (safety["level"], safety["cabinet"]["air_c"], safety["cabinet"]["humidity_pct"]) == ("normal", None, None)
+    cabinet.tech.sim("/faults", fault="air_probe_disconnected", on=False)
+    wait_until(lambda: cabinet.safety()["cabinet"]["air_c"] == 24.0, WAIT, "the probe back")
+
+
 def test_a_sensor_on_its_own_line(tmp_path: Path) -> None:
     cabinet = AirCabinet(tmp_path, own_line=True)
     try:

@@ -38,9 +38,9 @@ def jk_image(**words: list[int]) -> dict[tuple[int, int], int]:
         "current": [0xFFFF, 0xF63C],  # -2500 mA
         "temperature": [0xFFCE],  # -5.0 °C
         "faults": [0x0010, 0x0020],  # bit 20 (not named) and bit 5 (pack over-voltage)
-        "soc": [88],
+        "soc": [0x0158],  # low byte: 88 % (the high byte is JK's balancing state)
         "cycles": [0x0001, 0x0005],  # 65541
-        "soh": [97],
+        "soh": [0x6101],  # high byte: 97 % (the low byte is the precharge state)
     }
     fields.update(words)
     image = {}
@@ -48,8 +48,8 @@ def jk_image(**words: list[int]) -> dict[tuple[int, int], int]:
         spec = JK.field(name)
         for offset, word in enumerate(values):
             image[(spec.function, spec.address + offset)] = word
-    for offset, word in enumerate(encode_text("JK-B2A24S-0042", 8)):
-        image[(3, 0x1400 + offset)] = word
+    for offset, word in enumerate(encode_text("JK2405A0042", 6, JK.battery_id)):
+        image[(3, 0x1428 + offset)] = word
     return image
 
 
@@ -62,7 +62,7 @@ def test_a_jk_bms_style_map_decodes_every_field_from_raw_registers() -> None:
     assert reading == BatteryReading(
         bay=2,
         present=True,
-        battery_id="JK-B2A24S-0042",
+        battery_id="JK2405A0042",
         soc_pct=88,
         voltage_v=52.332,
         current_a=-2.5,
@@ -83,7 +83,7 @@ def test_the_jk_bms_style_map_reads_input_and_holding_registers_in_separate_requ
     spans = [(span.function, span.start, span.count) for span in plan_reads(JK)]
     assert spans[0] == (4, 0x0000, 2)  # presence and charger state first
     assert (3, 0x1248, 0x5D - 0x48) in spans  # voltage .. soh, across the unmapped registers between
-    assert (3, 0x1400, 8) in spans
+    assert (3, 0x1428, 6) in spans  # the serial number
     assert len(spans) == 3
 
 
@@ -149,7 +149,7 @@ def test_a_float32_override_decodes_the_pair() -> None:
 
 
 def test_an_impossible_value_names_the_field() -> None:
-    with pytest.raises(ProtocolError, match=r"field soc \(FC 03, register 0x1254\): state of charge 120 %"):
+    with pytest.raises(ProtocolError, match=r"field soc \(FC 03, register 0x1253\): state of charge 120 %"):
         decode_reading(jk_image(soc=[120]), bay=1, regmap=JK)
 
 
@@ -161,7 +161,7 @@ def test_an_empty_bay_needs_only_presence_and_charger_state() -> None:
 def test_config_names_a_profile_and_overrides_one_property_of_one_field() -> None:
     hw = HardwareConfig.model_validate({"slots": {"map": "jk-bms", "fields": {"soc": {"function": 4, "address": 7}}}})
     soc = hw.slots.register_map().soc
-    assert (soc.function, soc.address, soc.width, soc.scale) == (4, 7, 16, 1.0)
+    assert (soc.function, soc.address, soc.width, soc.byte, soc.scale) == (4, 7, 8, "low", 1.0)
     assert hw.slots.register_map().voltage == JK.voltage
 
 

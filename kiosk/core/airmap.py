@@ -15,6 +15,11 @@ Profiles (from the vendors' published manuals; check the one that came with the 
 - ``xy-md02-holding`` — the same map read with FC 03, for firmware versions that answer only that.
 - ``th-holding`` — the common "RS485 temperature and humidity transmitter" map: holding registers
   (FC 03), temperature at 0x0000 (signed, 0.1 °C), humidity at 0x0001 (0.1 %RH).
+- ``th-holding-rh-first`` — the other common transmitter order: FC 03, humidity at 0x0000, temperature
+  at 0x0001 (same scales). Read with the wrong one of the two, 55 %RH shows as 55 °C.
+
+Every profile reads the raw values such modules send for a disconnected or failed probe (0x7FFF and
+0x8000 for temperature, 0x7FFF and 0xFFFF for humidity) as "no reading", never as air.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pydantic import Field, model_validator
 from kiosk.core.schema import Section
 from kiosk.core.slotmap import FieldOverride, RegisterField
 
-AirSensorModel = Literal["xy-md02", "xy-md02-holding", "th-holding"]
+AirSensorModel = Literal["xy-md02", "xy-md02-holding", "th-holding", "th-holding-rh-first"]
 """The names of :data:`AIR_MAPS` (kept in step by a test)."""
 
 
@@ -58,26 +63,33 @@ class AirMap(Section):
             if name not in self.FIELDS:
                 raise ValueError(f"[cabinet_sensor_fields.{name}]: no such field; fields: temperature, humidity")
             changes = override.model_dump(exclude_none=True)
-            if "length" in changes:
-                raise ValueError(f"[cabinet_sensor_fields.{name}]: length does not apply to this field")
+            wrong = sorted(set(changes) & {"length", "byte_order", "chars"})
+            if wrong:
+                raise ValueError(f"[cabinet_sensor_fields.{name}]: {', '.join(wrong)} does not apply to this field")
             if data[name] is None:
                 raise ValueError(f"[cabinet_sensor_fields.{name}]: this model reports no {name}")
             data[name] = {**data[name], **changes}
         return AirMap.model_validate(data)
 
 
+NO_TEMPERATURE = (0x7FFF, 0x8000)
+"""Raw temperatures that mean "no probe": the extremes of a signed register (3276.7 / -3276.8 °C)."""
+NO_HUMIDITY = (0x7FFF, 0xFFFF)
+"""Raw humidities that mean "no probe"."""
+
+
+def _temperature(function: Literal[3, 4], address: int) -> RegisterField:
+    return RegisterField(function=function, address=address, signed=True, scale=0.1, missing=NO_TEMPERATURE)
+
+
+def _humidity(function: Literal[3, 4], address: int) -> RegisterField:
+    return RegisterField(function=function, address=address, scale=0.1, missing=NO_HUMIDITY)
+
+
 AIR_MAPS: dict[str, AirMap] = {
-    "xy-md02": AirMap(
-        temperature=RegisterField(function=4, address=0x0001, signed=True, scale=0.1),
-        humidity=RegisterField(function=4, address=0x0002, scale=0.1),
-    ),
-    "xy-md02-holding": AirMap(
-        temperature=RegisterField(function=3, address=0x0001, signed=True, scale=0.1),
-        humidity=RegisterField(function=3, address=0x0002, scale=0.1),
-    ),
-    "th-holding": AirMap(
-        temperature=RegisterField(function=3, address=0x0000, signed=True, scale=0.1),
-        humidity=RegisterField(function=3, address=0x0001, scale=0.1),
-    ),
+    "xy-md02": AirMap(temperature=_temperature(4, 0x0001), humidity=_humidity(4, 0x0002)),
+    "xy-md02-holding": AirMap(temperature=_temperature(3, 0x0001), humidity=_humidity(3, 0x0002)),
+    "th-holding": AirMap(temperature=_temperature(3, 0x0000), humidity=_humidity(3, 0x0001)),
+    "th-holding-rh-first": AirMap(temperature=_temperature(3, 0x0001), humidity=_humidity(3, 0x0000)),
 }
 """The named sensor maps ``[hardware.safety] cabinet_sensor_model`` chooses from."""

@@ -167,7 +167,8 @@ class SlotSettings(Section):
     """While a controller is silent, read_all asks it again at most this often (s)."""
     # -- register map profile (issue 15) --
     map: SlotMapName = "kiosk"
-    """Register-map profile of the controllers: 'kiosk' (the project's map) or 'jk-bms' (JK-BMS-style)."""
+    """Register-map profile of the controllers: 'kiosk' (the project's map), 'kiosk-capacity' (no SoH register:
+    derived from capacities), 'jk-pb' (a JK-PB BMS read as it is) or 'jk-bms' (JK data re-mapped to registers)."""
     fields: dict[str, FieldOverride] = Field(default_factory=dict)
     """Per-field changes to the profile, e.g. [hardware.slots.fields.soc] address = 4660, scale = 0.1."""
 
@@ -349,7 +350,8 @@ class SafetyIoConfig(Section):
     or 'none'."""
     cabinet_sensor_model: AirSensorModel = "xy-md02"
     """Its register map: 'xy-md02' (FC 04, registers 1-2), 'xy-md02-holding' (FC 03, 1-2), 'th-holding'
-    (FC 03, 0-1); see docs/safety.md."""
+    (FC 03, temperature 0, humidity 1), 'th-holding-rh-first' (FC 03, humidity 0, temperature 1);
+    see docs/safety.md."""
     cabinet_sensor_address: Annotated[int, Field(ge=1, le=247)] = 1
     """Its Modbus slave address (factory default 1: on the slot controllers' bus change it to one no bay uses)."""
     cabinet_sensor_port: Annotated[str | None, Field(examples=["/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0"])] = (

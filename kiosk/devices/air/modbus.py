@@ -4,8 +4,9 @@ The sensor either shares the slot controllers' bus (its reads go between two con
 :meth:`~kiosk.devices.slots.modbus.SlotControllers.transact`) or has an adapter of its own
 (:class:`AirLine`). Where its values sit is the configured :class:`~kiosk.core.airmap.AirMap`; the
 registers are decoded by the slot maps' own number decoding. A sensor that does not answer, refuses a
-read, or reports a value no air can have gives an :class:`~kiosk.devices.air.AirReading` with
-``error`` set — a warning for staff, never an exception for the poller.
+read, reports a value no air can have, or sends the raw value the map lists as "no value" (a
+disconnected probe: 0x7FFF, 0x8000 …) gives an :class:`~kiosk.devices.air.AirReading` with ``error``
+set — a warning for staff and no reading, never an exception for the poller and never a temperature.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from kiosk.core.errors import DeviceError, ProtocolError
 from kiosk.core.slotmap import RegisterField
 from kiosk.devices.air import AirReading
 from kiosk.devices.slots.modbus import addressed
-from kiosk.devices.slots.registers import decode_number
+from kiosk.devices.slots.registers import decode_number, raw_number
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -134,6 +135,9 @@ class AirSensor:
         words = list(response.registers)
         if len(words) != spec.registers():
             raise ProtocolError(f"asked for {spec.registers()} register(s) of {where}, got {len(words)}")
+        if spec.missing and raw_number(spec, words) in spec.missing:
+            raw = raw_number(spec, words)
+            raise ProtocolError(f"{where} reads 0x{raw:04X}, the sensor's 'no value': is its probe disconnected?")
         value = decode_number(spec, words)
         low, high = allowed
         if not low <= value <= high:

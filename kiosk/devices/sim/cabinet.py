@@ -22,7 +22,7 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast, get_args
+from typing import Any, TypeVar, cast
 
 from gpiozero.pins.mock import MockFactory
 
@@ -31,113 +31,44 @@ from kiosk.core.hardware import HardwareConfig
 from kiosk.devices.base import Closeable
 from kiosk.devices.lockers.gpio import GpioBay, gpio_bays_from_config
 from kiosk.devices.sim.air import FAULTS as AIR_FAULTS
-from kiosk.devices.sim.air import SimAir, SimAirSensor, wire_air
+from kiosk.devices.sim.air import SimAir, SimAirSensor
 from kiosk.devices.sim.batteries import FOREIGN_FAULTS, ForeignPacks, sim_registry
 from kiosk.devices.sim.board8a80 import SimBoard8A80Bus
+from kiosk.devices.sim.cabinet_config import (
+    BAY_FAULTS,
+    CABINET_FAULTS,
+    FAULTS,
+    LOCK_BUS_LINK,
+    LOCKS_8A80,
+    SCANNER_LINK,
+    SLOTS_LINK,
+    CabinetSimKind,
+    Fault,
+    sim_hardware,
+)
 from kiosk.devices.sim.gpio import SimGpioLockers, SimPin
 from kiosk.devices.sim.kerong import SimKerongBus
 from kiosk.devices.sim.lockboard import SimLockBus
 from kiosk.devices.sim.pty import PtyPort
-from kiosk.devices.sim.safety import Runaways, wire_safety_pins
+from kiosk.devices.sim.safety import Runaways, heat_pack, run_away, silence_bms
 from kiosk.devices.sim.scanner import SimScanner
 from kiosk.devices.sim.slots import SimBattery, SimSlotControllers
 
-CabinetSimKind = Literal["gpio", "kerong", "8a80"]
-Fault = Literal[
-    "lock_jammed",
-    "door_flapping",
-    "board_silent",
-    "battery_hot",
-    "scanner_unplugged",
-    "slot_silent",
-    "thermal_runaway",
-    "bms_silent",
-    "smoke",
-    "foreign_battery",
-    "foreign_battery_retired",
-    "foreign_battery_low_soh",
-    "cabinet_hot",
-    "humid",
-    "air_sensor_silent",
-]
-FAULTS: tuple[str, ...] = get_args(Fault)
-"""Every fault :meth:`SimCabinet.inject` knows."""
-_BAY_FAULTS = {"lock_jammed", "door_flapping", "battery_hot", "slot_silent", "thermal_runaway", "bms_silent"}
-_CABINET_FAULTS = {"scanner_unplugged", "smoke", *FOREIGN_FAULTS, *AIR_FAULTS}
-
+__all__ = ["BATTERY_ID", "FAULTS", "CabinetSimKind", "Fault", "SimCabinet", "sim_hardware"]
 
 BATTERY_ID = re.compile(r"[A-Z]{2}[0-9A-Z]{6,14}")
 """What a simulated battery id looks like: two letters, then 6-14 digits or capitals (``SH0000123``)."""
 
-LOCK_BUS_LINK = "lock-bus"
-SLOTS_LINK = "slot-controllers"
-SCANNER_LINK = "scanner"
-"""Names of the stable symlinks under ``workdir`` (like ``/dev/serial/by-id/…``)."""
-
 ENTRY_DOOR_BAY = 0
 """The entry door's number inside its own one-door GPIO simulator."""
 
-_GPIO_POOL = [f"GPIO{n}" for n in (0, 1, *range(4, 28))]
-"""Pins the simulator hands to GPIO bays; GPIO2/3 carry fixed pull-ups on a Pi, so switches avoid them."""
-_KERONG_LOCKS = 16
-_8A80_LOCKS = 24
 FLAP_PERIOD_S = 0.004
 """How often a flapping door switch changes (s): far more changes than any debounce or flap window allows."""
-HOT_C = 62.0
-"""Temperature of a battery made hot (°C); its BMS flags over-temperature."""
-ROOM_C = 25.0
 
 PulseHook = Callable[[int], None]
 
 
 T = TypeVar("T")
-
-
-def sim_hardware(kind: CabinetSimKind, hw: HardwareConfig, workdir: Path) -> HardwareConfig:
-    """``hw`` with the simulator's ports, pins and addresses: what drivers must open to reach the simulator.
-
-    Bays keep their numbers and goods (in order, the i-th bay gets lock channel i, slave i+1 unless it holds goods, or
-    the next free pins); every driver setting is kept; the entry door keeps its configured pins.
-    """
-    if kind not in get_args(CabinetSimKind):
-        raise ValueError(f"the simulated cabinet is 'gpio', 'kerong' or '8a80', not {kind!r}")
-    bays = sorted(hw.bays, key=lambda b: b.number)
-    if not bays:
-        raise ValueError("the simulated cabinet needs at least one [[hardware.bays]] in the config")
-    door = hw.entry_door
-    pool = [p for p in _GPIO_POOL if p not in (door.lock_pin, door.door_pin, *hw.safety.pins())]
-    goods = sum(1 for bay in bays if bay.goods is not None)
-    # A goods bay holds no battery, so it never needs a presence switch: battery bays get one each
-    # when the pins suffice for all of them (and the goods bays' lock and door).
-    with_presence = 3 * (len(bays) - goods) + 2 * goods <= len(pool)
-    bay_pins = 0 if kind != "gpio" else (3 * (len(bays) - goods) + 2 * goods if with_presence else 2 * len(bays))
-    safety = hw.safety.model_dump()
-    if not hw.safety.pins():  # a fan, the chargers' mains contactor, an extinguisher and a smoke detector
-        wire_safety_pins(safety, pool, spare=len(pool) - bay_pins)
-    if kind == "gpio" and 2 * len(bays) > len(pool):
-        raise ValueError(f"a GPIO cabinet has pins for at most {len(pool) // 2} bays, not {len(bays)}")
-    free = iter(pool)
-    out: list[dict[str, Any]] = []
-    for i, bay in enumerate(bays):
-        # A goods bay holds no battery, so it has no slot controller (as on a real cabinet).
-        slave = i + 1 if bay.goods is None else None
-        entry: dict[str, Any] = {"number": bay.number, "slave": slave, "goods": bay.goods}
-        if kind == "kerong":
-            entry |= {"board": i // _KERONG_LOCKS, "lock": i % _KERONG_LOCKS}
-        elif kind == "8a80":
-            entry |= {"board": 1 + i // _8A80_LOCKS, "lock": i % _8A80_LOCKS}
-        else:
-            presence = with_presence and bay.goods is None
-            entry |= {"lock_pin": next(free), "door_pin": next(free), "presence_pin": next(free) if presence else None}
-        out.append(entry)
-    data = hw.model_dump()
-    data.update(
-        cabinet=kind, bays=out, bus_port=None if kind == "gpio" else str(workdir / LOCK_BUS_LINK), safety=safety
-    )
-    data["slots"]["port"] = str(workdir / SLOTS_LINK)
-    wire_air(data["safety"], {entry["slave"] for entry in out if entry["slave"] is not None}, workdir)
-    data["scanner"].update(kind="serial", port=str(workdir / SCANNER_LINK))
-    return HardwareConfig.model_validate(data)
 
 
 class SimCabinet(Closeable):
@@ -235,7 +166,7 @@ class SimCabinet(Closeable):
             self._bus = SimBoard8A80Bus(
                 self._port(LOCK_BUS_LINK),
                 boards,
-                locks_per_board=_8A80_LOCKS,
+                locks_per_board=LOCKS_8A80,
                 set_means_open=hw.board8a80.set_means_open,
                 unlock_reply_header=hw.board8a80.unlock_reply_header,
                 status_bytes=hw.board8a80.status_bytes or 4,
@@ -433,14 +364,15 @@ class SimCabinet(Closeable):
         - ``foreign_battery`` (no bay): the next battery a rider puts in has an id no registry lists;
           ``foreign_battery_retired``: the simulated registry's retired pack; ``foreign_battery_low_soh``:
           its BMS reports 55 % state of health. Used up by that one battery; off: an ordinary one again.
-        - ``cabinet_hot``, ``humid``, ``air_sensor_silent`` (no bay): the cabinet air sensor reads 62 °C, reads
-          93 %RH, or stops answering (:class:`~kiosk.devices.sim.air.SimAir`); off: room air, answering.
+        - ``cabinet_hot``, ``humid``, ``air_sensor_silent``, ``air_probe_disconnected`` (no bay): the cabinet
+          air sensor reads 62 °C, reads 93 %RH, stops answering, or answers "no value" as with its probe
+          unplugged (:class:`~kiosk.devices.sim.air.SimAir`); off: room air, answering, probe back.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
-        if fault in _BAY_FAULTS and bay is None:
+        if fault in BAY_FAULTS and bay is None:
             raise ValueError(f"fault {fault} needs a bay")
-        if fault in _CABINET_FAULTS and bay is not None:
+        if fault in CABINET_FAULTS and bay is not None:
             raise ValueError(f"fault {fault} concerns the whole cabinet, not a bay")
         if bay is not None:
             self._check_bay(bay)
@@ -491,36 +423,15 @@ class SimCabinet(Closeable):
 
     def _heat(self, bay: int | None, on: bool) -> None:
         assert bay is not None
-        slots = self._need(self._slots)
-        battery = slots.battery(bay)
-        if battery is None:
-            raise ValueError(f"bay {bay} is empty: there is no battery to heat")
-        if on:
-            slots.hot(bay, HOT_C)
-        else:
-            slots.hot(bay, ROOM_C)
-            slots.fault(bay, battery.faults - {"over_temperature"})
+        heat_pack(self._need(self._slots), bay, on)
 
     def _run_away(self, bay: int | None, on: bool) -> None:
         assert bay is not None
-        slots = self._need(self._slots)
-        battery = slots.battery(bay)
-        if battery is None:
-            raise ValueError(f"bay {bay} is empty: there is no battery to run away")
-        if on:
-            self._runaways.start(bay, battery.temperature_c)
-            return
-        self._runaways.stop(bay)
-        slots.warm(bay, ROOM_C)
+        run_away(self._need(self._slots), self._runaways, bay, on)
 
     def _silence_bms(self, bay: int | None, on: bool) -> None:
         assert bay is not None
-        slots = self._need(self._slots)
-        battery = slots.battery(bay)
-        if battery is None:
-            raise ValueError(f"bay {bay} is empty: there is no BMS to fall silent")
-        flags = battery.faults | {"bms_comms_lost"} if on else battery.faults - {"bms_comms_lost"}
-        slots.fault(bay, flags)
+        silence_bms(self._need(self._slots), bay, on)
 
     def _air_fault(self, name: str) -> Callable[[int | None, bool], None]:
         return lambda _bay, on: self.air_sensor_sim().fault(name, on)

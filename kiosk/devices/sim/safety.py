@@ -1,10 +1,17 @@
-"""The simulated cabinet's safety world: packs heading for thermal runaway, and where its safety pins go."""
+"""The simulated cabinet's safety world: packs made hot, heading for thermal runaway or with a silent BMS,
+and where its safety pins go."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from kiosk.devices.sim.slots import SimSlotControllers
+
+HOT_C = 62.0
+"""Temperature of a battery made hot (°C); its BMS flags over-temperature."""
+ROOM_C = 25.0
 
 RUNAWAY_SLOW_C_PER_S = 3.0 / 60
 """A pack heading for thermal runaway first warms slowly (°C/s: 3 °C a minute) ..."""
@@ -60,3 +67,36 @@ class Runaways:
             self._bays.update(now)
         for bay, (elapsed, start_c) in now.items():
             warm(bay, runaway_temperature(start_c, elapsed))
+
+
+def heat_pack(slots: SimSlotControllers, bay: int, on: bool) -> None:
+    """The ``battery_hot`` fault: the bay's pack at 62 °C with its BMS's over-temperature flag (off: room)."""
+    battery = slots.battery(bay)
+    if battery is None:
+        raise ValueError(f"bay {bay} is empty: there is no battery to heat")
+    if on:
+        slots.hot(bay, HOT_C)
+    else:
+        slots.hot(bay, ROOM_C)
+        slots.fault(bay, battery.faults - {"over_temperature"})
+
+
+def run_away(slots: SimSlotControllers, runaways: Runaways, bay: int, on: bool) -> None:
+    """The ``thermal_runaway`` fault: the bay's pack starts (or stops) its runaway climb."""
+    battery = slots.battery(bay)
+    if battery is None:
+        raise ValueError(f"bay {bay} is empty: there is no battery to run away")
+    if on:
+        runaways.start(bay, battery.temperature_c)
+        return
+    runaways.stop(bay)
+    slots.warm(bay, ROOM_C)
+
+
+def silence_bms(slots: SimSlotControllers, bay: int, on: bool) -> None:
+    """The ``bms_silent`` fault: the controller answers but flags that it lost the pack's BMS."""
+    battery = slots.battery(bay)
+    if battery is None:
+        raise ValueError(f"bay {bay} is empty: there is no BMS to fall silent")
+    flags = battery.faults | {"bms_comms_lost"} if on else battery.faults - {"bms_comms_lost"}
+    slots.fault(bay, flags)

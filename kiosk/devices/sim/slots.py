@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from kiosk.core.slotmap import SlotMap
+from kiosk.core.slotmap import RegisterField, SlotMap
 from kiosk.devices.base import BatteryReading
 from kiosk.devices.sim.pty import PtyDevice, PtyPort
 from kiosk.devices.slots.registers import DEFAULT_MAP, FAULT_FLAGS, decode_reading, encode_reading, plan_reads
@@ -111,6 +111,7 @@ class _SimBay:
     charger_enabled: bool = True
     silent: bool = False
     garble: int = 0
+    id_bytes: bytes | None = None
 
 
 class SimSlotControllers:
@@ -127,15 +128,18 @@ class SimSlotControllers:
         *,
         regmap: SlotMap = DEFAULT_MAP,
         charge_pct_per_s: float = 0.02,
+        id_padding: bytes = b"\x00",
     ) -> None:
         self.port = port
         self.regmap = regmap
+        self.id_padding = id_padding
+        """What fills the id field after the id: NUL, space, or 0xFF (a BMS whose flash was never written)."""
         # Holding registers always exist (the charger switch is one); input registers only if mapped.
-        self._read_functions = {READ_HOLDING} | {regmap.field(name).function for name in regmap.FIELDS}
+        self._read_functions = {READ_HOLDING} | {regmap.field(name).function for name in regmap.mapped()}
         self._served = [
-            (span.function, address)
+            (span.function, span.start + i * regmap.step(span.function))
             for span in plan_reads(regmap)
-            for address in range(span.start, span.start + span.count)
+            for i in range(span.count)
         ]
         self.charge_pct_per_s = charge_pct_per_s
         self._mutex = threading.Lock()
@@ -216,6 +220,14 @@ class SimSlotControllers:
         with self._mutex:
             self._bay(bay).garble = replies
 
+    def corrupt_id(self, bay: int, raw: bytes | None) -> None:
+        """Make the bay's BMS hold ``raw`` where its id should be (a corrupt EEPROM); None: the id again."""
+        spec = self.regmap.battery_id
+        if raw is not None and len(raw) > 2 * spec.registers():
+            raise ValueError(f"{len(raw)} bytes do not fit the {2 * spec.registers()}-byte id field")
+        with self._mutex:
+            self._bay(bay).id_bytes = raw
+
     def hot(self, bay: int, temperature_c: float = 62.0) -> None:
         """Heat the bay's battery; its BMS flags over-temperature."""
         with self._mutex:
@@ -262,7 +274,7 @@ class SimSlotControllers:
     def reading(self, bay: int) -> BatteryReading:
         """What the bay's controller reports now, at its map's resolution (what the driver should decode)."""
         with self._mutex:
-            return decode_reading(encode_reading(self._reading(bay, self._bay(bay)), self.regmap), bay, self.regmap)
+            return decode_reading(self._registers(bay, self._bay(bay)), bay, self.regmap)
 
     def _reading(self, bay: int, sim: _SimBay) -> BatteryReading:
         state = self._charger_state(sim)
@@ -285,9 +297,21 @@ class SimSlotControllers:
         )
 
     def _registers(self, bay: int, sim: _SimBay) -> dict[tuple[int, int], int]:
+        regmap = self.regmap
         values = dict.fromkeys(self._served, 0)  # the gaps a map's read_gap lets a request cover read 0
-        values.update(encode_reading(self._reading(bay, sim), self.regmap))
-        values[(READ_HOLDING, self.regmap.charger_enable)] = int(sim.charger_enabled)
+        values.update(encode_reading(self._reading(bay, sim), regmap, id_padding=self.id_padding))
+        for name in regmap.mapped():
+            spec = regmap.field(name)
+            if isinstance(spec, RegisterField) and spec.width == 8:
+                # The register's other byte is another value (JK: balancing beside SoC, precharge beside SoH).
+                values[(spec.function, spec.address)] |= 0x0001 if spec.byte == "high" else 0x0100
+        if sim.id_bytes is not None and sim.battery is not None:
+            text = regmap.battery_id
+            raw = sim.id_bytes.ljust(2 * text.registers(), b"\x00")
+            for i in range(text.registers()):
+                word = int.from_bytes(raw[2 * i : 2 * i + 2], text.byte_order)
+                values[(text.function, text.address + i * regmap.step(text.function))] = word
+        values[(READ_HOLDING, regmap.charger_enable)] = int(sim.charger_enabled)
         return values
 
     # -- the wire ------------------------------------------------------------------------------
@@ -317,10 +341,12 @@ class SimSlotControllers:
         slave, function, payload = frame[0], frame[1], frame[2:-2]
         with self._mutex:
             bay = self._by_slave.get(slave)
-            if bay is None:
-                other = self._others.get(slave)
-                body = other.respond(function, payload) if other is not None else None
-                return with_crc(bytes([slave]) + body) if body is not None else None  # else: not ours to answer
+            other = self._others.get(slave)
+        if bay is None:
+            # Outside the lock: another device may take its time to answer (the line waits, as a real one does).
+            body = other.respond(function, payload) if other is not None else None
+            return with_crc(bytes([slave]) + body) if body is not None else None  # else: not ours to answer
+        with self._mutex:
             sim = self._bays[bay]
             self.requests += 1
             if sim.silent:
@@ -340,9 +366,11 @@ class SimSlotControllers:
             if not 1 <= count <= 125:
                 return bytes([function | 0x80, ILLEGAL_VALUE])
             values = self._registers(bay, sim)
-            if any((function, address) not in values for address in range(start, start + count)):
+            step = regmap.step(function)  # a byte-addressed map's registers are two addresses apart
+            addresses = [start + i * step for i in range(count)]
+            if any((function, address) not in values for address in addresses):
                 return bytes([function | 0x80, ILLEGAL_ADDRESS])
-            data = b"".join(values[(function, a)].to_bytes(2, "big") for a in range(start, start + count))
+            data = b"".join(values[(function, a)].to_bytes(2, "big") for a in addresses)
             return bytes([function, len(data)]) + data
         if function in (WRITE_SINGLE, WRITE_MULTIPLE):
             start = int.from_bytes(payload[0:2], "big")

@@ -185,8 +185,9 @@ class SlotControllers(Closeable):
         words = list(response.registers)
         if len(words) != count:
             raise ProtocolError(f"asked for {count} registers from 0x{start:04X}, got {len(words)}")
+        step = self._map.step(function)  # a byte-addressed BMS's next register is two addresses on
         for offset, word in enumerate(words):
-            image[(function, start + offset)] = word
+            image[(function, start + offset * step)] = word
         return None
 
     def _refusal(self, name: str, code: int) -> str:

@@ -65,29 +65,31 @@ def plan_reads(regmap: SlotMap) -> list[ReadSpan]:
     skip the battery's spans when the bay is empty.
     """
     by_function: dict[int, list[tuple[int, int, str]]] = {}
-    for name in regmap.FIELDS:
+    for name in regmap.mapped():
         spec = regmap.field(name)
         by_function.setdefault(spec.function, []).append((spec.address, spec.registers(), name))
     spans: list[ReadSpan] = []
     for function, fields in sorted(by_function.items()):
+        step = regmap.step(function)  # address units per register (2 where addresses count bytes)
         fields.sort()
-        start, end, names = fields[0][0], fields[0][0] + fields[0][1], [fields[0][2]]
+        start, end, names = fields[0][0], fields[0][0] + fields[0][1] * step, [fields[0][2]]
         for address, count, name in fields[1:]:
-            if end <= address <= end + regmap.read_gap and address + count - start <= MAX_READ_REGISTERS:
-                end = address + count
+            fits = address + count * step - start <= MAX_READ_REGISTERS * step
+            if end <= address <= end + regmap.read_gap and (address - start) % step == 0 and fits:
+                end = address + count * step
                 names.append(name)
                 continue
-            spans.append(ReadSpan(function, start, end - start, tuple(names)))
-            start, end, names = address, address + count, [name]
-        spans.append(ReadSpan(function, start, end - start, tuple(names)))
+            spans.append(ReadSpan(function, start, (end - start) // step, tuple(names)))
+            start, end, names = address, address + count * step, [name]
+        spans.append(ReadSpan(function, start, (end - start) // step, tuple(names)))
     spans.sort(key=lambda span: not (set(span.fields) & regmap.SLOT_FIELDS))
     return spans
 
 
-def _words(image: RegisterImage, name: str, spec: RegisterField | TextField) -> list[int]:
+def _words(image: RegisterImage, name: str, spec: RegisterField | TextField, step: int = 1) -> list[int]:
     words = []
     for offset in range(spec.registers()):
-        value = image.get((spec.function, spec.address + offset))
+        value = image.get((spec.function, spec.address + offset * step))
         if value is None:
             raise ProtocolError(f"field {describe(name, spec)} was not read")
         if not isinstance(value, int) or not 0 <= value <= _U16:
@@ -96,9 +98,21 @@ def _words(image: RegisterImage, name: str, spec: RegisterField | TextField) -> 
     return words
 
 
-def decode_number(spec: RegisterField, words: Sequence[int]) -> float:
-    """The value of a numeric field from its register(s): word order, sign or float32, then the scale."""
+def raw_number(spec: RegisterField, words: Sequence[int]) -> int:
+    """The field's raw number before sign, offset and scale (its byte, register, or register pair)."""
+    if spec.width == 8:
+        return words[0] >> 8 if spec.byte == "high" else words[0] & 0xFF
     if spec.width == 32:
+        high, low = (words[0], words[1]) if spec.word_order == "big" else (words[1], words[0])
+        return (high << 16) | low
+    return words[0]
+
+
+def decode_number(spec: RegisterField, words: Sequence[int]) -> float:
+    """The value of a numeric field from its register(s): word order, sign or float32, offset, then the scale."""
+    if spec.width == 8:
+        raw, bits = raw_number(spec, words), 8
+    elif spec.width == 32:
         high, low = (words[0], words[1]) if spec.word_order == "big" else (words[1], words[0])
         raw = (high << 16) | low
         if spec.float32:
@@ -113,7 +127,7 @@ def decode_number(spec: RegisterField, words: Sequence[int]) -> float:
     if spec.signed and raw >> (bits - 1):
         raw -= 1 << bits
     # Rounding drops the binary noise of a decimal scale (873 * 0.1 = 87.30000000000001).
-    return round(raw * spec.scale, 9)
+    return round((raw - spec.offset) * spec.scale, 9)
 
 
 def encode_number(spec: RegisterField, value: float) -> list[int]:
@@ -124,22 +138,32 @@ def encode_number(spec: RegisterField, value: float) -> list[int]:
     if spec.float32:
         raw = int.from_bytes(struct.pack(">f", value / spec.scale), "big")
     else:
-        number = round(value / spec.scale)
+        number = round(value / spec.scale) + spec.offset
         bits = spec.width
         low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if spec.signed else (0, (1 << bits) - 1)
         if not low <= number <= high:
             raise ValueError(f"{value} does not fit a {'signed' if spec.signed else 'unsigned'} {bits}-bit field")
         raw = number & ((1 << bits) - 1)
+    if spec.width == 8:
+        return [raw << 8 if spec.byte == "high" else raw]
     if spec.width == 16:
         return [raw]
     high_word, low_word = raw >> 16, raw & _U16
     return [high_word, low_word] if spec.word_order == "big" else [low_word, high_word]
 
 
-def decode_text(words: Sequence[int]) -> str | None:
-    """A text field from its registers; NULs and spaces at either end stripped; None if empty."""
-    raw = b"".join(word.to_bytes(2, "big") for word in words)
-    text = raw.strip(b"\x00 ")
+TEXT_PADDING = b"\x00 \xff"
+"""What pads a text field at either end: NUL, space, and 0xFF (flash never written)."""
+
+
+def decode_text(words: Sequence[int], spec: TextField | None = None) -> str | None:
+    """A text field from its registers, in the field's byte order and character count; the padding at either
+    end stripped; None if nothing is left. ProtocolError if what is left is not printable ASCII."""
+    order = "big" if spec is None else spec.byte_order
+    raw = b"".join(word.to_bytes(2, order) for word in words)
+    if spec is not None and spec.chars is not None:
+        raw = raw[: spec.chars]
+    text = raw.strip(TEXT_PADDING)
     if not text:
         return None
     if any(not 0x20 <= byte <= 0x7E for byte in text):
@@ -147,13 +171,18 @@ def decode_text(words: Sequence[int]) -> str | None:
     return text.decode("ascii")
 
 
-def encode_text(text: str | None, length: int) -> list[int]:
-    """The ``length`` registers of a text field (ASCII, NUL-padded); ValueError if it is too long."""
+def encode_text(text: str | None, length: int, spec: TextField | None = None, *, pad: bytes = b"\x00") -> list[int]:
+    """The ``length`` registers of a text field (ASCII, padded with ``pad``); ValueError if it is too long.
+
+    With a ``spec``: its byte order, and only its ``chars`` characters (the bytes after them read 0x20)."""
     raw = (text or "").encode("ascii")
-    if len(raw) > 2 * length:
-        raise ValueError(f"{text!r} is longer than {2 * length} characters")
-    raw = raw.ljust(2 * length, b"\x00")
-    return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+    room = 2 * length if spec is None or spec.chars is None else spec.chars
+    if len(raw) > room:
+        raise ValueError(f"{text!r} is longer than {room} characters")
+    # Past the field's characters sits another field's byte: a printable one, to show it is never read as text.
+    raw = raw.ljust(room, pad).ljust(2 * length, b"0")
+    order = "big" if spec is None else spec.byte_order
+    return [int.from_bytes(raw[i : i + 2], order) for i in range(0, len(raw), 2)]
 
 
 def decode_faults(value: int, regmap: SlotMap = DEFAULT_MAP) -> frozenset[str]:
@@ -186,11 +215,17 @@ class _Decoder:
         self.image = image
         self.regmap = regmap
 
+    def words(self, name: str, spec: RegisterField | TextField) -> list[int]:
+        return _words(self.image, name, spec, self.regmap.step(spec.function))
+
     def number(self, name: str) -> float:
         spec = self.regmap.field(name)
         assert isinstance(spec, RegisterField)
         try:
-            return decode_number(spec, _words(self.image, name, spec))
+            words = self.words(name, spec)
+            if spec.missing and raw_number(spec, words) in spec.missing:
+                raise ProtocolError(f"reports no value (0x{raw_number(spec, words):X}): its sensor is missing")
+            return decode_number(spec, words)
         except ProtocolError as exc:
             if str(exc).startswith("field "):
                 raise
@@ -212,10 +247,24 @@ class _Decoder:
             raise ProtocolError(f"field {field}: {what} {value:g} % is outside 0-100 %")
         return value
 
+    def soh(self) -> float:
+        """The state of health: the map's register, or 100 x full-charge / design capacity (at most 100 %)."""
+        if self.regmap.soh is not None:
+            return self.percent("soh", "state of health")
+        full, design = self.number("full_capacity"), self.number("design_capacity")
+        if design <= 0 or full < 0:
+            field = describe(
+                "design_capacity" if design <= 0 else "full_capacity", self.regmap.field("design_capacity")
+            )
+            raise ProtocolError(f"field {field}: capacities {full:g} / {design:g} Ah give no state of health")
+        # A new pack may learn a little more than its rating; its health is then whole, not above.
+        return min(100.0, round(100 * full / design, 1))
+
     def text(self, name: str) -> str | None:
         spec = self.regmap.field(name)
         try:
-            return decode_text(_words(self.image, name, spec))
+            assert isinstance(spec, TextField)
+            return decode_text(self.words(name, spec), spec)
         except ProtocolError as exc:
             if str(exc).startswith("field "):
                 raise
@@ -231,7 +280,10 @@ def decode_reading(image: RegisterImage, bay: int, regmap: SlotMap = DEFAULT_MAP
     present = fields.whole("present", range(2), "battery-present value")
     charger = CHARGER_STATES[fields.whole("charger_state", range(len(CHARGER_STATES)), "charger state")]
     faults_spec = regmap.field("faults")
-    faults_read = all((faults_spec.function, faults_spec.address + i) in image for i in range(faults_spec.registers()))
+    step = regmap.step(faults_spec.function)
+    faults_read = all(
+        (faults_spec.function, faults_spec.address + i * step) in image for i in range(faults_spec.registers())
+    )
     faults = decode_faults(fields.whole("faults"), regmap) if present or faults_read else frozenset()
     if not present:
         return BatteryReading(bay=bay, present=False, fault_flags=faults, charger_state=charger)
@@ -246,19 +298,27 @@ def decode_reading(image: RegisterImage, bay: int, regmap: SlotMap = DEFAULT_MAP
         voltage_v=fields.number("voltage"),
         current_a=fields.number("current"),
         temperature_c=fields.number("temperature"),
-        soh_pct=fields.percent("soh", "state of health"),
+        soh_pct=fields.soh(),
         cycles=int(cycles),
         fault_flags=faults,
         charger_state=charger,
     )
 
 
-def encode_reading(reading: BatteryReading, regmap: SlotMap = DEFAULT_MAP) -> dict[tuple[int, int], int]:
+def encode_reading(
+    reading: BatteryReading,
+    regmap: SlotMap = DEFAULT_MAP,
+    *,
+    design_capacity_ah: float = 20.0,
+    id_padding: bytes = b"\x00",
+) -> dict[tuple[int, int], int]:
     """The register image a controller holds for a reading (inverse of :func:`decode_reading`).
 
-    ValueError, naming the field, if a value does not fit it.
+    A map without SoH gets the capacities that give it (``design_capacity_ah`` and that x SoH); the id is
+    padded with ``id_padding``. ValueError, naming the field, if a value does not fit it.
     """
     present = reading.present
+    soh = (reading.soh_pct or 0.0) if present else 0.0
     values: dict[str, float] = {
         "present": int(present),
         "charger_state": CHARGER_STATES.index(reading.charger_state or "idle"),
@@ -267,24 +327,31 @@ def encode_reading(reading: BatteryReading, regmap: SlotMap = DEFAULT_MAP) -> di
         "voltage": (reading.voltage_v or 0.0) if present else 0.0,
         "current": (reading.current_a or 0.0) if present else 0.0,
         "temperature": (reading.temperature_c or 0.0) if present else 0.0,
-        "soh": (reading.soh_pct or 0.0) if present else 0.0,
+        "soh": soh,
+        "full_capacity": design_capacity_ah * soh / 100 if present else 0.0,
+        "design_capacity": design_capacity_ah if present else 0.0,
         "cycles": (reading.cycles or 0) if present else 0,
     }
     image: dict[tuple[int, int], int] = {}
     for name, value in values.items():
+        if name not in regmap.mapped():
+            continue
         spec = regmap.field(name)
         assert isinstance(spec, RegisterField)
         try:
             words = encode_number(spec, value)
         except ValueError as exc:
             raise ValueError(f"field {name}: {exc}") from exc
+        step = regmap.step(spec.function)
         for offset, word in enumerate(words):
-            image[(spec.function, spec.address + offset)] = word
+            image[(spec.function, spec.address + offset * step)] = word
     text_spec = regmap.field("battery_id")
+    assert isinstance(text_spec, TextField)
     try:
-        words = encode_text(reading.battery_id if present else None, text_spec.registers())
+        words = encode_text(reading.battery_id if present else None, text_spec.registers(), text_spec, pad=id_padding)
     except ValueError as exc:
         raise ValueError(f"field battery_id: {exc}") from exc
+    step = regmap.step(text_spec.function)
     for offset, word in enumerate(words):
-        image[(text_spec.function, text_spec.address + offset)] = word
+        image[(text_spec.function, text_spec.address + offset * step)] = word
     return image
