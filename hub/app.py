@@ -238,6 +238,10 @@ def create_app(
         """Keep the station's status snapshot as its latest."""
         if heartbeat.station_id != station_id:
             raise _fail(422, f"the heartbeat is from station {heartbeat.station_id}, not {station_id}")
+        where = non_finite_at(heartbeat.model_dump())
+        if where is not None:
+            # Stored as null it would fail to read back, and the fleet page reads every station's heartbeat.
+            raise _fail(422, f"the heartbeat's {where} is not a finite number (NaN or infinity)")
         return HeartbeatAck(server_time=storage.record_heartbeat(heartbeat))
 
     @app.post("/v1/stations/{station_id}/points/spend", response_model=SpendAnswer, responses=_ERRORS, tags=["sync"])

@@ -237,3 +237,20 @@ def test_the_events_endpoint_never_answers_500_to_odd_battery_payloads(
     assert [s.battery_id for s in storage.packs_seen()] == [PACK]
     assert storage.packs_seen()[0].max_temp_c is None
     assert json.loads(json.dumps(answer.json()))  # a plain JSON answer
+
+
+@pytest.mark.parametrize("field", ["mono", "uptime_s"])
+def test_a_heartbeat_with_a_non_finite_number_is_refused_and_the_fleet_page_stays_up(
+    hub: HubServer, token: str, storage: Storage, field: str
+) -> None:
+    from tests.hub.support import heartbeat
+
+    body = heartbeat("st-a")
+    body[field] = "X"
+    raw = json.dumps(body).replace('"X"', "NaN").encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    answer = requests.post(f"{hub.url}/v1/stations/st-a/heartbeat", data=raw, headers=headers, timeout=10)
+    assert answer.status_code == 422
+    assert f"the heartbeat's {field} is not a finite number" in answer.json()["error"]
+    assert requests.get(f"{hub.url}/fleet", timeout=10).status_code != 500
+    assert gather(storage).rows  # the fleet view still reads every station's heartbeat
