@@ -45,6 +45,7 @@ from hub.operators import OperatorAuth, OperatorPageHeaders
 from hub.storage import AlarmError, Storage, StorageUnavailable, UnknownStation
 from hub.text_guard import TextGuardMiddleware
 from kiosk import __version__
+from kiosk.core.events import non_finite_at
 from kiosk.core.guessing import GuessThrottle
 from kiosk.core.ridercode import CodeFormatError
 from kiosk.sync.protocol import (
@@ -182,6 +183,11 @@ def create_app(
             raise _fail(422, f"seq must be at most {MAX_SEQ}")
         if not all(math.isfinite(e.mono) for e in batch.events):
             raise _fail(422, "an event's monotonic time must be a finite number")
+        for e in batch.events:
+            where = non_finite_at(e.payload)
+            if where is not None:
+                # JSON has no NaN or infinity; Python's reader takes them, strict readers of the log do not.
+                raise _fail(422, f"event seq {e.seq}: {where} is not a finite number (NaN or infinity)")
         if len({e.id for e in batch.events}) != len(batch.events):
             raise _fail(422, "the batch carries the same event id twice")
         if len({e.seq for e in batch.events}) != len(batch.events):
@@ -232,6 +238,10 @@ def create_app(
         """Keep the station's status snapshot as its latest."""
         if heartbeat.station_id != station_id:
             raise _fail(422, f"the heartbeat is from station {heartbeat.station_id}, not {station_id}")
+        where = non_finite_at(heartbeat.model_dump())
+        if where is not None:
+            # Stored as null it would fail to read back, and the fleet page reads every station's heartbeat.
+            raise _fail(422, f"the heartbeat's {where} is not a finite number (NaN or infinity)")
         return HeartbeatAck(server_time=storage.record_heartbeat(heartbeat))
 
     @app.post("/v1/stations/{station_id}/points/spend", response_model=SpendAnswer, responses=_ERRORS, tags=["sync"])
@@ -252,6 +262,9 @@ def create_app(
             raise _fail(422, f"the alarm is not station {station_id}'s")
         if event.type not in ALARM_TYPES:
             raise _fail(422, f"an alarm is an event of type {', '.join(sorted(ALARM_TYPES))}, not {event.type!r}")
+        where = non_finite_at(event.payload)
+        if where is not None or not math.isfinite(event.mono):
+            raise _fail(422, f"the alarm's {where or 'mono'} is not a finite number (NaN or infinity)")
         try:
             received = storage.record_alarm(station_id, event)
         except AlarmError as exc:

@@ -38,7 +38,7 @@ MAX_ERRORS = 20
 _NAME = re.compile(NAME_PATTERN)
 
 DEFAULT_SOH_FLOOR_PCT = 70.0
-"""A pack whose latest state of health is below this (%) is due for retirement (stations refuse it too)."""
+"""A pack whose lowest reported state of health is below this (%) is due for retirement (stations refuse it too)."""
 DEFAULT_MAX_CYCLES = 1000
 """A pack past this many charge cycles is due (e-bike NMC packs are rated 800-1,000 cycles to 80 %)."""
 DEFAULT_MAX_TEMP_C = 60.0
@@ -223,9 +223,9 @@ class PackSeen:
     last_seen: datetime
     last_station: str
     soh_pct: float | None
-    """The latest reported state of health (the BMS's own figure)."""
+    """The lowest state of health any station reported (the BMS's own figure: a pack does not heal)."""
     cycles: int | None
-    """The latest reported cycle count."""
+    """The highest cycle count any station reported (the counter does not run back)."""
     max_temp_c: float | None
     """The hottest temperature in any reading the hub received (computed here, not a station's claim)."""
     max_temp_at: datetime | None

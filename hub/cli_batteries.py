@@ -13,7 +13,6 @@ from hub.batteries import (
     DEFAULT_SOH_FLOOR_PCT,
     DuePack,
     Limits,
-    due_for_retirement,
     read_registry_file,
 )
 from hub.storage import Storage
@@ -64,7 +63,7 @@ def _retire(storage: Storage, args: argparse.Namespace) -> int:
 
 def due_packs(storage: Storage, limits: Limits) -> list[DuePack]:
     """The packs due for retirement by what the hub has seen of them."""
-    return due_for_retirement(storage.registry_records(), storage.packs_seen(), limits)
+    return storage.due_packs(limits)[0]
 
 
 def _due(storage: Storage, args: argparse.Namespace) -> int:

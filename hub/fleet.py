@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from hub.batteries import DuePack, Limits, due_for_retirement
+from hub.batteries import DuePack, Limits
 from hub.storage import Alarm, Flag, Gap, LatestHeartbeat, Station, Storage
 from hub.storage.fleet import SERVICE_VIEWED
 
@@ -27,6 +27,8 @@ ALARMS_FOR = timedelta(hours=24)
 """A station not heard from for longer than this is flagged."""
 FLAGS_SHOWN = 50
 """How many of the newest flagged events the fleet page lists."""
+DUE_SHOWN = 200
+"""How many packs due for retirement the fleet page lists (``kiosk-hub batteries due`` lists them all)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,9 @@ class FleetView:
     flags: list[Flag] = field(default_factory=list)
     """The newest flags of all stations."""
     due: list[DuePack] = field(default_factory=list)
-    """Packs due for retirement by what stations reported (:func:`hub.batteries.due_for_retirement`)."""
+    """The first :data:`DUE_SHOWN` packs due for retirement by what stations reported, by id."""
+    due_count: int = 0
+    """How many packs are due in all."""
     registry: tuple[int, int] = (0, 0)
     """Packs in the battery registry: (in service, retired)."""
 
@@ -151,6 +155,7 @@ def gather(storage: Storage, *, days: int = 14, utc_offset_minutes: int = 0) -> 
                 flagged=flagged.get(station.id, 0),
             )
         )
+    due, due_count = storage.due_packs(Limits(), limit=DUE_SHOWN)
     return FleetView(
         generated_at=now,
         days=day_list,
@@ -158,7 +163,8 @@ def gather(storage: Storage, *, days: int = 14, utc_offset_minutes: int = 0) -> 
         rows=rows,
         alarms=storage.recent_alarms(now - ALARMS_FOR),
         flags=storage.flags(limit=FLAGS_SHOWN) if flagged else [],
-        due=due_for_retirement(storage.registry_records(), storage.packs_seen(), Limits()),
+        due=due,
+        due_count=due_count,
         registry=storage.battery_count(),
     )
 

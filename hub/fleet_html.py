@@ -115,17 +115,13 @@ def _flags_section(view: FleetView) -> str:
     )
 
 
-DUE_SHOWN = 200
-"""How many packs due for retirement the page lists (``kiosk-hub batteries due`` lists them all)."""
-
-
 def _due_section(view: FleetView) -> str:
     """Packs due for retirement: worn, hot, retired but still in service, or unregistered but seen."""
     in_service, retired = view.registry
     head = (
-        f'<h2 id="batteries-due">Batteries due for retirement ({len(view.due)})</h2>'
+        f'<h2 id="batteries-due">Batteries due for retirement ({view.due_count})</h2>'
         f"<p>The registry holds {in_service} packs in service and {retired} retired."
-        " A pack is due when its latest state of health is below 70 %, it has charged more than 1,000 cycles,"
+        " A pack is due when its lowest reported state of health is below 70 %, it has charged more than 1,000 cycles,"
         " a reading reached 60 °C, or a retired or unregistered pack is still seen at a station"
         " (<code>kiosk-hub batteries due</code> takes other limits).</p>"
     )
@@ -137,9 +133,9 @@ def _due_section(view: FleetView) -> str:
         f"<td>{escape('; '.join(d.reasons))}</td>"
         f"<td>{escape(d.seen.last_station) if d.seen else ''}</td>"
         f"<td>{_when(d.seen.last_seen, view.generated_at) if d.seen else ''}</td></tr>"
-        for d in view.due[:DUE_SHOWN]
+        for d in view.due
     )
-    more = f"<p>… and {len(view.due) - DUE_SHOWN} more.</p>" if len(view.due) > DUE_SHOWN else ""
+    more = f"<p>… and {view.due_count - len(view.due)} more.</p>" if view.due_count > len(view.due) else ""
     return (
         f'{head}<table id="due"><tr><th>battery</th><th>model</th><th>why</th><th>last station</th>'
         f"<th>last seen</th></tr>{rows}</table>{more}"

@@ -4,29 +4,27 @@ The registry (table ``batteries``) is the operator's: loaded from a file, a pack
 Retirement is sticky: loading a file again never brings a retired pack back into service.
 
 What the hub has seen comes from stations' events, applied in the transaction that stores them
-(:func:`record_pack_readings`, called by ``ingest``; exactly once, since only newly stored events are
-applied). Each event's readings are kept (``battery_readings``, the history), and one summary row per
-pack (``packs_seen``) holds the latest state of health and cycle count (by the hub's time of the event)
-and the hottest temperature in any reading — a maximum the hub computes from the samples themselves.
+(:mod:`hub.storage.pack_ingest`, bounded, and never a station's word on wear). Each event's readings are
+kept (``battery_readings``, the history), and one summary row per pack (``packs_seen``) holds the lowest
+state of health and the highest cycle count reported, and the hottest temperature in any reading.
+
+The due list is worked out by the database (:meth:`BatteriesMixin.due_packs`): a page of it and its
+count, so the fleet page of a city with tens of thousands of packs never loads them all.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from hub.anchoring import Placed
-from hub.batteries import PackRecord, PackSeen
-from hub.storage.base import EPOCH, StorageBase, epoch_ms, iso
-from hub.storage.db import Tx
-from kiosk.core.battery_events import BATTERY_EVENT_TYPES, MAX_PACKS_PER_EVENT, MAX_SAMPLES
-from kiosk.core.battery_registry import BatteryRegistry, PackRow, encode_registry, valid_pack_id
-from kiosk.core.events import EventRecord
+from hub.batteries import DuePack, Limits, PackRecord, PackSeen, due_reasons
+from hub.storage.base import EPOCH, StorageBase, iso
+from hub.storage.db import Engine, Row
+from kiosk.core.battery_registry import BatteryRegistry, PackRow, encode_registry
 
 log = logging.getLogger(__name__)
 _CACHE_LOCK = threading.Lock()
@@ -64,6 +62,42 @@ def _day(text: str | None) -> date | None:
 
 def _ms_time(ms: int | None) -> datetime | None:
     return None if ms is None else EPOCH + timedelta(milliseconds=int(ms))
+
+
+_SEEN_DAY = {
+    Engine.SQLITE: "date(p.last_seen_ms / 1000, 'unixepoch')",
+    Engine.POSTGRES: "to_char(to_timestamp(p.last_seen_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+}
+"""The UTC day a pack was last seen, as ``YYYY-MM-DD`` text (how ``batteries.retired`` is written)."""
+_DUE_FROM = (
+    " FROM packs_seen p LEFT JOIN batteries b ON b.id = p.battery_id"
+    " WHERE (b.id IS NULL AND ? = 1) OR (b.retired IS NOT NULL AND {day} > b.retired)"
+    " OR (b.retired IS NULL AND (p.soh_pct < ? OR p.cycles > ? OR p.max_temp_c >= ?))"
+)
+"""What :func:`hub.batteries.due_reasons` says, as SQL: unregistered, seen after retirement, or worn."""
+_DUE_COLUMNS = (
+    "p.battery_id, p.last_seen_ms, p.last_station, p.soh_pct, p.cycles, p.max_temp_c, p.max_temp_ms, p.readings,"
+    " b.id, b.model, b.chemistry, b.commissioned, b.retired"
+)
+
+
+def _seen_of(r: Row) -> PackSeen:
+    return PackSeen(
+        battery_id=str(r[0]),
+        last_seen=EPOCH + timedelta(milliseconds=int(r[1])),
+        last_station=str(r[2]),
+        soh_pct=None if r[3] is None else float(r[3]),
+        cycles=None if r[4] is None else int(r[4]),
+        max_temp_c=None if r[5] is None else float(r[5]),
+        max_temp_at=_ms_time(r[6]),
+        readings=int(r[7]),
+    )
+
+
+def _record_of(r: Row) -> PackRecord | None:
+    if r[0] is None:
+        return None
+    return PackRecord(str(r[0]), str(r[1]), str(r[2]), date.fromisoformat(str(r[3])), _day(r[4]))
 
 
 class BatteriesMixin(StorageBase):
@@ -176,19 +210,7 @@ class BatteriesMixin(StorageBase):
                 "SELECT battery_id, last_seen_ms, last_station, soh_pct, cycles, max_temp_c, max_temp_ms, readings"
                 " FROM packs_seen ORDER BY battery_id"
             )
-        return [
-            PackSeen(
-                battery_id=str(r[0]),
-                last_seen=EPOCH + timedelta(milliseconds=int(r[1])),
-                last_station=str(r[2]),
-                soh_pct=None if r[3] is None else float(r[3]),
-                cycles=None if r[4] is None else int(r[4]),
-                max_temp_c=None if r[5] is None else float(r[5]),
-                max_temp_at=_ms_time(r[6]),
-                readings=int(r[7]),
-            )
-            for r in rows
-        ]
+        return [_seen_of(r) for r in rows]
 
     def battery_history(self, battery_id: str, *, limit: int = 200) -> list[PackHistory]:
         """The newest readings the hub kept of one pack, newest first."""
@@ -209,124 +231,23 @@ class BatteriesMixin(StorageBase):
             for r in rows
         ]
 
+    def due_packs(self, limits: Limits, *, limit: int | None = None) -> tuple[list[DuePack], int]:
+        """The packs due for retirement by id (the first ``limit``, or all) and how many are due in all."""
+        tail = "" if limit is None else f" LIMIT {int(limit)}"
+        with self.db.transaction(write=False) as tx:
+            in_use = 1 if tx.one("SELECT 1 FROM batteries LIMIT 1") else 0
+            where = _DUE_FROM.format(day=_SEEN_DAY[tx.engine])
+            params = (in_use, limits.soh_floor_pct, limits.max_cycles, limits.max_temp_c)
+            count_row = tx.one(f"SELECT COUNT(*){where}", params)
+            rows = tx.execute(f"SELECT {_DUE_COLUMNS}{where} ORDER BY p.battery_id{tail}", params)
+        out = []
+        for row in rows:
+            seen, record = _seen_of(row[:8]), _record_of(row[8:])
+            reasons = due_reasons(record, seen, limits, bool(in_use))
+            if reasons:
+                out.append(DuePack(seen.battery_id, tuple(reasons), record, seen))
+        return out, int(count_row[0]) if count_row else 0
+
     def registry_records(self) -> Mapping[str, PackRecord]:
         """Every pack of the registry by id."""
         return {r.battery_id: r for r in self.batteries()}
-
-
-# --- applied on ingest ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Reading:
-    battery_id: str
-    soh_pct: float | None
-    cycles: int | None
-    max_temp_c: float | None
-
-
-def _number(value: Any, low: float, high: float) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and low <= number <= high else None
-
-
-def _pack_reading(item: Any, temperatures: Iterable[Any]) -> _Reading | None:
-    if not isinstance(item, dict):
-        return None
-    pack = item.get("battery_id")
-    if not isinstance(pack, str) or not valid_pack_id(pack):
-        return None
-    soh = _number(item.get("soh_pct"), 0, 100)
-    cycles = _number(item.get("cycles"), 0, 1_000_000)
-    temps = [t for t in (_number(v, -80, 1000) for v in list(temperatures)[:MAX_SAMPLES]) if t is not None]
-    return _Reading(pack, soh, None if cycles is None else int(cycles), max(temps) if temps else None)
-
-
-def readings_of(record: EventRecord) -> list[_Reading]:
-    """The pack readings an event carries (malformed members are skipped: the event is stored anyway)."""
-    body = record.payload
-    if record.type == "battery.readings":
-        packs = body.get("packs")
-        if not isinstance(packs, list):
-            return []
-        out = []
-        for item in packs[:MAX_PACKS_PER_EVENT]:
-            temps = item.get("temperatures_c") if isinstance(item, dict) else None
-            reading = _pack_reading(item, temps if isinstance(temps, list) else [])
-            if reading is not None:
-                out.append(reading)
-        return out
-    reading = _pack_reading(body, [body.get("temperature_c")])
-    return [] if reading is None else [reading]
-
-
-_SUMMARY_UPSERT = """
-INSERT INTO packs_seen (battery_id, first_seen_ms, last_seen_ms, last_station, soh_pct, soh_ms, cycles, cycles_ms,
-                        max_temp_c, max_temp_ms, readings)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-ON CONFLICT (battery_id) DO UPDATE SET
-  first_seen_ms = CASE WHEN excluded.first_seen_ms < packs_seen.first_seen_ms
-                       THEN excluded.first_seen_ms ELSE packs_seen.first_seen_ms END,
-  last_station = CASE WHEN excluded.last_seen_ms >= packs_seen.last_seen_ms
-                      THEN excluded.last_station ELSE packs_seen.last_station END,
-  last_seen_ms = CASE WHEN excluded.last_seen_ms > packs_seen.last_seen_ms
-                      THEN excluded.last_seen_ms ELSE packs_seen.last_seen_ms END,
-  soh_pct = CASE WHEN excluded.soh_ms IS NOT NULL
-                      AND (packs_seen.soh_ms IS NULL OR excluded.soh_ms >= packs_seen.soh_ms)
-                 THEN excluded.soh_pct ELSE packs_seen.soh_pct END,
-  soh_ms = CASE WHEN excluded.soh_ms IS NOT NULL
-                     AND (packs_seen.soh_ms IS NULL OR excluded.soh_ms >= packs_seen.soh_ms)
-                THEN excluded.soh_ms ELSE packs_seen.soh_ms END,
-  cycles = CASE WHEN excluded.cycles_ms IS NOT NULL
-                     AND (packs_seen.cycles_ms IS NULL OR excluded.cycles_ms >= packs_seen.cycles_ms)
-                THEN excluded.cycles ELSE packs_seen.cycles END,
-  cycles_ms = CASE WHEN excluded.cycles_ms IS NOT NULL
-                        AND (packs_seen.cycles_ms IS NULL OR excluded.cycles_ms >= packs_seen.cycles_ms)
-                   THEN excluded.cycles_ms ELSE packs_seen.cycles_ms END,
-  max_temp_c = CASE WHEN excluded.max_temp_c IS NOT NULL
-                         AND (packs_seen.max_temp_c IS NULL OR excluded.max_temp_c > packs_seen.max_temp_c)
-                    THEN excluded.max_temp_c ELSE packs_seen.max_temp_c END,
-  max_temp_ms = CASE WHEN excluded.max_temp_c IS NOT NULL
-                          AND (packs_seen.max_temp_c IS NULL OR excluded.max_temp_c > packs_seen.max_temp_c)
-                     THEN excluded.max_temp_ms ELSE packs_seen.max_temp_ms END,
-  readings = packs_seen.readings + 1
-"""
-
-
-def record_pack_readings(
-    tx: Tx, station_id: str, records: Sequence[EventRecord], placed: Mapping[str, Placed], now: datetime
-) -> int:
-    """Keep the pack readings of newly stored events (inside ``ingest``); how many readings were kept."""
-    history: list[tuple[Any, ...]] = []
-    summary: list[tuple[Any, ...]] = []
-    for record in sorted((r for r in records if r.type in BATTERY_EVENT_TYPES), key=lambda r: r.seq):
-        where = placed.get(record.id)
-        at_ms = epoch_ms(where.corrected if where is not None else now.astimezone(UTC))
-        for reading in readings_of(record):
-            history.append(
-                (station_id, record.id, reading.battery_id, at_ms, reading.soh_pct, reading.cycles, reading.max_temp_c)
-            )
-            summary_row = (
-                reading.battery_id,
-                at_ms,
-                at_ms,
-                station_id,
-                reading.soh_pct,
-                None if reading.soh_pct is None else at_ms,
-                reading.cycles,
-                None if reading.cycles is None else at_ms,
-                reading.max_temp_c,
-                None if reading.max_temp_c is None else at_ms,
-            )
-            summary.append(summary_row)
-    if not history:
-        return 0
-    tx.executemany(
-        "INSERT INTO battery_readings (station_id, event_id, battery_id, at_ms, soh_pct, cycles, max_temp_c)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        history,
-    )
-    tx.executemany(_SUMMARY_UPSERT, summary)  # one row after another: a pack read twice folds in order
-    return len(history)

@@ -18,9 +18,9 @@ from typing import Any
 from hub.anchoring import Anchor, TimeState, find_anchors, place, place_all
 from hub.storage.append_only import screen, split_held
 from hub.storage.base import StorageBase, dumps, epoch_ms, from_iso, iso
-from hub.storage.batteries import record_pack_readings
 from hub.storage.db import Engine, Tx
 from hub.storage.flags import add_flags
+from hub.storage.pack_ingest import record_pack_readings
 from hub.storage.points_apply import RIDER_EVENT_TYPES, apply_rider_events
 from kiosk.core.battery_events import BATTERY_EVENT_TYPES
 from kiosk.core.errors import StoreError

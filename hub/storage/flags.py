@@ -33,6 +33,8 @@ class FlagKind(enum.StrEnum):
     """A seq far beyond the station's high-water mark (refused)."""
     NONCE_REUSED = "nonce_reused"
     """A rider code's nonce reported used at a second station."""
+    PACKS_FLOOD = "packs_flood"
+    """More never-seen, unregistered pack ids than a station may add (their readings were left out)."""
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,15 @@ MIGRATIONS: list[list[str]] = [
             readings BIGINT NOT NULL
         )""",
     ],
+    # 7: which station first reported a pack, and when the hub added an unregistered one: a station may
+    # add only so many never-seen, unregistered ids (hub/storage/pack_ingest.py).
+    [
+        "ALTER TABLE packs_seen ADD COLUMN first_station TEXT",
+        "ALTER TABLE packs_seen ADD COLUMN added_ms BIGINT",
+        "UPDATE packs_seen SET first_station = last_station WHERE battery_id NOT IN (SELECT id FROM batteries)",
+        "UPDATE packs_seen SET added_ms = first_seen_ms WHERE first_station IS NOT NULL",
+        "CREATE INDEX packs_seen_added ON packs_seen (first_station, added_ms)",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

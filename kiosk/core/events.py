@@ -11,6 +11,7 @@ unknown fields, so a typo in a producer fails loudly in tests rather than on the
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -27,8 +28,36 @@ class Event(BaseModel):
     TYPE: ClassVar[str] = ""
 
     def payload(self) -> dict[str, Any]:
-        """The body as JSON-safe data."""
-        return self.model_dump(mode="json")
+        """The body as JSON-safe data (a NaN or infinite number, which JSON has not, is written as null)."""
+        body: dict[str, Any] = finite_json(self.model_dump(mode="json"))
+        return body
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` (JSON data) with every NaN or infinite float replaced by None; the rest as it is."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_json(v) for v in value]
+    return value
+
+
+def non_finite_at(value: Any) -> str | None:
+    """Where JSON data holds a NaN or infinite number (``packs[0].soh_pct``), or None: it holds none.
+
+    Walks with its own stack, so a deeply nested hostile document cannot exhaust Python's."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where or "the value"
+        if isinstance(item, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
+    return None
 
 
 _REGISTRY: dict[str, type[Event]] = {}

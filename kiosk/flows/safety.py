@@ -405,6 +405,8 @@ class SafetySupervisor:
         an extinguisher once released stays marked released (it must be refilled before it counts again).
         """
         before = self.state
+        if bay is None and before.cabinet.level < Level.ALARM:
+            return "the cabinet is not in alarm: there is nothing to clear"  # a replayed or stale request
         bays = dict(before.bays)
         watch = bays.get(bay) if bay is not None else None
         if watch is not None and watch.level >= Level.ALARM:

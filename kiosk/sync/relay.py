@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 
 BundleCheck = Callable[[Bundle], Callable[[], None]]
 """Checks a bundle (raising ``ValueError``/``KioskError`` if the station cannot use it) and returns the
-step that puts it into effect."""
+step that puts it into effect. The check runs in a worker thread (it must touch no shared state); the
+step runs on the loop."""
 
 FIRST_BATCH = 100
 SMALLEST_BATCH = 10
@@ -122,6 +123,8 @@ class SyncRelay:
         self.alarms_sent = 0
         self.alarm_error: str | None = None
         self.bundle_generated: datetime | None = None
+        self.bundle_refused: str | None = None
+        """Why the hub's newest bundle was refused (the station keeps its last one), or None."""
         self._full_status_at: float | None = None
         self._full_status_warnings: list[str] = []
 
@@ -331,15 +334,21 @@ class SyncRelay:
         try:
             if bundle.station_id != self.station_id:
                 raise ValueError(f"it is for station {bundle.station_id!r}")
-            put_into_effect = self._on_bundle(bundle)
+            # Checked off the loop: decoding a city's registry takes a while, and the loop runs the safety supervisor.
+            put_into_effect = await asyncio.to_thread(self._on_bundle, bundle)
         except (ValueError, KioskError) as exc:
-            log.error("refused the hub's bundle, keeping the old one: %s", exc)
-            raise HubUnavailable(f"the hub's bundle was refused: {exc}") from exc
+            # Not a sync failure: events and heartbeats go on (the heartbeat tells the hub why), and the
+            # bundle is asked for again at the next bundle period, not at once in a loop.
+            if str(exc) != self.bundle_refused:
+                log.error("refused the hub's bundle, keeping the old one: %s", exc)
+            self.bundle_refused = str(exc)
+            return
         with store.transaction() as tx:
             tx.db.table("settings").upsert({"key": BUNDLE_KEY, "value": bundle.model_dump_json()}, pk="key")
             tx.db.table("sync_state").upsert({"key": ETAG_KEY, "value": new_etag or ""}, pk="key")
         put_into_effect()
         self.bundle_generated = bundle.generated_at
+        self.bundle_refused = None
         self._hub_time(bundle.generated_at)
         log.info("bundle from the hub applied (generated %s)", bundle.generated_at.isoformat())
 
@@ -402,6 +411,10 @@ class SyncRelay:
             warnings.append(f"cannot reach the hub ({self.last_error}); {stats.unsynced_count} events wait")
         if self._alarms and self.config.enabled:
             warnings.append(f"{len(self._alarms)} safety alarm(s) not yet taken by the hub")
+        if self.bundle_refused:
+            warnings.append(
+                f"the hub's newest bundle was refused, the station keeps its last one: {self.bundle_refused}"
+            )
         return {
             "enabled": self.config.enabled,
             "hub_url": self.config.hub_url,
@@ -416,6 +429,7 @@ class SyncRelay:
             "alarms_waiting": len(self._alarms),
             "alarms_sent": self.alarms_sent,
             "bundle_generated": self.bundle_generated.isoformat() if self.bundle_generated else None,
+            "bundle_refused": self.bundle_refused,
             "warnings": warnings,
         }
 

@@ -7,6 +7,7 @@ charts are inline SVG drawn here: no script, every text escaped, and they scale 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,7 +143,8 @@ def series(history: object, now_mono: float, column: int) -> list[tuple[float, f
         if not isinstance(row, list) or len(row) <= column:
             continue
         at, value = row[0], row[column]
-        if isinstance(at, int | float) and isinstance(value, int | float) and not isinstance(value, bool):
+        numbers = isinstance(at, int | float) and isinstance(value, int | float) and not isinstance(value, bool)
+        if numbers and math.isfinite(at) and math.isfinite(value):  # a NaN or infinity has no place on a chart
             out.append((max(0.0, now_mono - float(at)), float(value)))
     return out
 
@@ -160,7 +162,7 @@ def chart(title: str, unit: str, points: Series, *, window_s: float, limit: floa
     if high - low < 2.0:  # a flat line still gets a scale of a few units
         low, high = low - 1.0, high + 1.0
     plot_w, plot_h = CHART_W - _PAD_L - _PAD_R, CHART_H - _PAD_T - _PAD_B
-    span = max(window_s, max(ago for ago, _ in points))
+    span = max(window_s, max(ago for ago, _ in points), 1.0)
 
     def x(ago: float) -> float:
         return _PAD_L + plot_w * (1 - ago / span)
@@ -178,8 +180,9 @@ def chart(title: str, unit: str, points: Series, *, window_s: float, limit: floa
         )
     minutes = round(span / 60)
     label = f"{title}: now {_fmt(newest)} {unit}"
+    test_attr = f' data-test="{h(test)}"' if test else ""
     return (
-        f'<figure class="chart"{f" data-test={h(test)}" if test else ""}>'
+        f'<figure class="chart"{test_attr}>'
         f'<svg viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{h(label)}">'
         f'<rect class="plot" x="{_PAD_L}" y="{_PAD_T}" width="{plot_w}" height="{plot_h}"/>'
         f'<text x="{_PAD_L - 4}" y="{_PAD_T + 8}" text-anchor="end">{h(_fmt(high))}</text>'
