@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.battery_registry import encode_registry
+from kiosk.core.battery_registry import PackRow, encode_registry
 from kiosk.devices.sim.batteries import RETIRED_ID, UNKNOWN_ID, WORN_SOH_PCT
 from kiosk.sync.protocol import Bundle
 from tests.battery_support import RIDERS_PACK, WAIT, return_refused_pack, screen_named, wait_state
@@ -160,3 +160,19 @@ def test_a_jk_bms_style_cabinet_refuses_a_worn_pack_the_same_way(tmp_path: Path)
         assert (refused["payload"]["reason"], refused["payload"]["soh_pct"]) == ("low_soh", WORN_SOH_PCT)
     finally:
         jk.close()
+
+
+def test_the_safety_rules_take_each_packs_chemistry_from_the_registry_in_the_bundle(tmp_path: Path) -> None:
+    made = Station(tmp_path, registry=False)
+    try:
+        station = made.running.station
+        assert station.chemistry_of(RIDERS_PACK) is None  # no registry yet: the configured default
+        others = (row for row in made.sim.registry_rows() if row.battery_id != RIDERS_PACK)
+        rows = [PackRow(RIDERS_PACK, "LF-60V", "lfp-16s", retired=False), *others]
+        now = datetime.now(UTC)
+        bundle = Bundle(station_id=made.config.station.id, generated_at=now, batteries=encode_registry(rows))
+        made.running.loop.call(station.apply_bundle, bundle)
+        assert made.running.loop.call(station.chemistry_of, RIDERS_PACK) == "lfp-16s"
+        assert made.running.loop.call(station.chemistry_of, UNKNOWN_ID) is None
+    finally:
+        made.close()

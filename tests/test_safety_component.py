@@ -129,3 +129,36 @@ def test_a_charger_that_switches_off_keeps_the_mains_on() -> None:
         assert pins.pin("GPIO21").state == 1  # the fan
 
     run(body)
+
+
+def test_a_packs_voltage_is_judged_by_the_chemistry_the_registry_names() -> None:
+    """56 V is over an NMC 13S pack's window (54.8 V) but inside an LFP 16S one's (58.6 V)."""
+
+    async def main() -> None:
+        cabinet = FakeCabinet()
+        factory = MockFactory()
+        supervisor = SafetySupervisor(
+            SafetyConfig(),
+            IO,
+            clock=FakeClock(),
+            cabinet=cabinet,
+            battery_bays=frozenset({1, 2}),
+            record=lambda event: None,  # type: ignore[arg-type,return-value]
+            pin_factory=factory,
+            chemistry_of=lambda pack: "lfp-16s" if pack == "LFP0000001" else None,
+        )
+        await supervisor.start()
+        try:
+            await settle()
+            assert cabinet.listener is not None
+            lfp = BatteryReading(bay=1, present=True, battery_id="LFP0000001", temperature_c=30, voltage_v=56.0)
+            nmc = BatteryReading(bay=2, present=True, battery_id="CN0000001", temperature_c=30, voltage_v=56.0)
+            cabinet.listener({1: lfp, 2: nmc})
+            await settle()
+            levels = {bay: part["level"] for bay, part in supervisor.get_status()["bays"].items()}
+            assert levels == {"1": "normal", "2": "alarm"}
+        finally:
+            await supervisor.close()
+        factory.close()
+
+    asyncio.run(main())

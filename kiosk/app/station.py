@@ -99,6 +99,7 @@ class Station:
             record=self.store.append,
             urgent=lambda event: self.sync.urgent(event),
             pin_factory=pin_factory,
+            chemistry_of=self.chemistry_of,
         )
         self.batteries = BatteryReporter(
             config.batteries,
@@ -224,6 +225,11 @@ class Station:
             charged_batteries=self.controller.charged_batteries(),
             status=json.loads(json.dumps(status["components"], default=str)),
         )
+
+    def chemistry_of(self, pack: str | None) -> str | None:
+        """A pack's chemistry as the hub's battery registry (in the controller, from the bundle) names it."""
+        registry = self.controller.registry
+        return registry.look_up(pack).chemistry if registry is not None else None
 
     def apply_bundle(self, bundle: Bundle) -> None:
         """Check, keep and put into effect a city bundle handed in locally, as the relay does with a fetched one.

@@ -139,8 +139,11 @@ class SafetySupervisor:
         record: Callable[[Event], EventRecord],
         urgent: Callable[[EventRecord], None] | None = None,
         pin_factory: Any | None = None,
+        chemistry_of: Callable[[str | None], str | None] = lambda _pack: None,
     ) -> None:
         self.rules = rules
+        self.chemistry_of = chemistry_of
+        """A pack id's chemistry from the hub's battery registry (None: not known there, the configured default)."""
         self.io = io
         self.clock = clock
         self.cabinet = cabinet
@@ -240,7 +243,8 @@ class SafetySupervisor:
         bays = dict(self.state.bays)
         for bay, reading in readings.items():
             if bay in bays:
-                bays[bay] = step_bay(bays[bay], BaySample(at=now, reading=reading), self.rules)
+                sample = BaySample(at=now, reading=reading, chemistry=self.chemistry_of(reading.battery_id))
+                bays[bay] = step_bay(bays[bay], sample, self.rules)
                 if reading.error is None and reading.present:
                     point = Point(now, reading.temperature_c, reading.voltage_v, reading.current_a)
                     self._history[bay] = keep(self._history.get(bay, ()), point)
