@@ -212,11 +212,11 @@ def test_the_mark_is_kept_at_most_one_interval_behind(pi: Pi) -> None:
     clock.advance(PERSIST_EVERY_S - 1)
     keeper.look()
     assert pi.store is not None
-    kept = TimeMark.from_json(read_time_mark(pi.store.store.db) or "")
+    kept = TimeMark.from_json(read_time_mark(pi.store.store) or "")
     assert kept.at == T0  # not due yet
     clock.advance(1)
     keeper.look()
-    kept = TimeMark.from_json(read_time_mark(pi.store.store.db) or "")
+    kept = TimeMark.from_json(read_time_mark(pi.store.store) or "")
     assert (kept.at, kept.boot_id, kept.source) == (T0 + timedelta(seconds=PERSIST_EVERY_S), "boot-1", TimeSource.NTP)
 
 

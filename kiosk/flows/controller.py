@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +66,7 @@ from kiosk.station.swap import (
 )
 from kiosk.station.swap_record import Command, SwapOutcome, held_chargers
 from kiosk.station.trusted_time import CodeTime, code_time
-from kiosk.store import nonces
+from kiosk.store import nonces, out_of_service, swaps
 from kiosk.store.component import RecordingTransaction, StoreComponent
 
 log = logging.getLogger(__name__)
@@ -166,8 +164,7 @@ class StationController:
         """Load keys and bays out of service, reconcile swaps in flight, then listen to the cabinet."""
         if not self._keys_from_hub:
             self.keyset = self._load_keyset(self.config.codes.keyset_file)
-        for row in self.store.store.db.query("SELECT bay, reason FROM bays_out_of_service"):
-            self._out_of_service[int(row["bay"])] = str(row["reason"])
+        self._out_of_service.update(out_of_service.bays(self.store.store))
         # Listen to the doors before reconciling: a door that a reissued unlock opens while recovery is
         # still running must reach the machine (queued until the flows start below), or the swap waits for
         # an opening it already missed and a working lock is marked faulted.
@@ -323,7 +320,7 @@ class StationController:
         )
 
     def _nonce_seen(self, nonce: str) -> bool:
-        return nonces.nonce_used(self.store.store.db, nonce)
+        return nonces.nonce_used(self.store.store, nonce)
 
     def _verify_any(self, text: str) -> tuple[Verdict, Scope]:
         """Check a code for a swap, or for the entry when it is an entry code; the verdict and the scope it is for."""
@@ -380,7 +377,7 @@ class StationController:
         if self.swaps.busy:
             self.screen.show("swap.busy", {}, mono=now)
             return
-        if nonces.nonce_use(self.store.store.db, item.nonce) != nonces.SESSION:
+        if nonces.nonce_use(self.store.store, item.nonce) != nonces.SESSION:
             # The session's code has started its swap already (or never opened a session): one code, one swap.
             log.warning("rider %s asked for a second swap with one code; refused", item.rider_id)
             refused = Refused(Refusal.NONCE_USED, rider_id=item.rider_id)
@@ -423,13 +420,9 @@ class StationController:
         return True
 
     def _since_last_swap(self, rider_id: str) -> float | None:
-        rows = self.store.store.db.execute(
-            "SELECT updated FROM swaps WHERE rider_id = ? AND outcome = ? ORDER BY updated DESC LIMIT 1",
-            [rider_id, SwapOutcome.COMPLETED.value],
-        ).fetchall()
-        if not rows:
+        last = swaps.last_ended(self.store.store, rider_id, SwapOutcome.COMPLETED.value)
+        if last is None:
             return None
-        last = datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
         return max(0.0, (self.clock.wall() - last).total_seconds())
 
     # --- carrying out commands -------------------------------------------------------------------
@@ -465,27 +458,22 @@ class StationController:
         if use.event is not None:
             tx.append(use.event)
         if use.session_swap:
-            recorded = nonces.claim_session_swap(tx.db, use.nonce)
+            recorded = nonces.claim_session_swap(tx, use.nonce)
         else:
-            recorded = nonces.spend_nonce(tx.db, use.nonce, rider_id=use.rider_id, use=use.use, at=self.clock.wall())
+            recorded = nonces.spend_nonce(tx, use.nonce, rider_id=use.rider_id, use=use.use, at=self.clock.wall())
         if not recorded:
             raise NonceSpent(f"the code with nonce {use.nonce} was already used")
 
     def _save_swap(self, tx: RecordingTransaction, record: SwapRecord) -> None:
-        wall = self.clock.wall().isoformat()
-        row = {
-            "id": record.swap_id,
-            "rider_id": record.rider_id,
-            "state": record.state.value,
-            "outcome": record.outcome.value if record.outcome else None,
-            "record": json.dumps({"boot_id": self.boot_id, "swap": record.as_dict()}),
-            "updated": wall,
-        }
-        table = tx.db.table("swaps")
-        if tx.db.execute("SELECT 1 FROM swaps WHERE id = ?", [record.swap_id]).fetchall():
-            table.update(record.swap_id, row)
-        else:
-            table.insert({**row, "started": wall})
+        swaps.save(
+            tx,
+            swap_id=record.swap_id,
+            rider_id=record.rider_id,
+            state=record.state.value,
+            outcome=record.outcome.value if record.outcome else None,
+            record={"boot_id": self.boot_id, "swap": record.as_dict()},
+            wall=self.clock.wall(),
+        )
 
     def _tell_holds(self) -> None:
         held = held_chargers(self.swaps.current, self._out_of_service)
@@ -550,9 +538,7 @@ class StationController:
     def _take_out_of_service(self, bay: int, reason: str, audit: Event | None = None) -> None:
         self._out_of_service[bay] = reason
         with self.store.transaction() as tx:
-            tx.db.table("bays_out_of_service").upsert(
-                {"bay": bay, "reason": reason, "since": self.clock.wall().isoformat()}, pk="bay"
-            )
+            out_of_service.take_out(tx, bay, reason, self.clock.wall())
             if audit is not None:
                 tx.append(audit)
 
@@ -569,23 +555,18 @@ class StationController:
             return
         self._out_of_service.pop(bay, None)
         with self.store.transaction() as tx:
-            tx.db.execute("DELETE FROM bays_out_of_service WHERE bay = ?", [bay])
+            out_of_service.bring_back(tx, bay)
             if audit is not None:
                 tx.append(audit)
 
     def swap_outcomes(self) -> dict[str, int]:
         """How many swaps ended with each outcome (for ``/metrics``)."""
-        rows = self.store.store.db.execute(
-            "SELECT outcome, count(*) FROM swaps WHERE outcome IS NOT NULL GROUP BY outcome"
-        ).fetchall()
-        return {str(outcome): int(count) for outcome, count in rows}
+        return swaps.outcomes(self.store.store)
 
     # --- recovery ---------------------------------------------------------------------------
 
     async def _recover(self) -> None:
-        rows = list(self.store.store.db.query("SELECT record FROM swaps WHERE outcome IS NULL ORDER BY started"))
-        for row in rows:
-            saved = json.loads(row["record"])
+        for saved in swaps.in_flight(self.store.store):
             record = SwapRecord.from_dict(saved["swap"])
             same_boot = saved.get("boot_id") == self.boot_id
             readings = {bay: await self.cabinet.read_battery(bay) for bay in record.bays()}
