@@ -16,7 +16,7 @@ from kiosk.core.clock import FakeClock
 from kiosk.core.errors import ProtocolError
 from kiosk.core.events import parse_body
 from kiosk.core.ridercode import NONCE_SIZE, RiderCode, Scope, public_key_to_b64, sign_code
-from kiosk.station.codes import Accepted, KeyInfo, KeySet, Refusal, Refused, Verdict, verify
+from kiosk.station.codes import Accepted, KeyInfo, KeySet, Refusal, Refused, Verdict, read_scan, verify
 from kiosk.station.events import CodeAccepted, CodeRefused, verdict_event
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -62,7 +62,13 @@ def check(
     skew_s: float = SKEW,
 ) -> Verdict:
     return verify(
-        text, scope=scope, keyset=keyset, revoked_riders=revoked, nonce_seen=nonce_seen, now=now, skew_s=skew_s
+        read_scan(text),
+        scope=scope,
+        keyset=keyset,
+        revoked_riders=revoked,
+        nonce_seen=nonce_seen,
+        now=now,
+        skew_s=skew_s,
     )
 
 

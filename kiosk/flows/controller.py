@@ -39,11 +39,11 @@ from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
 from kiosk.core.events import Event
 from kiosk.core.ids import new_id
-from kiosk.core.ridercode import CodeFormatError, RiderCode, Scope, parse_code
+from kiosk.core.ridercode import RiderCode, Scope, SignedCode
 from kiosk.devices.base import BatteryReading, BayState, DoorState, Scan
 from kiosk.flows.cabinet import CabinetComponent
 from kiosk.flows.rider_desk import RiderDesk
-from kiosk.station.codes import Accepted, KeySet, Refusal, Refused, Verdict, verify
+from kiosk.station.codes import Accepted, KeySet, Refusal, Refused, Scanned, Verdict, read_scan, verify
 from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
 from kiosk.station.events import verdict_event
 from kiosk.station.recovery import recover
@@ -284,10 +284,11 @@ class StationController:
 
     async def _handle(self, item: Input) -> None:
         if isinstance(item, Scan):
+            scanned = read_scan(item.text)  # parsed here, once; the parsed code travels from here on
             if self.desk is not None and self.desk.awaiting_scan:
-                await self._identify(item.text)
+                await self._identify(scanned)
             else:
-                await self._scanned(item.text)
+                await self._scanned(scanned)
         elif isinstance(item, RiderSwapRequested):
             await self._rider_swap(item)
         elif isinstance(item, EntryDoorChanged):
@@ -306,10 +307,10 @@ class StationController:
         clock = self.clock  # no trusted time kept: the station's own clock, as a lower bound unless synchronised
         return code_time(None, wall=clock.wall(), wall_synced=clock.wall_synced(), boot_id=self.boot_id, mono=0.0)
 
-    def _verify(self, text: str, scope: Scope) -> Verdict:
+    def _verify(self, scanned: Scanned, scope: Scope) -> Verdict:
         moment = self._code_time()
         return verify(
-            text,
+            scanned,
             scope=scope,
             keyset=self.keyset,
             revoked_riders=self.revoked,
@@ -322,12 +323,12 @@ class StationController:
     def _nonce_seen(self, nonce: str) -> bool:
         return nonces.nonce_used(self.store.store, nonce)
 
-    def _verify_any(self, text: str) -> tuple[Verdict, Scope]:
+    def _verify_any(self, scanned: Scanned) -> tuple[Verdict, Scope]:
         """Check a code for a swap, or for the entry when it is an entry code; the verdict and the scope it is for."""
-        verdict = self._verify(text, Scope.SWAP)
+        verdict = self._verify(scanned, Scope.SWAP)
         if isinstance(verdict, Refused) and verdict.reason is Refusal.WRONG_SCOPE:
-            return self._verify(text, Scope.ENTRY), Scope.ENTRY
-        if isinstance(verdict, Refused) and _entry_only(text):
+            return self._verify(scanned, Scope.ENTRY), Scope.ENTRY
+        if isinstance(verdict, Refused) and _entry_only(scanned):
             # Refused before its scope was looked at (expired, unknown key...): an entry code shown at the
             # entry is an entry refusal, recorded and shown as such.
             return verdict, Scope.ENTRY
@@ -340,10 +341,10 @@ class StationController:
             mono=self.clock.monotonic(),
         )
 
-    async def _identify(self, text: str) -> None:
+    async def _identify(self, scanned: Scanned) -> None:
         """The rider scanned because the screen asked who they are: accept the code (its nonce) or refuse it."""
         assert self.desk is not None
-        verdict, scope = self._verify_any(text)
+        verdict, scope = self._verify_any(scanned)
         if isinstance(verdict, Refused):
             self.store.append(verdict_event(verdict, scope))
             self._show_refusal(verdict.reason)
@@ -360,15 +361,7 @@ class StationController:
         if self.desk is None:
             return
         try:
-            self.desk.code_accepted(
-                code.rider_id,
-                nonce=code.nonce_hex,
-                can_swap=can_swap,
-                points=code.points,
-                issued_at=code.issued_at,
-                identifying=identifying,
-                covers=code.covers,
-            )
+            self.desk.code_accepted(code, can_swap=can_swap, identifying=identifying)
         except Exception:  # the swap or entry went ahead; a desk failure must not undo that
             log.exception("the rider desk could not take an accepted code")
 
@@ -388,8 +381,8 @@ class StationController:
         use = CodeUse(None, item.nonce, item.rider_id, nonces.SWAP, session_swap=True)
         await self._run(self.swaps.handle(SwapRequested(new_id(), item.rider_id, item.nonce, now, since)), accepted=use)
 
-    async def _scanned(self, text: str) -> None:
-        verdict, scope = self._verify_any(text)
+    async def _scanned(self, scanned: Scanned) -> None:
+        verdict, scope = self._verify_any(scanned)
         now = self.clock.monotonic()
         if isinstance(verdict, Refused):
             self.store.append(verdict_event(verdict, scope))
@@ -609,10 +602,6 @@ class StationController:
         }
 
 
-def _entry_only(text: str) -> bool:
-    """Whether ``text`` reads as a code for the entry and not for swaps (False when it cannot be read)."""
-    try:
-        scopes = parse_code(text).code.scopes
-    except CodeFormatError:
-        return False
-    return Scope.SWAP not in scopes
+def _entry_only(scanned: Scanned) -> bool:
+    """Whether the scan reads as a code for the entry and not for swaps (False when it cannot be read)."""
+    return isinstance(scanned, SignedCode) and Scope.SWAP not in scanned.code.scopes

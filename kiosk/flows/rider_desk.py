@@ -20,7 +20,6 @@ import logging
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from kiosk.api.rider import RiderApi, RiderConflict, RiderNotFound
@@ -47,7 +46,7 @@ from kiosk.core.rider_events import (
     PointsSpent,
     ServiceViewed,
 )
-from kiosk.core.ridercode import PointsCover
+from kiosk.core.ridercode import RiderCode
 from kiosk.devices.base import BayState, DoorState
 from kiosk.flows import rider_ledger
 from kiosk.flows.cabinet import CabinetComponent
@@ -200,23 +199,20 @@ class RiderDesk:
                 else:
                     self.screen.show("rider", {"rider_id": rider_id, "purpose": self.session.purpose}, mono=now)
 
-    def code_accepted(
-        self,
-        rider_id: str,
-        *,
-        nonce: str,
-        can_swap: bool,
-        points: int | None,
-        issued_at: datetime,
-        identifying: bool = False,
-        covers: PointsCover | None = None,
-    ) -> None:
-        """A code of ``rider_id`` was accepted (and recorded): open a session, credit the day's check-in.
+    def code_accepted(self, code: RiderCode, *, can_swap: bool, identifying: bool = False) -> None:
+        """The rider's code was accepted (and its nonce recorded): open a session, credit the day's check-in.
 
-        ``identifying``: the rider scanned because the screen asked; show them their part of the screen.
-        A swap or the entry also opens a session (so the rider can look at their points afterwards), but
-        leaves the screen to that flow.
+        ``code`` is the verified code as parsed at the scan (never parsed again here). ``identifying``: the
+        rider scanned because the screen asked; show them their part of the screen. A swap or the entry also
+        opens a session (so the rider can look at their points afterwards), but leaves the screen to that flow.
         """
+        rider_id, nonce, points, issued_at, covers = (
+            code.rider_id,
+            code.nonce_hex,
+            code.points,
+            code.issued_at,
+            code.covers,
+        )
         now = self.clock.monotonic()
         if points is not None:  # ``covers``: which of this station's moves the snapshot holds (RK2 codes)
             self._codes[rider_id] = code_balance(points, issued_at, covers, self.store.station_id)
