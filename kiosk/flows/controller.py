@@ -39,11 +39,11 @@ from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
 from kiosk.core.events import Event
 from kiosk.core.ids import new_id
-from kiosk.core.ridercode import RiderCode, Scope, SignedCode
+from kiosk.core.ridercode import RiderCode, Scope
 from kiosk.devices.base import BatteryReading, BayState, DoorState, Scan
 from kiosk.flows.cabinet import CabinetComponent
 from kiosk.flows.rider_desk import RiderDesk
-from kiosk.station.codes import Accepted, KeySet, Refusal, Refused, Scanned, Verdict, read_scan, verify
+from kiosk.station.codes import Accepted, KeySet, Refusal, Refused, Scanned, Verdict, check_scan, read_scan
 from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
 from kiosk.station.events import verdict_event
 from kiosk.station.recovery import recover
@@ -307,11 +307,11 @@ class StationController:
         clock = self.clock  # no trusted time kept: the station's own clock, as a lower bound unless synchronised
         return code_time(None, wall=clock.wall(), wall_synced=clock.wall_synced(), boot_id=self.boot_id, mono=0.0)
 
-    def _verify(self, scanned: Scanned, scope: Scope) -> Verdict:
+    def _verify_any(self, scanned: Scanned) -> tuple[Verdict, Scope]:
+        """Check a code for a swap, or for the entry when it is an entry code; the verdict and the scope it is for."""
         moment = self._code_time()
-        return verify(
+        return check_scan(
             scanned,
-            scope=scope,
             keyset=self.keyset,
             revoked_riders=self.revoked,
             nonce_seen=self._nonce_seen,
@@ -322,17 +322,6 @@ class StationController:
 
     def _nonce_seen(self, nonce: str) -> bool:
         return nonces.nonce_used(self.store.store, nonce)
-
-    def _verify_any(self, scanned: Scanned) -> tuple[Verdict, Scope]:
-        """Check a code for a swap, or for the entry when it is an entry code; the verdict and the scope it is for."""
-        verdict = self._verify(scanned, Scope.SWAP)
-        if isinstance(verdict, Refused) and verdict.reason is Refusal.WRONG_SCOPE:
-            return self._verify(scanned, Scope.ENTRY), Scope.ENTRY
-        if isinstance(verdict, Refused) and _entry_only(scanned):
-            # Refused before its scope was looked at (expired, unknown key...): an entry code shown at the
-            # entry is an entry refusal, recorded and shown as such.
-            return verdict, Scope.ENTRY
-        return verdict, Scope.SWAP
 
     def _show_refusal(self, reason: Refusal) -> None:
         self.screen.show(
@@ -600,8 +589,3 @@ class StationController:
             "screen": self.screen.current.name,
             "warnings": warnings,
         }
-
-
-def _entry_only(scanned: Scanned) -> bool:
-    """Whether the scan reads as a code for the entry and not for swaps (False when it cannot be read)."""
-    return isinstance(scanned, SignedCode) and Scope.SWAP not in scanned.code.scopes

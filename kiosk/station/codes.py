@@ -330,5 +330,42 @@ def verify(
     return Accepted(code)
 
 
+def check_scan(
+    scanned: Scanned,
+    *,
+    keyset: KeySet,
+    revoked_riders: Container[str],
+    nonce_seen: Callable[[str], bool],
+    now: datetime,
+    skew_s: float,
+    lower_bound: bool = False,
+) -> tuple[Verdict, Scope]:
+    """What a scan at the station is for, and the verdict: a swap, or the entry when it is an entry code.
+
+    Tried for a swap first; a code refused only for its scope is tried for the entry. A code refused before
+    its scope was looked at (expired, unknown key…) that reads as an entry-only code is an entry refusal,
+    recorded and shown as such. The checks are :func:`verify`'s, on the one parsed scan.
+    """
+
+    def check(scope: Scope) -> Verdict:
+        return verify(
+            scanned,
+            scope=scope,
+            keyset=keyset,
+            revoked_riders=revoked_riders,
+            nonce_seen=nonce_seen,
+            now=now,
+            skew_s=skew_s,
+            lower_bound=lower_bound,
+        )
+
+    verdict = check(Scope.SWAP)
+    if isinstance(verdict, Refused) and verdict.reason is Refusal.WRONG_SCOPE:
+        return check(Scope.ENTRY), Scope.ENTRY
+    if isinstance(verdict, Refused) and isinstance(scanned, SignedCode) and Scope.SWAP not in scanned.code.scopes:
+        return verdict, Scope.ENTRY
+    return verdict, Scope.SWAP
+
+
 def _scope_detail(scopes: Scope) -> str:
     return "the code is for " + " and ".join(scope_words(scopes)) + " only"
