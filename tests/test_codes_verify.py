@@ -421,3 +421,8 @@ def test_a_scan_that_is_no_code_is_refused_as_a_swap_scan() -> None:
     unreadable = read_scan("HELLO")
     assert isinstance(unreadable, Unreadable)
     assert unreadable.problem  # what is malformed, for technicians
+
+
+def test_verify_refuses_a_text_it_was_not_given_parsed() -> None:
+    with pytest.raises(TypeError, match="read_scan"):
+        verify(make(), scope=Scope.SWAP, keyset=KEYSET, revoked_riders=(), nonce_seen=lambda n: False, now=T0, skew_s=0)  # type: ignore[arg-type]

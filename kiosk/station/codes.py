@@ -291,6 +291,8 @@ def verify(
     before ``now`` still is.
     Never raises because of the scan; exceptions from ``nonce_seen`` (a database failure) propagate.
     """
+    if isinstance(scanned, str):  # a caller that has not parsed the scan: parsing is read_scan's, once
+        raise TypeError("verify takes the parsed scan, read_scan(text), not its text")
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     if skew_s < 0:
