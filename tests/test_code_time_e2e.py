@@ -47,7 +47,7 @@ def code_at(run: RunningStation, moment: datetime, rider_id: str, scope: str = "
 
 def kept_time(run: RunningStation) -> datetime | None:
     """The trusted time the station has written to its store."""
-    text = read_time_mark(run.station.store.store.db)
+    text = read_time_mark(run.station.store.store)
     return None if text is None else TimeMark.from_json(text).at
 
 

@@ -16,7 +16,18 @@ from kiosk.core.clock import FakeClock
 from kiosk.core.errors import ProtocolError
 from kiosk.core.events import parse_body
 from kiosk.core.ridercode import NONCE_SIZE, RiderCode, Scope, public_key_to_b64, sign_code
-from kiosk.station.codes import Accepted, KeyInfo, KeySet, Refusal, Refused, Verdict, verify
+from kiosk.station.codes import (
+    Accepted,
+    KeyInfo,
+    KeySet,
+    Refusal,
+    Refused,
+    Unreadable,
+    Verdict,
+    check_scan,
+    read_scan,
+    verify,
+)
 from kiosk.station.events import CodeAccepted, CodeRefused, verdict_event
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -62,7 +73,13 @@ def check(
     skew_s: float = SKEW,
 ) -> Verdict:
     return verify(
-        text, scope=scope, keyset=keyset, revoked_riders=revoked, nonce_seen=nonce_seen, now=now, skew_s=skew_s
+        read_scan(text),
+        scope=scope,
+        keyset=keyset,
+        revoked_riders=revoked,
+        nonce_seen=nonce_seen,
+        now=now,
+        skew_s=skew_s,
     )
 
 
@@ -374,3 +391,38 @@ def test_mutated_valid_code_is_never_accepted(data: st.DataObject) -> None:
         assert isinstance(verdict, Accepted)
     else:
         assert isinstance(verdict, Refused)
+
+
+# --- what a scan is for: a swap, or the entry --------------------------------------------------------
+
+
+def scan_check(text: str, *, now: datetime = T0 + timedelta(seconds=30)) -> tuple[Refusal | None, Scope]:
+    verdict, scope = check_scan(
+        read_scan(text), keyset=KEYSET, revoked_riders=frozenset(), nonce_seen=lambda n: False, now=now, skew_s=SKEW
+    )
+    return reason(verdict), scope
+
+
+def test_a_scan_is_for_a_swap_unless_its_code_is_for_the_entry_only() -> None:
+    assert scan_check(make(scopes=Scope.SWAP)) == (None, Scope.SWAP)
+    assert scan_check(make(scopes=Scope.SWAP | Scope.ENTRY)) == (None, Scope.SWAP)
+    assert scan_check(make(scopes=Scope.ENTRY)) == (None, Scope.ENTRY)
+
+
+def test_an_entry_code_refused_before_its_scope_is_an_entry_refusal() -> None:
+    late = T0 + timedelta(hours=2)
+    assert scan_check(make(scopes=Scope.ENTRY), now=late) == (Refusal.EXPIRED, Scope.ENTRY)
+    assert scan_check(make(scopes=Scope.SWAP), now=late) == (Refusal.EXPIRED, Scope.SWAP)
+    assert scan_check(make(scopes=Scope.ENTRY, key=STRANGER)) == (Refusal.BAD_SIGNATURE, Scope.ENTRY)
+
+
+def test_a_scan_that_is_no_code_is_refused_as_a_swap_scan() -> None:
+    assert scan_check("HELLO") == (Refusal.BAD_ENCODING, Scope.SWAP)
+    unreadable = read_scan("HELLO")
+    assert isinstance(unreadable, Unreadable)
+    assert unreadable.problem  # what is malformed, for technicians
+
+
+def test_verify_refuses_a_text_it_was_not_given_parsed() -> None:
+    with pytest.raises(TypeError, match="read_scan"):
+        verify(make(), scope=Scope.SWAP, keyset=KEYSET, revoked_riders=(), nonce_seen=lambda n: False, now=T0, skew_s=0)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from kiosk.core.clock import FakeClock
 from kiosk.core.config import parse_config
 from kiosk.core.ridercode import RiderCode, Scope, public_key_to_b64, sign_code
 from kiosk.flows.timekeeper import NO_TRUSTED_TIME, PERSIST_EVERY_S, TimeKeeper
-from kiosk.station.codes import Accepted, KeyInfo, KeySet, Refusal, Refused, Verdict, verify
+from kiosk.station.codes import Accepted, KeyInfo, KeySet, Refusal, Refused, Verdict, read_scan, verify
 from kiosk.station.trusted_time import CodeTime, TimeMark, TimeSource, carried, code_time, newer, rebased
 from kiosk.store.component import StoreComponent
 from kiosk.store.timemark import read_time_mark
@@ -32,7 +32,7 @@ KEYS = KeySet([KeyInfo("k-new", public_key_to_b64(NEW.public_key()), T0 - timede
 
 def check(text: str, moment: CodeTime) -> Verdict:
     return verify(
-        text,
+        read_scan(text),
         scope=Scope.SWAP,
         keyset=KEYS,
         revoked_riders=frozenset(),
@@ -127,7 +127,7 @@ def test_the_key_window_is_judged_at_the_codes_issue_time_when_that_is_later() -
         NEW,
     )
     verdict = verify(
-        text,
+        read_scan(text),
         scope=Scope.SWAP,
         keyset=keys,
         revoked_riders=frozenset(),
@@ -212,11 +212,11 @@ def test_the_mark_is_kept_at_most_one_interval_behind(pi: Pi) -> None:
     clock.advance(PERSIST_EVERY_S - 1)
     keeper.look()
     assert pi.store is not None
-    kept = TimeMark.from_json(read_time_mark(pi.store.store.db) or "")
+    kept = TimeMark.from_json(read_time_mark(pi.store.store) or "")
     assert kept.at == T0  # not due yet
     clock.advance(1)
     keeper.look()
-    kept = TimeMark.from_json(read_time_mark(pi.store.store.db) or "")
+    kept = TimeMark.from_json(read_time_mark(pi.store.store) or "")
     assert (kept.at, kept.boot_id, kept.source) == (T0 + timedelta(seconds=PERSIST_EVERY_S), "boot-1", TimeSource.NTP)
 
 

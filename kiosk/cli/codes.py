@@ -31,7 +31,7 @@ from kiosk.core.ridercode import (
     sign_code,
     write_private_key,
 )
-from kiosk.station.codes import Accepted, KeyInfo, KeySet, key_to_json, verify
+from kiosk.station.codes import Accepted, KeyInfo, KeySet, key_to_json, read_scan, verify
 
 _TTL_RE = re.compile(r"([0-9]+)([smhd]?)")
 _TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -123,7 +123,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise ConfigError(f"key set {path}: {exc}") from None
     now = args.now or datetime.now(UTC)
     verdict = verify(
-        args.text,
+        read_scan(args.text),
         scope=SCOPE_NAMES[args.scope],
         keyset=keyset,
         revoked_riders=frozenset(args.revoked),

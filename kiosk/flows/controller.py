@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +39,11 @@ from kiosk.core.config import Config, PolicyConfig
 from kiosk.core.errors import DeviceError, KioskError
 from kiosk.core.events import Event
 from kiosk.core.ids import new_id
-from kiosk.core.ridercode import CodeFormatError, RiderCode, Scope, parse_code
+from kiosk.core.ridercode import RiderCode, Scope
 from kiosk.devices.base import BatteryReading, BayState, DoorState, Scan
 from kiosk.flows.cabinet import CabinetComponent
 from kiosk.flows.rider_desk import RiderDesk
-from kiosk.station.codes import Accepted, KeySet, Refusal, Refused, Verdict, verify
+from kiosk.station.codes import Accepted, KeySet, Refusal, Refused, Scanned, Verdict, check_scan, read_scan
 from kiosk.station.entry import EntryCodeRefused, EntryDoorChanged, EntryMachine, EntryRequested, UnlockEntryDoor
 from kiosk.station.events import verdict_event
 from kiosk.station.recovery import recover
@@ -68,7 +66,7 @@ from kiosk.station.swap import (
 )
 from kiosk.station.swap_record import Command, SwapOutcome, held_chargers
 from kiosk.station.trusted_time import CodeTime, code_time
-from kiosk.store import nonces
+from kiosk.store import nonces, out_of_service, swaps
 from kiosk.store.component import RecordingTransaction, StoreComponent
 
 log = logging.getLogger(__name__)
@@ -166,8 +164,7 @@ class StationController:
         """Load keys and bays out of service, reconcile swaps in flight, then listen to the cabinet."""
         if not self._keys_from_hub:
             self.keyset = self._load_keyset(self.config.codes.keyset_file)
-        for row in self.store.store.db.query("SELECT bay, reason FROM bays_out_of_service"):
-            self._out_of_service[int(row["bay"])] = str(row["reason"])
+        self._out_of_service.update(out_of_service.bays(self.store.store))
         # Listen to the doors before reconciling: a door that a reissued unlock opens while recovery is
         # still running must reach the machine (queued until the flows start below), or the swap waits for
         # an opening it already missed and a working lock is marked faulted.
@@ -287,10 +284,11 @@ class StationController:
 
     async def _handle(self, item: Input) -> None:
         if isinstance(item, Scan):
+            scanned = read_scan(item.text)  # parsed here, once; the parsed code travels from here on
             if self.desk is not None and self.desk.awaiting_scan:
-                await self._identify(item.text)
+                await self._identify(scanned)
             else:
-                await self._scanned(item.text)
+                await self._scanned(scanned)
         elif isinstance(item, RiderSwapRequested):
             await self._rider_swap(item)
         elif isinstance(item, EntryDoorChanged):
@@ -309,11 +307,11 @@ class StationController:
         clock = self.clock  # no trusted time kept: the station's own clock, as a lower bound unless synchronised
         return code_time(None, wall=clock.wall(), wall_synced=clock.wall_synced(), boot_id=self.boot_id, mono=0.0)
 
-    def _verify(self, text: str, scope: Scope) -> Verdict:
+    def _verify_any(self, scanned: Scanned) -> tuple[Verdict, Scope]:
+        """Check a code for a swap, or for the entry when it is an entry code; the verdict and the scope it is for."""
         moment = self._code_time()
-        return verify(
-            text,
-            scope=scope,
+        return check_scan(
+            scanned,
             keyset=self.keyset,
             revoked_riders=self.revoked,
             nonce_seen=self._nonce_seen,
@@ -323,18 +321,7 @@ class StationController:
         )
 
     def _nonce_seen(self, nonce: str) -> bool:
-        return nonces.nonce_used(self.store.store.db, nonce)
-
-    def _verify_any(self, text: str) -> tuple[Verdict, Scope]:
-        """Check a code for a swap, or for the entry when it is an entry code; the verdict and the scope it is for."""
-        verdict = self._verify(text, Scope.SWAP)
-        if isinstance(verdict, Refused) and verdict.reason is Refusal.WRONG_SCOPE:
-            return self._verify(text, Scope.ENTRY), Scope.ENTRY
-        if isinstance(verdict, Refused) and _entry_only(text):
-            # Refused before its scope was looked at (expired, unknown key...): an entry code shown at the
-            # entry is an entry refusal, recorded and shown as such.
-            return verdict, Scope.ENTRY
-        return verdict, Scope.SWAP
+        return nonces.nonce_used(self.store.store, nonce)
 
     def _show_refusal(self, reason: Refusal) -> None:
         self.screen.show(
@@ -343,10 +330,10 @@ class StationController:
             mono=self.clock.monotonic(),
         )
 
-    async def _identify(self, text: str) -> None:
+    async def _identify(self, scanned: Scanned) -> None:
         """The rider scanned because the screen asked who they are: accept the code (its nonce) or refuse it."""
         assert self.desk is not None
-        verdict, scope = self._verify_any(text)
+        verdict, scope = self._verify_any(scanned)
         if isinstance(verdict, Refused):
             self.store.append(verdict_event(verdict, scope))
             self._show_refusal(verdict.reason)
@@ -363,15 +350,7 @@ class StationController:
         if self.desk is None:
             return
         try:
-            self.desk.code_accepted(
-                code.rider_id,
-                nonce=code.nonce_hex,
-                can_swap=can_swap,
-                points=code.points,
-                issued_at=code.issued_at,
-                identifying=identifying,
-                covers=code.covers,
-            )
+            self.desk.code_accepted(code, can_swap=can_swap, identifying=identifying)
         except Exception:  # the swap or entry went ahead; a desk failure must not undo that
             log.exception("the rider desk could not take an accepted code")
 
@@ -380,7 +359,7 @@ class StationController:
         if self.swaps.busy:
             self.screen.show("swap.busy", {}, mono=now)
             return
-        if nonces.nonce_use(self.store.store.db, item.nonce) != nonces.SESSION:
+        if nonces.nonce_use(self.store.store, item.nonce) != nonces.SESSION:
             # The session's code has started its swap already (or never opened a session): one code, one swap.
             log.warning("rider %s asked for a second swap with one code; refused", item.rider_id)
             refused = Refused(Refusal.NONCE_USED, rider_id=item.rider_id)
@@ -391,8 +370,8 @@ class StationController:
         use = CodeUse(None, item.nonce, item.rider_id, nonces.SWAP, session_swap=True)
         await self._run(self.swaps.handle(SwapRequested(new_id(), item.rider_id, item.nonce, now, since)), accepted=use)
 
-    async def _scanned(self, text: str) -> None:
-        verdict, scope = self._verify_any(text)
+    async def _scanned(self, scanned: Scanned) -> None:
+        verdict, scope = self._verify_any(scanned)
         now = self.clock.monotonic()
         if isinstance(verdict, Refused):
             self.store.append(verdict_event(verdict, scope))
@@ -423,13 +402,9 @@ class StationController:
         return True
 
     def _since_last_swap(self, rider_id: str) -> float | None:
-        rows = self.store.store.db.execute(
-            "SELECT updated FROM swaps WHERE rider_id = ? AND outcome = ? ORDER BY updated DESC LIMIT 1",
-            [rider_id, SwapOutcome.COMPLETED.value],
-        ).fetchall()
-        if not rows:
+        last = swaps.last_ended(self.store.store, rider_id, SwapOutcome.COMPLETED.value)
+        if last is None:
             return None
-        last = datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
         return max(0.0, (self.clock.wall() - last).total_seconds())
 
     # --- carrying out commands -------------------------------------------------------------------
@@ -465,27 +440,22 @@ class StationController:
         if use.event is not None:
             tx.append(use.event)
         if use.session_swap:
-            recorded = nonces.claim_session_swap(tx.db, use.nonce)
+            recorded = nonces.claim_session_swap(tx, use.nonce)
         else:
-            recorded = nonces.spend_nonce(tx.db, use.nonce, rider_id=use.rider_id, use=use.use, at=self.clock.wall())
+            recorded = nonces.spend_nonce(tx, use.nonce, rider_id=use.rider_id, use=use.use, at=self.clock.wall())
         if not recorded:
             raise NonceSpent(f"the code with nonce {use.nonce} was already used")
 
     def _save_swap(self, tx: RecordingTransaction, record: SwapRecord) -> None:
-        wall = self.clock.wall().isoformat()
-        row = {
-            "id": record.swap_id,
-            "rider_id": record.rider_id,
-            "state": record.state.value,
-            "outcome": record.outcome.value if record.outcome else None,
-            "record": json.dumps({"boot_id": self.boot_id, "swap": record.as_dict()}),
-            "updated": wall,
-        }
-        table = tx.db.table("swaps")
-        if tx.db.execute("SELECT 1 FROM swaps WHERE id = ?", [record.swap_id]).fetchall():
-            table.update(record.swap_id, row)
-        else:
-            table.insert({**row, "started": wall})
+        swaps.save(
+            tx,
+            swap_id=record.swap_id,
+            rider_id=record.rider_id,
+            state=record.state.value,
+            outcome=record.outcome.value if record.outcome else None,
+            record={"boot_id": self.boot_id, "swap": record.as_dict()},
+            wall=self.clock.wall(),
+        )
 
     def _tell_holds(self) -> None:
         held = held_chargers(self.swaps.current, self._out_of_service)
@@ -550,9 +520,7 @@ class StationController:
     def _take_out_of_service(self, bay: int, reason: str, audit: Event | None = None) -> None:
         self._out_of_service[bay] = reason
         with self.store.transaction() as tx:
-            tx.db.table("bays_out_of_service").upsert(
-                {"bay": bay, "reason": reason, "since": self.clock.wall().isoformat()}, pk="bay"
-            )
+            out_of_service.take_out(tx, bay, reason, self.clock.wall())
             if audit is not None:
                 tx.append(audit)
 
@@ -569,23 +537,18 @@ class StationController:
             return
         self._out_of_service.pop(bay, None)
         with self.store.transaction() as tx:
-            tx.db.execute("DELETE FROM bays_out_of_service WHERE bay = ?", [bay])
+            out_of_service.bring_back(tx, bay)
             if audit is not None:
                 tx.append(audit)
 
     def swap_outcomes(self) -> dict[str, int]:
         """How many swaps ended with each outcome (for ``/metrics``)."""
-        rows = self.store.store.db.execute(
-            "SELECT outcome, count(*) FROM swaps WHERE outcome IS NOT NULL GROUP BY outcome"
-        ).fetchall()
-        return {str(outcome): int(count) for outcome, count in rows}
+        return swaps.outcomes(self.store.store)
 
     # --- recovery ---------------------------------------------------------------------------
 
     async def _recover(self) -> None:
-        rows = list(self.store.store.db.query("SELECT record FROM swaps WHERE outcome IS NULL ORDER BY started"))
-        for row in rows:
-            saved = json.loads(row["record"])
+        for saved in swaps.in_flight(self.store.store):
             record = SwapRecord.from_dict(saved["swap"])
             same_boot = saved.get("boot_id") == self.boot_id
             readings = {bay: await self.cabinet.read_battery(bay) for bay in record.bays()}
@@ -626,12 +589,3 @@ class StationController:
             "screen": self.screen.current.name,
             "warnings": warnings,
         }
-
-
-def _entry_only(text: str) -> bool:
-    """Whether ``text`` reads as a code for the entry and not for swaps (False when it cannot be read)."""
-    try:
-        scopes = parse_code(text).code.scopes
-    except CodeFormatError:
-        return False
-    return Scope.SWAP not in scopes

@@ -20,7 +20,6 @@ import logging
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from kiosk.api.rider import RiderApi, RiderConflict, RiderNotFound
@@ -47,9 +46,9 @@ from kiosk.core.rider_events import (
     PointsSpent,
     ServiceViewed,
 )
-from kiosk.core.ridercode import PointsCover
+from kiosk.core.ridercode import RiderCode
 from kiosk.devices.base import BayState, DoorState
-from kiosk.flows import rider_ledger as ledger
+from kiosk.flows import rider_ledger
 from kiosk.flows.cabinet import CabinetComponent
 from kiosk.flows.rider_content import CityContent
 from kiosk.flows.rider_goods import GoodsBays
@@ -64,6 +63,7 @@ from kiosk.station.points import (
     shown_balance,
 )
 from kiosk.station.rider_session import RiderSession
+from kiosk.store import bookings, ledger
 from kiosk.store.component import StoreComponent
 from kiosk.sync.protocol import Bundle, SpendAnswer, SpendRequest
 
@@ -163,7 +163,7 @@ class RiderDesk:
             return
         try:
             with self.store.transaction() as tx:
-                changed = ledger.update_bookings(tx, list(bundle.bookings), self.clock.wall())
+                changed = rider_ledger.update_bookings(tx, list(bundle.bookings), self.clock.wall())
         except StoreError:  # applied before the store opened (at start): taken at the desk's start
             self._bookings_waiting = bundle
             return
@@ -199,23 +199,20 @@ class RiderDesk:
                 else:
                     self.screen.show("rider", {"rider_id": rider_id, "purpose": self.session.purpose}, mono=now)
 
-    def code_accepted(
-        self,
-        rider_id: str,
-        *,
-        nonce: str,
-        can_swap: bool,
-        points: int | None,
-        issued_at: datetime,
-        identifying: bool = False,
-        covers: PointsCover | None = None,
-    ) -> None:
-        """A code of ``rider_id`` was accepted (and recorded): open a session, credit the day's check-in.
+    def code_accepted(self, code: RiderCode, *, can_swap: bool, identifying: bool = False) -> None:
+        """The rider's code was accepted (and its nonce recorded): open a session, credit the day's check-in.
 
-        ``identifying``: the rider scanned because the screen asked; show them their part of the screen.
-        A swap or the entry also opens a session (so the rider can look at their points afterwards), but
-        leaves the screen to that flow.
+        ``code`` is the verified code as parsed at the scan (never parsed again here). ``identifying``: the
+        rider scanned because the screen asked; show them their part of the screen. A swap or the entry also
+        opens a session (so the rider can look at their points afterwards), but leaves the screen to that flow.
         """
+        rider_id, nonce, points, issued_at, covers = (
+            code.rider_id,
+            code.nonce_hex,
+            code.points,
+            code.issued_at,
+            code.covers,
+        )
         now = self.clock.monotonic()
         if points is not None:  # ``covers``: which of this station's moves the snapshot holds (RK2 codes)
             self._codes[rider_id] = code_balance(points, issued_at, covers, self.store.station_id)
@@ -230,15 +227,13 @@ class RiderDesk:
 
     def _check_in(self, rider_id: str) -> None:
         day = self.today()
-        db = self.store.store.db
-        if ledger.checked_in(db, rider_id, day):
+        if ledger.checked_in(self.store.store, rider_id, day):
             return
         rule = earning_due(self.city.points_rules, "checkin", 0)
         if rule is None:
             return
         with self.store.transaction() as tx:
-            entry_id = ledger.record_earning(tx, rider_id, rule.id, rule.points, day)
-            tx.db.table("checkins").insert({"entry_id": entry_id, "rider_id": rider_id, "day": day})
+            rider_ledger.record_check_in(tx, rider_id, rule.id, rule.points, day)
         log.info("rider %s checked in today (%d points)", rider_id, rule.points)
 
     def today(self) -> str:
@@ -317,7 +312,7 @@ class RiderDesk:
         known = {c.entry_id for c in self._session_corrections}
         fresh = [c for c in fresh if c.entry_id not in known]
         if fresh:
-            seen = ledger.shown_corrections(self.store.store.db, [c.entry_id for c in fresh])
+            seen = ledger.shown_corrections(self.store.store, [c.entry_id for c in fresh])
             new = [RiderCorrection(**c.model_dump()) for c in fresh if c.entry_id not in seen]
             if new:
                 with self.store.transaction() as tx:
@@ -331,8 +326,8 @@ class RiderDesk:
             rider_id = self._rider()
         except RiderConflict:
             return None
-        db = self.store.store.db
-        entries = ledger.ledger_entries(db, self.store.station_id, rider_id)
+        kept = self.store.store
+        entries = rider_ledger.ledger_entries(kept, self.store.station_id, rider_id)
         known = self._known(rider_id)
         balance, pending = shown_balance(known, entries)
         return RiderView(
@@ -342,23 +337,23 @@ class RiderDesk:
             balance_as_of=known.as_of if known is not None else None,
             pending=pending,
             offline_cap_left=offline_cap_left(entries, self.policy.offline_spend_cap_points),
-            checked_in_today=ledger.checked_in(db, rider_id, self.today()),
+            checked_in_today=ledger.checked_in(kept, rider_id, self.today()),
             corrections=self._corrections(rider_id),
-            bookings=[RiderBooking.model_validate(b) for b in ledger.rider_bookings(db, rider_id)],
+            bookings=[RiderBooking.model_validate(b) for b in bookings.of_rider(kept, rider_id)],
             expires_in_s=self.session.expires_in(self.clock.monotonic(), self.policy.rider_session_s),
         )
 
     def _refusal(self, reason: str, balance: int | None) -> RedeemAnswer:
-        zh, en = ledger.REFUSAL_MESSAGES[reason]
+        zh, en = rider_ledger.REFUSAL_MESSAGES[reason]
         return RedeemAnswer(ok=False, reason=reason, balance=balance, message_zh=zh, message_en=en)
 
     async def redeem(self, item_id: str) -> RedeemAnswer:
         """Spend the identified rider's points on ``item_id`` and open its bay, or say why not."""
         async with self._spending:  # one spend at a time: two must not both take the last item
             rider_id = self._rider()
-            db = self.store.store.db
+            kept = self.store.store
             known = self._known(rider_id)
-            balance, _ = shown_balance(known, ledger.ledger_entries(db, self.store.station_id, rider_id))
+            balance, _ = shown_balance(known, rider_ledger.ledger_entries(kept, self.store.station_id, rider_id))
             item = self.city.item(item_id)
             if item is None:
                 return self._refusal("unknown_item", balance)
@@ -375,7 +370,7 @@ class RiderDesk:
                     points=item.points,
                 )
             )
-            entries = ledger.ledger_entries(db, self.store.station_id, rider_id)
+            entries = rider_ledger.ledger_entries(kept, self.store.station_id, rider_id)
             decision = decide_spend(
                 cost=item.points,
                 known=known,
@@ -392,10 +387,10 @@ class RiderDesk:
                 entry_id=entry_id, rider_id=rider_id, item_id=item.id, points=item.points, bay=bay, confirmed=confirmed
             )
             if await self.goods.hand_out(spent, self.today(), self.policy.unlock_confirm_s) is not None:
-                after, _ = shown_balance(known, ledger.ledger_entries(db, self.store.station_id, rider_id))
+                after, _ = shown_balance(known, rider_ledger.ledger_entries(kept, self.store.station_id, rider_id))
                 return self._refusal("bay_fault", after)
             self._open_goods.add(bay)
-            after, _ = shown_balance(known, ledger.ledger_entries(db, self.store.station_id, rider_id))
+            after, _ = shown_balance(known, rider_ledger.ledger_entries(kept, self.store.station_id, rider_id))
             now = self.clock.monotonic()
             self.session = self.session.touch(now)
             params = {
@@ -433,7 +428,7 @@ class RiderDesk:
             record = tx.append(
                 BookingRequested(booking_id=booking_id, rider_id=rider_id, service_id=service.id, slot_id=slot.id)
             )
-            ledger.add_booking(
+            bookings.add(
                 tx,
                 booking_id=booking_id,
                 rider_id=rider_id,
@@ -450,7 +445,7 @@ class RiderDesk:
         feedback_id = new_id()
         day = self.today()
         rule = None
-        if rider_id is not None and not ledger.earned_today(self.store.store.db, rider_id, "feedback", day):
+        if rider_id is not None and not ledger.earned_today(self.store.store, rider_id, "feedback", day):
             # Once a local day here, whatever the city's per_day: the hub applies that across stations.
             rule = earning_due(self.city.points_rules, "feedback", 0)
         given = FeedbackGiven(
@@ -459,7 +454,7 @@ class RiderDesk:
         with self.store.transaction() as tx:
             tx.append(given)
             if rule is not None and rider_id is not None:
-                ledger.record_earning(tx, rider_id, rule.id, rule.points, day)
+                rider_ledger.record_earning(tx, rider_id, rule.id, rule.points, day)
         return FeedbackAnswer(
             feedback_id=feedback_id, signed=rider_id is not None, points_earned=rule.points if rule else 0
         )

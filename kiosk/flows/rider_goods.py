@@ -18,8 +18,9 @@ from kiosk.core.errors import DeviceError, StoreError
 from kiosk.core.events import Event
 from kiosk.core.rider_events import PointsSpent
 from kiosk.devices.base import DoorState
-from kiosk.flows import rider_ledger as ledger
+from kiosk.flows import rider_ledger
 from kiosk.flows.cabinet import CabinetComponent
+from kiosk.store import goods
 from kiosk.store.component import StoreComponent
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class GoodsBays:
 
     def stock(self) -> dict[int, int]:
         """Goods bay → how many items it holds (0 for a bay never stocked)."""
-        recorded = ledger.stock(self.store.store.db)
+        recorded = goods.stock(self.store.store)
         return {bay: recorded[bay][1] if bay in recorded else 0 for bay in self.items}
 
     def in_stock(self) -> dict[str, int]:
@@ -76,7 +77,7 @@ class GoodsBays:
         ``confirm_s``: how long the door has to be seen open after the unlock (None: the driver's word is enough).
         """
         with self.store.transaction() as tx:  # on disk before the lock is pulsed
-            ledger.record_spend(tx, spent, day)
+            rider_ledger.record_spend(tx, spent, day)
         opening = self._opening[spent.bay] = asyncio.Event()
         try:
             problem = await self._open(spent.bay, opening, confirm_s)
@@ -85,7 +86,7 @@ class GoodsBays:
         if problem is not None:
             log.error("goods bay %d did not open (%s): the spend is given back", spent.bay, problem)
             with self.store.transaction() as tx:
-                ledger.record_cancel(tx, spent, problem, day)
+                rider_ledger.record_cancel(tx, spent, problem, day)
         return problem
 
     async def _open(self, bay: int, opening: asyncio.Event, confirm_s: float | None) -> str | None:
@@ -114,7 +115,7 @@ class GoodsBays:
         if count < 0:
             raise ValueError("a bay cannot hold fewer than 0 items")
         with self.store.transaction() as tx:
-            ledger.set_stock(tx, bay, item_id, count, self.clock.wall())
+            goods.restock(tx, bay, item_id, count, self.clock.wall())
             if audit is not None:
                 tx.append(audit)
         log.info("goods bay %d (%s) restocked to %d", bay, item_id, count)

@@ -53,7 +53,7 @@ class TimeKeeper:
 
     async def start(self) -> None:
         """Read the kept mark, look at the clock once, and begin looking every second."""
-        text = read_time_mark(self.store.store.db)
+        text = read_time_mark(self.store.store)
         if text is not None:
             try:
                 self.mark = TimeMark.from_json(text)
@@ -111,7 +111,7 @@ class TimeKeeper:
         mono = self.clock.monotonic()
         kept = rebased(self.mark, boot_id=self.boot_id, mono=mono)
         with self.store.transaction() as tx:
-            write_time_mark(tx.db, kept.to_json())
+            write_time_mark(tx, kept.to_json())
         self._persisted_mono = mono
 
     def code_time(self) -> CodeTime:

@@ -1,6 +1,10 @@
-"""Deciding whether a scanned rider code is accepted — pure: text, key set and time in, a verdict out.
+"""Deciding whether a scanned rider code is accepted — pure: the parsed scan, key set and time in, a verdict out.
 
-:func:`verify` never raises on any text and never records anything: the app records the nonce in the
+A scan's text is parsed once, where it enters the station (:func:`read_scan`); what that gives — the
+:class:`~kiosk.core.ridercode.SignedCode`, or :class:`Unreadable` with the format error — is what
+:func:`verify` checks, for each scope it is tried for, and what the flows hand on.
+
+:func:`verify` never raises on any scan and never records anything: the app records the nonce in the
 same database transaction that starts the swap or the entry, so a crash between the two cannot burn a
 code without using it, nor use one twice.
 
@@ -27,6 +31,7 @@ from kiosk.core.ridercode import (
     KeyFormatError,
     RiderCode,
     Scope,
+    SignedCode,
     parse_code,
     public_key_from_b64,
     scope_words,
@@ -244,8 +249,28 @@ Verdict = Accepted | Refused
 """What :func:`verify` decides."""
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A scan that is not a rider code at all."""
+
+    problem: str
+    """What is malformed (the format error's words), for technicians."""
+
+
+Scanned = SignedCode | Unreadable
+"""A scan's text, parsed once: the signed code (not yet checked), or why it is not one."""
+
+
+def read_scan(text: str) -> Scanned:
+    """Parse a scanned text once; never raises on any text."""
+    try:
+        return parse_code(text)
+    except CodeFormatError as exc:
+        return Unreadable(str(exc))
+
+
 def verify(
-    text: str,
+    scanned: Scanned,
     *,
     scope: Scope,
     keyset: KeySet,
@@ -255,7 +280,7 @@ def verify(
     skew_s: float,
     lower_bound: bool = False,
 ) -> Verdict:
-    """Decide whether ``text`` is a code good for ``scope`` at this station at ``now``.
+    """Decide whether the scanned code is good for ``scope`` at this station at ``now``.
 
     ``revoked_riders`` answers ``rider_id in revoked_riders``; ``nonce_seen(nonce_hex)`` says whether
     this station already accepted that nonce. ``skew_s`` (``policy.code_clock_skew_s``) widens the
@@ -264,8 +289,10 @@ def verify(
     :mod:`kiosk.station.trusted_time`); the code's signed issue time — the hub's clock — then lifts it, so a
     code is never refused as not yet valid for a lag of the station's own estimate, while one that expired
     before ``now`` still is.
-    Never raises because of ``text``; exceptions from ``nonce_seen`` (a database failure) propagate.
+    Never raises because of the scan; exceptions from ``nonce_seen`` (a database failure) propagate.
     """
+    if isinstance(scanned, str):  # a caller that has not parsed the scan: parsing is read_scan's, once
+        raise TypeError("verify takes the parsed scan, read_scan(text), not its text")
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     if skew_s < 0:
@@ -273,10 +300,9 @@ def verify(
     if not scope:
         raise ValueError("scope must name at least one scope")
     skew = timedelta(seconds=skew_s)
-    try:
-        signed = parse_code(text)
-    except CodeFormatError as exc:
-        return Refused(Refusal.BAD_ENCODING, detail=str(exc))
+    if isinstance(scanned, Unreadable):
+        return Refused(Refusal.BAD_ENCODING, detail=scanned.problem)
+    signed = scanned
     code = signed.code
     kid = code.kid
     info = keyset.get(kid)
@@ -304,6 +330,43 @@ def verify(
     if nonce_seen(code.nonce_hex):
         return Refused(Refusal.NONCE_USED, kid=kid, rider_id=rider, detail=f"nonce {code.nonce_hex}")
     return Accepted(code)
+
+
+def check_scan(
+    scanned: Scanned,
+    *,
+    keyset: KeySet,
+    revoked_riders: Container[str],
+    nonce_seen: Callable[[str], bool],
+    now: datetime,
+    skew_s: float,
+    lower_bound: bool = False,
+) -> tuple[Verdict, Scope]:
+    """What a scan at the station is for, and the verdict: a swap, or the entry when it is an entry code.
+
+    Tried for a swap first; a code refused only for its scope is tried for the entry. A code refused before
+    its scope was looked at (expired, unknown key…) that reads as an entry-only code is an entry refusal,
+    recorded and shown as such. The checks are :func:`verify`'s, on the one parsed scan.
+    """
+
+    def check(scope: Scope) -> Verdict:
+        return verify(
+            scanned,
+            scope=scope,
+            keyset=keyset,
+            revoked_riders=revoked_riders,
+            nonce_seen=nonce_seen,
+            now=now,
+            skew_s=skew_s,
+            lower_bound=lower_bound,
+        )
+
+    verdict = check(Scope.SWAP)
+    if isinstance(verdict, Refused) and verdict.reason is Refusal.WRONG_SCOPE:
+        return check(Scope.ENTRY), Scope.ENTRY
+    if isinstance(verdict, Refused) and isinstance(scanned, SignedCode) and Scope.SWAP not in scanned.code.scopes:
+        return verdict, Scope.ENTRY
+    return verdict, Scope.SWAP
 
 
 def _scope_detail(scopes: Scope) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Literal, cast
+from typing import Literal
 
 from kiosk.core.battery_events import BatteryRefused
 from kiosk.core.events import Event
@@ -49,15 +49,12 @@ from kiosk.station.selection import (
 from kiosk.station.swap_events import (
     BayFaulted,
     DoorAlarm,
-    EndedOutcome,
     SwapBatteryRejected,
     SwapBatteryReturned,
     SwapBayOpened,
     SwapBayUnlocking,
     SwapChargedChosen,
-    SwapCompleted,
     SwapDoorClosed,
-    SwapEnded,
     SwapNoBattery,
     SwapRefused,
     SwapReopenRequested,
@@ -96,7 +93,9 @@ from kiosk.station.swap_record import (
     Tick,
     Unlock,
     UnlockFailed,
+    ended_event,
 )
+from kiosk.station.swap_time import role_wait_s, state_deadline
 
 __all__ = [
     "DOOR_MAY_BE_OPEN",
@@ -514,21 +513,7 @@ class SwapMachine:
     # --- time ----------------------------------------------------------------------------------
 
     def _state_deadline(self, swap: SwapRecord) -> float | None:
-        policy = self.policy
-        role = swap.role
-        if role is None:
-            return None
-        unlocked = swap.at(STEPS_OF_ROLE[role][0]) or 0.0
-        wait_s = policy.insert_timeout_s if role == "return" else policy.collect_timeout_s
-        if swap.state in UNLOCKING:
-            if policy.unlock_confirm_s is not None:
-                return unlocked + min(policy.unlock_confirm_s, wait_s)
-            return unlocked + wait_s
-        if swap.state in DOOR_OPEN:
-            return unlocked + wait_s + policy.door_open_alarm_s
-        if swap.state in READING:
-            return self._read_since + policy.read_timeout_s
-        return unlocked + wait_s  # RETURN_EMPTY
+        return state_deadline(swap, self.policy, read_since=self._read_since)
 
     def _on_tick(self, swap: SwapRecord, now: float) -> list[Command]:
         out: list[Command] = []
@@ -545,8 +530,7 @@ class SwapMachine:
 
     def _deadline_passed(self, swap: SwapRecord, now: float) -> list[Command]:
         policy = self.policy
-        role = swap.role
-        wait_s = policy.insert_timeout_s if role == "return" else policy.collect_timeout_s
+        wait_s = role_wait_s(swap.role, policy)
         if swap.state in UNLOCKING:
             confirm = policy.unlock_confirm_s
             if confirm is not None and confirm <= wait_s:
@@ -586,34 +570,3 @@ class SwapMachine:
             # Never forget a returned battery, even from a rider who walked away.
             record = replace(record, returned_battery_id=reading.battery_id, returned_soc_pct=reading.soc_pct)
         return self._end(record, SwapOutcome.ABANDONED, now, "the door was left open", left=present)
-
-
-def ended_event(record: SwapRecord, left: bool | None) -> SwapCompleted | SwapEnded:
-    """The event that closes a swap record (``left``: whether a battery is in the last bay it used)."""
-    outcome = record.outcome
-    assert outcome is not None
-    if outcome is SwapOutcome.COMPLETED:
-        assert record.return_bay is not None
-        assert record.charged_bay is not None
-        return SwapCompleted(
-            swap_id=record.swap_id,
-            rider_id=record.rider_id,
-            return_bay=record.return_bay,
-            charged_bay=record.charged_bay,
-            returned_battery_id=record.returned_battery_id,
-            returned_soc_pct=record.returned_soc_pct,
-            charged_battery_id=record.charged_battery_id,
-            charged_soc_pct=record.charged_soc_pct,
-            durations_s=record.durations(),
-            door_left_open=record.door_left_open,
-        )
-    return SwapEnded(
-        swap_id=record.swap_id,
-        rider_id=record.rider_id,
-        outcome=cast(EndedOutcome, outcome.value),  # COMPLETED is handled above; TOO_SOON never starts a swap
-        detail=record.detail,
-        return_bay=record.return_bay,
-        returned_battery_id=record.returned_battery_id,
-        battery_left_in_bay=left,
-        door_left_open=record.door_left_open,
-    )

@@ -9,12 +9,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from kiosk.core.errors import ProtocolError
 from kiosk.core.events import Event
 from kiosk.devices.base import BatteryReading
-from kiosk.station.swap_events import BayRole
+from kiosk.station.swap_events import BayRole, EndedOutcome, SwapCompleted, SwapEnded
 
 
 class SwapState(enum.Enum):
@@ -388,3 +388,34 @@ class Alarm:
 
 
 Command = Persist | Unlock | ReadBattery | Show | MarkBayFaulted | Alarm
+
+
+def ended_event(record: SwapRecord, left: bool | None) -> SwapCompleted | SwapEnded:
+    """The event that closes a swap record (``left``: whether a battery is in the last bay it used)."""
+    outcome = record.outcome
+    assert outcome is not None
+    if outcome is SwapOutcome.COMPLETED:
+        assert record.return_bay is not None
+        assert record.charged_bay is not None
+        return SwapCompleted(
+            swap_id=record.swap_id,
+            rider_id=record.rider_id,
+            return_bay=record.return_bay,
+            charged_bay=record.charged_bay,
+            returned_battery_id=record.returned_battery_id,
+            returned_soc_pct=record.returned_soc_pct,
+            charged_battery_id=record.charged_battery_id,
+            charged_soc_pct=record.charged_soc_pct,
+            durations_s=record.durations(),
+            door_left_open=record.door_left_open,
+        )
+    return SwapEnded(
+        swap_id=record.swap_id,
+        rider_id=record.rider_id,
+        outcome=cast(EndedOutcome, outcome.value),  # COMPLETED is handled above; TOO_SOON never starts a swap
+        detail=record.detail,
+        return_bay=record.return_bay,
+        returned_battery_id=record.returned_battery_id,
+        battery_left_in_bay=left,
+        door_left_open=record.door_left_open,
+    )

@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlite_utils import Database
+
 from kiosk.core.clock import Clock
 from kiosk.core.errors import StoreError
 from kiosk.core.events import Event, EventRecord
@@ -145,7 +147,7 @@ class RecordingTransaction:
         self.records: list[EventRecord] = []
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         """The sqlite-utils database inside the transaction."""
         return self._inner.db
 

@@ -4,7 +4,7 @@ Usage::
 
     store = Store.open(path, station_id="sh-xuhui-001", clock=clock, boot_id=boot_id())
     with store.transaction() as tx:                     # BEGIN IMMEDIATE … COMMIT, ROLLBACK on error
-        tx.db["settings"].upsert({"key": "k", "value": "v"}, pk="key")
+        settings.write(tx, "k", "v")                    # a named statement of kiosk.store
         record = tx.append(SomeEvent(...))              # same transaction: both or neither
     store.append(event)                                 # an event alone, its own transaction
 
@@ -13,8 +13,9 @@ while the asyncio loop writes. ``transaction()`` blocks are not nested: opening 
 raises :class:`StoreError` (a savepoint would let an inner block's events commit or vanish with the
 outer one in ways that are easy to get wrong; one block per state change is the rule).
 
-Reads may use ``store.db`` (the :class:`sqlite_utils.Database`) from the thread that owns the store
-(it bypasses the lock); every write goes through a transaction. ``Store.open_readonly`` is for tools
+Only the modules of :mod:`kiosk.store` use ``store.db`` (the :class:`sqlite_utils.Database`): the rest of
+the station calls their named statements (:mod:`kiosk.store.access`). Reads run from the thread that owns
+the store (they bypass the lock); every write goes through a transaction. ``Store.open_readonly`` is for tools
 (``kiosk db info|check|export``) that look at a file a running station may have open.
 """
 

@@ -4,15 +4,14 @@ A nonce is recorded the first time the station acts on its code in any way (a sw
 the entry, a rider session at the screen) and never again accepted. The row's ``scope`` column says what
 the code was used for; a session opened by an identifying scan (:data:`SESSION`) may start ONE swap later,
 which :func:`claim_session_swap` turns into :data:`SWAP` in the swap's own transaction, so no path gets a
-second swap out of one code. Writes take the ``Database`` of an open store transaction (``tx.db``).
+second swap out of one code. Reads take the open store; writes take an open transaction.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlite_utils import Database
-
+from kiosk.store.access import Reads, Writes
 from kiosk.store.outbox import iso_utc
 
 SWAP = "swap"
@@ -29,18 +28,18 @@ _USE = "SELECT scope FROM code_nonces WHERE nonce = ?"
 _CLAIM = "UPDATE code_nonces SET scope = ? WHERE nonce = ? AND scope = ?"
 
 
-def nonce_used(db: Database, nonce: str) -> bool:
+def nonce_used(src: Reads, nonce: str) -> bool:
     """Whether this station already acted on a code with ``nonce``."""
-    return db.execute(_SEEN, [nonce]).fetchone() is not None
+    return src.db.execute(_SEEN, [nonce]).fetchone() is not None
 
 
-def nonce_use(db: Database, nonce: str) -> str | None:
+def nonce_use(src: Reads, nonce: str) -> str | None:
     """What the code with ``nonce`` was used for (one of :data:`USES`), or None when it never was."""
-    row = db.execute(_USE, [nonce]).fetchone()
+    row = src.db.execute(_USE, [nonce]).fetchone()
     return None if row is None else str(row[0])
 
 
-def spend_nonce(db: Database, nonce: str, *, rider_id: str, use: str, at: datetime) -> bool:
+def spend_nonce(tx: Writes, nonce: str, *, rider_id: str, use: str, at: datetime) -> bool:
     """Record ``nonce`` as used for ``use`` (inside a transaction); False when it already was (nothing changes).
 
     The caller refuses the action on False: the check before it and this insert are one decision only
@@ -48,13 +47,13 @@ def spend_nonce(db: Database, nonce: str, *, rider_id: str, use: str, at: dateti
     """
     if use not in USES:
         raise ValueError(f"unknown nonce use {use!r}; expected one of {sorted(USES)}")
-    return db.execute(_SPEND, [nonce, rider_id, use, iso_utc(at)]).rowcount == 1
+    return tx.db.execute(_SPEND, [nonce, rider_id, use, iso_utc(at)]).rowcount == 1
 
 
-def claim_session_swap(db: Database, nonce: str) -> bool:
+def claim_session_swap(tx: Writes, nonce: str) -> bool:
     """Let the session opened by ``nonce``'s code start its one swap (inside the swap's transaction).
 
     True exactly once per nonce, and only for a code recorded as :data:`SESSION`; a code already used for
     a swap, the entry, or a session's swap gives False.
     """
-    return db.execute(_CLAIM, [SWAP, nonce, SESSION]).rowcount == 1
+    return tx.db.execute(_CLAIM, [SWAP, nonce, SESSION]).rowcount == 1

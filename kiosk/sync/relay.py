@@ -32,7 +32,7 @@ from kiosk.core.config import SyncConfig
 from kiosk.core.errors import KioskError
 from kiosk.core.events import EventRecord
 from kiosk.core.secrets import read_secret_file
-from kiosk.store import Store
+from kiosk.store import Store, settings
 from kiosk.sync.backoff import Backoff
 from kiosk.sync.client import HubBusy, HubClient, HubError, HubRefused, HubUnavailable
 from kiosk.sync.protocol import (
@@ -327,7 +327,7 @@ class SyncRelay:
     async def _fetch_bundle(self) -> None:
         assert self.client is not None
         store = self._store()
-        etag = _setting(store, ETAG_KEY)
+        etag = settings.read(store, ETAG_KEY, table=settings.SYNC_STATE)
         bundle, new_etag = await asyncio.to_thread(self.client.get_bundle, etag)
         if bundle is None:
             return
@@ -344,8 +344,8 @@ class SyncRelay:
             self.bundle_refused = str(exc)
             return
         with store.transaction() as tx:
-            tx.db.table("settings").upsert({"key": BUNDLE_KEY, "value": bundle.model_dump_json()}, pk="key")
-            tx.db.table("sync_state").upsert({"key": ETAG_KEY, "value": new_etag or ""}, pk="key")
+            settings.write(tx, BUNDLE_KEY, bundle.model_dump_json())
+            settings.write(tx, ETAG_KEY, new_etag or "", table=settings.SYNC_STATE)
         put_into_effect()
         self.bundle_generated = bundle.generated_at
         self.bundle_refused = None
@@ -361,12 +361,12 @@ class SyncRelay:
             raise ValueError(f"the bundle is for station {bundle.station_id!r}, not {self.station_id!r}")
         put_into_effect = self._on_bundle(bundle)
         with self._store().transaction() as tx:
-            tx.db.table("settings").upsert({"key": BUNDLE_KEY, "value": bundle.model_dump_json()}, pk="key")
+            settings.write(tx, BUNDLE_KEY, bundle.model_dump_json())
         put_into_effect()
         self.bundle_generated = bundle.generated_at
 
     def _apply_stored_bundle(self) -> None:
-        text = _setting(self._store(), BUNDLE_KEY, table="settings")
+        text = settings.read(self._store(), BUNDLE_KEY)
         if not text:
             return
         try:
@@ -445,8 +445,3 @@ def _compact(value: JsonValue) -> JsonValue:
     if isinstance(value, list):
         return [_compact(v) for v in value]
     return value
-
-
-def _setting(store: Store, key: str, table: str = "sync_state") -> str | None:
-    rows = store.db.execute(f"SELECT value FROM {table} WHERE key = ?", [key]).fetchall()  # noqa: S608 - fixed names
-    return str(rows[0][0]) if rows else None

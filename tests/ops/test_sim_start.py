@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from kiosk.api.users import UserStore, check_password
-from kiosk.cli.main import _sim_admin_password, _sim_config, build_parser
+from kiosk.cli.main import build_parser
+from kiosk.cli.sim import _sim_admin_password, _sim_config
 from kiosk.core.config import DEFAULT_CONFIG_PATH, Config
 from kiosk.core.secrets import typeable_password, typeable_password_bits
 from kiosk.sim.running import RUNNING_FILE, find_running_sim
