@@ -122,9 +122,10 @@ def test_a_charger_that_switches_off_keeps_the_mains_on() -> None:
         assert cab.listener is not None
         cab.listener({1: reading(1, 30), 2: reading(2, 30)})
         await settle()
+        assert cab.writes == [(1, True), (2, True)]  # after the first readings, each charger written once
         cab.listener({1: reading(1, 63), 2: reading(2, 30)})
         await settle()
-        assert cab.writes == [(1, False)]
+        assert cab.writes == [(1, True), (2, True), (1, False)]
         assert pins.pin("GPIO20").state == 1
         assert pins.pin("GPIO21").state == 1  # the fan
 

@@ -389,3 +389,15 @@ def test_limits_out_of_order_are_refused() -> None:
         SafetyConfig(alarm_c=40.0)
     with pytest.raises(ValidationError, match="default_chemistry"):
         SafetyConfig(default_chemistry="nimh")
+
+
+def test_a_charger_of_unknown_state_is_written_as_desired_whatever_applied_claims() -> None:
+    applied = Outputs(charging_off=frozenset({2}))
+    desired = Outputs(charging_off=frozenset({1}))
+    planned = plan_actions(applied, desired, unknown=frozenset({1, 3}))
+    assert planned == [
+        Action(ActionKind.CHARGER_OFF, 1),
+        Action(ActionKind.CHARGER_ON, 2),
+        Action(ActionKind.CHARGER_ON, 3),
+    ]
+    assert plan_actions(desired, desired, unknown=frozenset()) == []

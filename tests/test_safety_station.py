@@ -50,10 +50,26 @@ def test_a_cabinet_starts_with_every_charger_on_and_the_mains_switched_on_after_
     cabinet: Cabinet,
 ) -> None:
     assert cabinet.sim.output_on("mains_pin")
+    wait_until(lambda: cabinet.safety()["actions_done"] == 1 + len(BATTERY_BAYS), WAIT, "every charger written")
     assert all(cabinet.sim.charger_enabled(bay) for bay in BATTERY_BAYS)
     actions = [(e["payload"]["action"], e["payload"]["phase"]) for e in cabinet.tech.events("safety.action")]
-    assert actions == [("mains_restore", "started"), ("mains_restore", "done")]
+    chargers = [
+        (kind, phase) for _bay in BATTERY_BAYS for kind, phase in (("charger_on", "started"), ("charger_on", "done"))
+    ]
+    assert actions == [("mains_restore", "started"), ("mains_restore", "done"), *chargers]
+    assert cabinet.sim.charger_writes() == [(bay, 1) for bay in BATTERY_BAYS]  # each written once, none twice
     assert cabinet.safety()["level"] == "normal"
+
+
+def test_a_charger_the_last_station_left_off_is_switched_on_by_the_next_one(cabinet: Cabinet) -> None:
+    """A slot controller keeps its register through a restart: a swap cut short by a kill held bay 3 off."""
+    wait_until(lambda: cabinet.safety()["actions_done"] == 1 + len(BATTERY_BAYS), WAIT, "every charger written")
+    cabinet.running.stop()
+    cabinet.sim.leave_charger(3, False)
+    cabinet.running.start()
+    cabinet.tech = cabinet.running.tech
+    wait_until(lambda: cabinet.sim.charger_enabled(3), WAIT, "bay 3's charger switched on again")
+    assert cabinet.safety()["chargers_held"] == []
 
 
 def test_a_pack_running_away_stops_every_charger_and_cuts_the_mains(cabinet: Cabinet) -> None:

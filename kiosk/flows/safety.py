@@ -157,6 +157,10 @@ class SafetySupervisor:
         """What the outputs are: the mains contactor starts open until the first readings are judged."""
         self._stuck: set[int] = set()
         """Bays whose charger did not switch off when told to."""
+        self._unknown: frozenset[int] = frozenset()
+        """Bays whose charger is not known yet: a slot controller keeps its charger register through the
+        station's restart (a charger a swap held off when the station was killed is still off), so after the
+        first readings each battery bay's charger is written once as the rules want it, on or off."""
         self._held: frozenset[int] = frozenset()
         """Bays whose charger the swap flow holds off (a return bay before its pack is accepted, a refused pack)."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -250,6 +254,8 @@ class SafetySupervisor:
                     self._history[bay] = keep(self._history.get(bay, ()), point)
                 elif reading.error is None:
                     self._history.pop(bay, None)  # the pack was taken out: a new one starts a new chart
+        if not self._judged:
+            self._unknown = frozenset(self.battery_bays)  # each charger written once after the first readings
         self._judged = True
         self._judge(None, bays)
 
@@ -322,7 +328,7 @@ class SafetySupervisor:
         """
         skipped: set[Action] = set()
         while True:
-            pending = [a for a in plan_actions(self.applied, self.desired()) if a not in skipped]
+            pending = [a for a in plan_actions(self.applied, self.desired(), self._unknown) if a not in skipped]
             if not pending:
                 return not skipped
             action = pending[0]
@@ -346,6 +352,8 @@ class SafetySupervisor:
         if action.bay is not None:
             self._stuck.discard(action.bay)
         self.applied = apply_action(self.applied, action)
+        if action.kind in (ActionKind.CHARGER_ON, ActionKind.CHARGER_OFF) and action.bay is not None:
+            self._unknown = self._unknown - {action.bay}
         self._actions_done += 1
         self._record(SafetyAction(action=action.kind.value, bay=action.bay, phase="done"))
         return True

@@ -451,13 +451,17 @@ def desired_outputs(state: SafetyState, applied: Outputs, rules: SafetyConfig) -
     )
 
 
-def plan_actions(applied: Outputs, desired: Outputs) -> list[Action]:
+def plan_actions(applied: Outputs, desired: Outputs, unknown: frozenset[int] = frozenset()) -> list[Action]:
     """The actions that take the outputs from ``applied`` to ``desired``, the protective ones first.
 
     Order: charging off (each bay), fan on, each bay's extinguisher, the cabinet's, mains cut; then what
     undoes a protection once it is no longer needed: mains back, fan off, charging back on.
+    ``unknown``: bays whose charger state is not known (a slot controller keeps its register through the
+    station's restart) — each gets its charger written as ``desired`` says, whatever ``applied`` claims.
     """
-    actions = [Action(ActionKind.CHARGER_OFF, bay) for bay in sorted(desired.charging_off - applied.charging_off)]
+    off = (desired.charging_off - applied.charging_off) | (desired.charging_off & unknown)
+    on = (applied.charging_off - desired.charging_off) | (unknown - desired.charging_off)
+    actions = [Action(ActionKind.CHARGER_OFF, bay) for bay in sorted(off)]
     if desired.fan and not applied.fan:
         actions.append(Action(ActionKind.FAN_ON))
     actions += [
@@ -471,7 +475,7 @@ def plan_actions(applied: Outputs, desired: Outputs) -> list[Action]:
         actions.append(Action(ActionKind.MAINS_RESTORE))
     if applied.fan and not desired.fan:
         actions.append(Action(ActionKind.FAN_OFF))
-    actions += [Action(ActionKind.CHARGER_ON, bay) for bay in sorted(applied.charging_off - desired.charging_off)]
+    actions += [Action(ActionKind.CHARGER_ON, bay) for bay in sorted(on)]
     return actions
 
 

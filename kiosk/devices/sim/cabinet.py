@@ -203,6 +203,10 @@ class SimCabinet(Closeable):
         """Whether the bay's charger is switched on (what the slot controller was last told)."""
         return self._need(self._slots).charger_enabled(bay)
 
+    def leave_charger(self, bay: int, on: bool) -> None:
+        """The bay's charger register as the last station left it (what a restarted station finds)."""
+        self._need(self._slots).leave_charger(bay, on)
+
     def charger_writes(self) -> list[tuple[int, int]]:
         """Every charger-enable write the slot controllers answered, in order: (bay, 0 or 1)."""
         return list(self._need(self._slots).charger_writes)

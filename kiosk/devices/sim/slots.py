@@ -210,6 +210,11 @@ class SimSlotControllers:
         with self._mutex:
             return self._bay(bay).charger_enabled
 
+    def leave_charger(self, bay: int, on: bool) -> None:
+        """Set the bay's charger register as a station that went away left it (tests of a restart)."""
+        with self._mutex:
+            self._bay(bay).charger_enabled = on
+
     def silent(self, bay: int, silent: bool = True) -> None:
         """Make the bay's controller stop answering (or answer again)."""
         with self._mutex:
