@@ -62,15 +62,9 @@ def points_snapshot(storage: Storage, rider_id: str) -> tuple[int, PointsCover]:
     hub holds every one of its events up to there, so those are in the balance. The most recently seen
     :data:`MAX_COVERED` stations fit in a code; the cover is complete when no other station saw the rider.
     """
-    with storage.db.transaction(write=False) as tx:
-        row = tx.one("SELECT balance FROM rider_points WHERE rider_id = ?", (rider_id,))
-        seen = tx.execute(
-            "SELECT rs.station_id, s.high_water_seq FROM rider_stations rs JOIN stations s ON s.id = rs.station_id"
-            " WHERE rs.rider_id = ? ORDER BY rs.last_seen_ms DESC, rs.station_id LIMIT ?",
-            (rider_id, MAX_COVERED + 1),
-        )
-    seqs = {str(station): int(seq) for station, seq in seen[:MAX_COVERED]}
-    return (0 if row is None else int(row[0])), PointsCover.of(seqs, complete=len(seen) <= MAX_COVERED)
+    balance, seen = storage.points_snapshot(rider_id, MAX_COVERED + 1)
+    seqs = dict(seen[:MAX_COVERED])
+    return balance, PointsCover.of(seqs, complete=len(seen) <= MAX_COVERED)
 
 
 def issue_code(

@@ -28,8 +28,9 @@ def outside_store() -> list[Path]:
     return sorted(p for p in KIOSK.rglob("*.py") if STORE not in p.parents)
 
 
-def problems(text: str, where: str) -> list[str]:
-    """Each place in the module ``text`` that touches the connection or holds SQL text, as ``where:line: what``."""
+def problems(text: str, where: str, raw: frozenset[str] = RAW) -> list[str]:
+    """Each place in the module ``text`` that touches the connection (an attribute in ``raw``) or holds SQL text,
+    as ``where:line: what``."""
     tree = ast.parse(text, filename=where)
     docstrings = {
         id(node.body[0].value)
@@ -41,7 +42,7 @@ def problems(text: str, where: str) -> list[str]:
     }
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in RAW:
+        if isinstance(node, ast.Attribute) and node.attr in raw:
             found.append(f"{where}:{node.lineno}: .{node.attr}")
         elif (
             isinstance(node, ast.Constant)
@@ -85,3 +86,19 @@ def test_the_check_leaves_plain_words_and_docstrings_alone() -> None:
         "def f(cabinet):\n    return cabinet.select('update the screen'), cabinet.dbx\n"
     )
     assert problems(source, "kiosk/flows/probe.py") == []
+
+
+HUB_RAW = frozenset({"execute", "executemany", "executescript", "one"})
+"""What runs a statement on the hub's transactions (``storage.db`` is also its engine and description: allowed)."""
+
+
+def test_no_hub_module_outside_hub_storage_runs_sql_or_reaches_the_connection() -> None:
+    hub = ROOT / "hub"
+    modules = sorted(p for p in hub.rglob("*.py") if hub / "storage" not in p.parents)
+    assert len(modules) > 20  # the walk found the hub
+    found = [
+        problem
+        for path in modules
+        for problem in problems(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)), HUB_RAW)
+    ]
+    assert found == [], "the hub's SQL belongs in a hub/storage module:\n" + "\n".join(found)

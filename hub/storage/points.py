@@ -235,6 +235,18 @@ class PointsMixin(StorageBase):
         assert row is not None  # inserted just above, in this transaction
         return ledger_entry(row)
 
+    def points_snapshot(self, rider_id: str, stations: int) -> tuple[int, list[tuple[str, int]]]:
+        """The rider's balance and, newest first, up to ``stations`` stations that saw them with each one's
+        high-water seq — read in one transaction, so the balance holds exactly those stations' events."""
+        with self.db.transaction(write=False) as tx:
+            row = tx.one("SELECT balance FROM rider_points WHERE rider_id = ?", (rider_id,))
+            seen = tx.execute(
+                "SELECT rs.station_id, s.high_water_seq FROM rider_stations rs JOIN stations s ON s.id = rs.station_id"
+                " WHERE rs.rider_id = ? ORDER BY rs.last_seen_ms DESC, rs.station_id LIMIT ?",
+                (rider_id, stations),
+            )
+        return (0 if row is None else int(row[0])), [(str(station), int(seq)) for station, seq in seen]
+
     def balance(self, rider_id: str) -> int:
         """The rider's points (0 for a rider the hub never saw)."""
         with self.db.transaction(write=False) as tx:
