@@ -1,7 +1,8 @@
 """A stranger on the RS-485 line answering as the cabinet's air sensor, against the real driver on a pty.
 
 The stranger speaks Modbus RTU as badly as it likes: a garbled CRC, exception codes, a reply from another
-address, a short or over-long answer, line noise, values no air can have (6553.5 °C, -3276.8 °C, 6553.5 %RH).
+address, a short or over-long answer, line noise, values no air can have (3276.6 °C, -3276.7 °C, 6553.4 %RH),
+the modules' own "no value" sentinels.
 Each is a reading with an error in plain words — a warning — never an exception for the poller, and the
 next honest answer is read again. The safety supervisor's cabinet rules take an errored reading as no air
 (no alarm, let alone fire, from one bad frame) and still judge the honest readings around it.
@@ -123,9 +124,12 @@ def value(tenths: int) -> Reply:
         (too_many, "asked for 1 register(s) of temperature (FC 04, register 1), got 4"),
         (noise, "no answer from address 1"),
         (silent, "no answer from address 1"),
-        (value(0x7FFF), "3276.7, which no cabinet air can be"),  # the most a signed register says
-        (value(-32768), "-3276.8, which no cabinet air can be"),
+        (value(0x7FFE), "3276.6, which no cabinet air can be"),  # the most a signed register says, but one
+        (value(-32767), "-3276.7, which no cabinet air can be"),
         (value(1251), "125.1, which no cabinet air can be"),
+        # 0x7FFF and 0x8000 are what real modules send for a disconnected probe (docs/safety.md): no reading either.
+        (value(0x7FFF), "reads 0x7FFF, the sensor's 'no value': is its probe disconnected?"),
+        (value(-32768), "reads 0x8000, the sensor's 'no value': is its probe disconnected?"),
     ],
 )
 def test_one_bad_answer_is_a_warning_and_the_next_honest_one_is_read(
@@ -143,11 +147,16 @@ def test_one_bad_answer_is_a_warning_and_the_next_honest_one_is_read(
 
 
 def test_absurd_humidity_is_a_warning_not_a_reading(sensor: AirSensor, stranger: Stranger) -> None:
-    stranger.plan = [honest(), value(0xFFFF)]  # temperature fine, then humidity 6553.5 %
+    stranger.plan = [honest(), value(0xFFFE)]  # temperature fine, then humidity 6553.4 %
     bad = sensor.read()
     assert bad.humidity_pct is None
     assert bad.error is not None
-    assert "6553.5, which no cabinet air can be" in bad.error
+    assert "6553.4, which no cabinet air can be" in bad.error
+    stranger.plan = [honest(), value(0xFFFF)]  # 0xFFFF: the module's "no value" for humidity
+    bad = sensor.read()
+    assert bad.humidity_pct is None
+    assert bad.error is not None
+    assert "reads 0xFFFF, the sensor's 'no value'" in bad.error
 
 
 def test_the_supervisors_rules_take_an_errored_reading_as_no_air() -> None:
