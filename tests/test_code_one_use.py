@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import LastingSimCabinet, RunningStation, Technician, wait_until
+from tests.support import RunningStation, SimStation, Technician, wait_until
 from tests.test_swap_e2e import (
     WAIT,
     charged_by_soc,
@@ -31,17 +31,11 @@ from tests.test_swap_e2e import (
 @pytest.fixture
 def run(tmp_path: Path) -> Iterator[RunningStation]:
     """A station on a simulated Kerong cabinet, every battery read."""
-    config = test_config(tmp_path, {})
-    sim = LastingSimCabinet("kerong", config.hardware, tmp_path / "devices", seed=1)
-    running = RunningStation(config, sim, tmp_path / "codes")
+    made = SimStation(test_config(tmp_path, {}), tmp_path, wait=WAIT)
     try:
-        wait_until(running.tech.batteries_read, WAIT, "every bay's battery read")
-        yield running
+        yield made.running
     finally:
-        try:
-            running.close()
-        finally:
-            sim.end()
+        made.close()
 
 
 def rider_post(tech: Technician, path: str, body: object = None) -> requests.Response:

@@ -16,7 +16,7 @@ import pytest
 
 from kiosk.core import ridercode
 from kiosk.core.ridercode import SignedCode
-from tests.support import LastingSimCabinet, RunningStation, wait_until
+from tests.support import RunningStation, SimStation, wait_until
 from tests.test_swap_e2e import WAIT, screen_named, test_config, wait_state
 
 
@@ -34,17 +34,11 @@ class ParseCounter:
 
 @pytest.fixture
 def run(tmp_path: Path) -> Iterator[RunningStation]:
-    config = test_config(tmp_path, {})
-    sim = LastingSimCabinet("kerong", config.hardware, tmp_path / "devices", seed=1)
-    running = RunningStation(config, sim, tmp_path / "codes")
+    made = SimStation(test_config(tmp_path, {}), tmp_path, wait=WAIT)
     try:
-        wait_until(running.tech.batteries_read, WAIT, "every bay's battery read")
-        yield running
+        yield made.running
     finally:
-        try:
-            running.close()
-        finally:
-            sim.end()
+        made.close()
 
 
 @pytest.fixture
