@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +49,27 @@ def _store(args: argparse.Namespace) -> UserStore:
     return UserStore(users_file(args))
 
 
+def _set_password(args: argparse.Namespace, store_it: Callable[[str, str], None]) -> str | None:
+    """Store ``args.name``'s password (given, or generated); the generated one, to show once, else None."""
+    password, generated = _password(args)
+    try:
+        store_it(args.name, password)
+    except UserError as exc:
+        raise KioskError(str(exc)) from exc
+    return password if generated else None
+
+
+def _show_once(generated: str | None) -> None:
+    if generated is not None:
+        print(f"password (shown once): {generated}")
+
+
 def cmd_add_user(args: argparse.Namespace) -> int:
     """``kiosk admin add-user NAME``."""
     store = _store(args)
-    password, generated = _password(args)
-    try:
-        store.add(args.name, password)
-    except UserError as exc:
-        raise KioskError(str(exc)) from exc
+    generated = _set_password(args, store.add)
     print(f"account {args.name!r} added to {store.path}")
-    if generated:
-        print(f"password (shown once): {password}")
+    _show_once(generated)
     return 0
 
 
@@ -67,14 +78,9 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.name not in store.names():
         raise KioskError(f"there is no account named {args.name!r} in {store.path}")
-    password, generated = _password(args)
-    try:
-        store.set_password(args.name, password)
-    except UserError as exc:
-        raise KioskError(str(exc)) from exc
+    generated = _set_password(args, store.set_password)
     print(f"password of {args.name!r} changed; its sessions have ended")
-    if generated:
-        print(f"password (shown once): {password}")
+    _show_once(generated)
     return 0
 
 
