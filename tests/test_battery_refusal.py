@@ -102,6 +102,9 @@ def test_a_refused_pack_left_behind_takes_its_bay_out_of_service_with_the_charge
     tech.code("R-leaves")
     bay = int(screen_named(tech, "swap.open_return_bay")["bay"])
     wait_state(tech, "await_return")
+    # the first readings write every charger once, as the rules want it then (an empty bay: on); what
+    # counts is that nothing turns this bay's charger on from the moment the refused pack goes in
+    writes_before = len(sim.charger_writes())
     assert tech.sim(f"/bays/{bay}/insert", battery_id=RIDERS_PACK).status_code == 200
     assert tech.sim(f"/bays/{bay}/close-door").status_code == 200
     wait_state(tech, "await_take_back")
@@ -110,7 +113,7 @@ def test_a_refused_pack_left_behind_takes_its_bay_out_of_service_with_the_charge
     wait_until(lambda: str(bay) in tech.status()["components"]["station"]["out_of_service"], WAIT, "out of service")
     assert tech.status()["components"]["safety"]["chargers_held"] == [bay]
     assert not sim.charger_enabled(bay)
-    assert (bay, 1) not in sim.charger_writes()
+    assert (bay, 1) not in sim.charger_writes()[writes_before:]
 
 
 def test_an_accepted_pack_gets_its_charger_back_once_it_is_accepted(station: Station) -> None:
